@@ -1,0 +1,8 @@
+#!/usr/bin/env node
+"use strict";
+// The CLI ships as TypeScript and runs through ts-node's transpile-only mode: no build step to forget.
+require("ts-node").register({ transpileOnly: true, project: require("path").join(__dirname, "..", "tsconfig.json") });
+require("../lib/cli/main").main(process.argv).then(
+  (code) => { process.exitCode = code; },
+  (err) => { console.error(err && err.stack ? err.stack : String(err)); process.exitCode = 1; },
+);
