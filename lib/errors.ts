@@ -1,0 +1,103 @@
+/** One entry of a {@link ValidationError}: data, not prose, so callers can render it as they like. */
+export interface ValidationIssue {
+  /** Stable machine-readable code, e.g. `unknown_dependency`. */
+  code: string;
+  /** Path of the offending field, e.g. `["processors", 2, "dependsOn", 0]`. */
+  path: (string | number)[];
+  /** The processor the issue is about, when there is one. */
+  processorId?: string;
+  message: string;
+}
+
+const BRAND = Symbol.for("compute-node.error");
+
+/** Base of every error compute-node throws on purpose. `instanceof` fails across two copies of the library, so check with {@link isComputeNodeError}. */
+export class ComputeNodeError extends Error {
+  override name = "ComputeNodeError";
+  readonly code: string;
+  readonly [BRAND] = true;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+export function isComputeNodeError(value: unknown): value is ComputeNodeError {
+  return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+}
+
+/** The caller's input is wrong; every problem found is in `issues`. CLI exit 2, HTTP 400. */
+export class ValidationError extends ComputeNodeError {
+  override name = "ValidationError";
+  readonly issues: ValidationIssue[];
+  constructor(issues: ValidationIssue[], options?: { cause?: unknown }) {
+    super("validation_failed", formatIssues(issues), options);
+    this.issues = issues;
+  }
+}
+
+/** The workflow is valid but cannot be compiled within Step Functions' limits or supported shapes. */
+export class CompileError extends ComputeNodeError {
+  override name = "CompileError";
+  readonly processorIds: string[];
+  constructor(code: string, message: string, processorIds: string[] = [], options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.processorIds = processorIds;
+  }
+}
+
+/** An AWS call failed; the SDK error is kept in `cause`. */
+export class AwsRuntimeError extends ComputeNodeError {
+  override name = "AwsRuntimeError";
+}
+
+/** The target is busy (a running operation or execution); `holderId` names what holds it. HTTP 409. */
+export class ConflictError extends ComputeNodeError {
+  override name = "ConflictError";
+  readonly holderId?: string;
+  constructor(message: string, holderId?: string, options?: { cause?: unknown }) {
+    super("conflict", message, options);
+    this.holderId = holderId;
+  }
+}
+
+export class NotFoundError extends ComputeNodeError {
+  override name = "NotFoundError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("not_found", message, options);
+  }
+}
+
+/** A processor ran and failed (non-zero exit, crash, timeout). */
+export class ProcessorFailedError extends ComputeNodeError {
+  override name = "ProcessorFailedError";
+  readonly processorId: string;
+  readonly exitCode?: number;
+  constructor(processorId: string, message: string, exitCode?: number, options?: { cause?: unknown }) {
+    super("processor_failed", message, options);
+    this.processorId = processorId;
+    this.exitCode = exitCode;
+  }
+}
+
+/** A required local tool or service is missing (Docker engine, Pulumi CLI). HTTP 503. */
+export class UnavailableError extends ComputeNodeError {
+  override name = "UnavailableError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("unavailable", message, options);
+  }
+}
+
+export function toDotPath(path: (string | number)[]): string {
+  return path.reduce<string>((out, part) => (typeof part === "number" ? `${out}[${part}]` : out ? `${out}.${part}` : part), "");
+}
+
+export function formatIssues(issues: ValidationIssue[]): string {
+  if (issues.length === 0) return "invalid input";
+  return issues
+    .map((issue) => {
+      const where = [issue.processorId ? `processor "${issue.processorId}"` : "", toDotPath(issue.path)].filter(Boolean).join(" at ");
+      return where ? `${where}: ${issue.message}` : issue.message;
+    })
+    .join("\n");
+}

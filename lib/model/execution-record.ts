@@ -1,0 +1,81 @@
+import { z } from "zod";
+import { ComputeTypeSchema, DeploymentModeSchema } from "./mode";
+import { WorkflowSchema } from "./workflow";
+import { InvocationSchema } from "./invocation";
+import { ProcessorRegistrationSchema } from "./processor";
+
+export const ProcessorStatusSchema = z.enum(["NOT_STARTED", "STARTED", "SUCCEEDED", "FAILED"]);
+export type ProcessorStatus = z.infer<typeof ProcessorStatusSchema>;
+
+export const ExecutionStatusSchema = z.enum(["PENDING", "RUNNING", "SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT"]);
+export type ExecutionStatus = z.infer<typeof ExecutionStatusSchema>;
+
+export const ResolvedProcessorSnapshotSchema = z.object({
+  id: z.string(),
+  uuid: z.string(),
+  image: z.string(),
+  computeType: ComputeTypeSchema,
+  cpu: z.number(),
+  memory: z.number(),
+  hash: z.string(),
+});
+
+/** What was run, frozen when the execution starts; never rewritten afterwards. */
+export const ExecutionSnapshotSchema = z.object({
+  workflow: WorkflowSchema,
+  processors: z.array(ProcessorRegistrationSchema),
+  invocation: InvocationSchema,
+  mode: DeploymentModeSchema,
+  resolved: z.array(ResolvedProcessorSnapshotSchema),
+  definitionHash: z.string(),
+});
+
+export const ProcessorRunStateSchema = z.object({
+  status: ProcessorStatusSchema,
+  startedAt: z.string().optional(),
+  finishedAt: z.string().optional(),
+  exitCode: z.number().int().optional(),
+  /** Why it failed: exit code, stopped reason or error name; never a token. */
+  cause: z.string().optional(),
+  logFile: z.string().optional(),
+  attempts: z.number().int().min(0).optional(),
+});
+export type ProcessorRunState = z.infer<typeof ProcessorRunStateSchema>;
+
+/** The immutable execution record (snapshot) plus its mutable progress. */
+export const ExecutionRecordSchema = z.object({
+  executionId: z.string(),
+  workflowInstanceId: z.string(),
+  backend: z.enum(["local", "aws"]),
+  computeNodeId: z.string(),
+  stateMachineArn: z.string().optional(),
+  executionArn: z.string().optional(),
+  createdAt: z.string(),
+  snapshot: ExecutionSnapshotSchema,
+  status: ExecutionStatusSchema,
+  startedAt: z.string().optional(),
+  finishedAt: z.string().optional(),
+  error: z.object({ error: z.string(), cause: z.string().optional() }).optional(),
+  processors: z.record(z.string(), ProcessorRunStateSchema),
+  /** Where the execution's logs and cost report went (local path or s3:// URI). */
+  artifacts: z.record(z.string(), z.string()).optional(),
+});
+export type ExecutionRecord = z.infer<typeof ExecutionRecordSchema>;
+export type ExecutionSnapshot = z.infer<typeof ExecutionSnapshotSchema>;
+
+const ORDER: Record<ProcessorStatus, number> = { NOT_STARTED: 0, STARTED: 1, SUCCEEDED: 2, FAILED: 2 };
+
+/**
+ * Applies a status change to one processor, refusing to go backwards: a late or duplicated
+ * event (history pages read twice, a retry's STARTED after a FAILED) must not undo a final state.
+ * Returns the new state, or the old one unchanged when the transition is not forward.
+ */
+export function advanceProcessorState(current: ProcessorRunState, next: ProcessorRunState): ProcessorRunState {
+  if (ORDER[next.status] < ORDER[current.status]) return current;
+  if (ORDER[next.status] === ORDER[current.status] && current.status !== "STARTED") return current;
+  return { ...current, ...next };
+}
+
+export function isTerminalExecutionStatus(status: ExecutionStatus): boolean {
+  return status === "SUCCEEDED" || status === "FAILED" || status === "ABORTED" || status === "TIMED_OUT";
+}

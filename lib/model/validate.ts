@@ -1,0 +1,103 @@
+import { z } from "zod";
+import { ValidationError, ValidationIssue } from "../errors";
+import { DeploymentMode, DeploymentModeSchema } from "./mode";
+import { Invocation, InvocationInput, InvocationSchema } from "./invocation";
+import { ProcessorRegistration, ProcessorRegistrationInput, ProcessorRegistrationListSchema } from "./processor";
+import { Workflow, WorkflowInput, WorkflowSchema } from "./workflow";
+
+/** Turns zod issues into ours, prefixing the path with where the document came from. */
+export function zodIssues(error: z.ZodError, prefix: (string | number)[] = []): ValidationIssue[] {
+  return error.issues.map((issue) => ({
+    code: issue.code,
+    path: [...prefix, ...issue.path.map((p) => (typeof p === "symbol" ? String(p) : p))],
+    message: issue.message,
+  }));
+}
+
+/** Parses with a schema, throwing a ValidationError that names every bad field. */
+export function parseOrThrow<S extends z.ZodTypeAny>(schema: S, value: unknown, prefix: (string | number)[] = []): z.output<S> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new ValidationError(zodIssues(parsed.error, prefix), { cause: parsed.error });
+  return parsed.data;
+}
+
+export const parseWorkflow = (value: unknown): Workflow => parseOrThrow(WorkflowSchema, value, ["workflow"]);
+export const parseInvocation = (value: unknown): Invocation => parseOrThrow(InvocationSchema, value ?? {}, ["invocation"]);
+export const parseProcessors = (value: unknown): ProcessorRegistration[] => parseOrThrow(ProcessorRegistrationListSchema, value, ["processors"]);
+export const parseMode = (value: unknown): DeploymentMode => parseOrThrow(DeploymentModeSchema, value ?? "basic", ["mode"]);
+
+export type { WorkflowInput, InvocationInput, ProcessorRegistrationInput };
+
+/**
+ * Structural problems of the DAG: duplicate ids, unknown or self dependencies, cycles.
+ * Every problem is collected; a cycle is reported once, as the path that closes it.
+ */
+export function dagIssues(workflow: Workflow): ValidationIssue[] {
+  const issues: ValidationIssue[] = [];
+  const firstIndex = new Map<string, number>();
+  workflow.processors.forEach((p, i) => {
+    if (firstIndex.has(p.id)) {
+      issues.push({
+        code: "duplicate_processor_id",
+        path: ["workflow", "processors", i, "id"],
+        processorId: p.id,
+        message: `id "${p.id}" is already used by processors[${firstIndex.get(p.id)}]`,
+      });
+    } else firstIndex.set(p.id, i);
+  });
+  const known = [...firstIndex.keys()];
+  const knownList = known.length > 8 ? `${known.slice(0, 8).join(", ")}, …` : known.join(", ");
+  workflow.processors.forEach((p, i) => {
+    p.dependsOn.forEach((dep, j) => {
+      const path = ["workflow", "processors", i, "dependsOn", j];
+      if (dep === p.id) issues.push({ code: "self_dependency", path, processorId: p.id, message: `dependsOn names the processor itself` });
+      else if (!firstIndex.has(dep))
+        issues.push({ code: "unknown_dependency", path, processorId: p.id, message: `dependsOn "${dep}" is not a processor in this workflow (known: ${knownList})` });
+    });
+  });
+  const cycle = findCycle(workflow);
+  if (cycle) {
+    const i = firstIndex.get(cycle[0])!;
+    issues.push({
+      code: "cycle",
+      path: ["workflow", "processors", i, "dependsOn"],
+      processorId: cycle[0],
+      message: `dependency cycle: ${cycle.join(" → ")}`,
+    });
+  }
+  return issues;
+}
+
+/** A cycle as a closed path of ids (first id repeated at the end), or undefined. Iterative: DAGs reach thousands of nodes. */
+export function findCycle(workflow: Workflow): string[] | undefined {
+  const deps = new Map<string, string[]>();
+  for (const p of workflow.processors) if (!deps.has(p.id)) deps.set(p.id, p.dependsOn.filter((d) => d !== p.id));
+  const state = new Map<string, 1 | 2>();
+  for (const start of deps.keys()) {
+    if (state.has(start)) continue;
+    const stack: { id: string; next: number }[] = [{ id: start, next: 0 }];
+    state.set(start, 1);
+    while (stack.length) {
+      const top = stack[stack.length - 1];
+      const edges = deps.get(top.id) ?? [];
+      if (top.next >= edges.length) {
+        state.set(top.id, 2);
+        stack.pop();
+        continue;
+      }
+      const dep = edges[top.next++];
+      if (!deps.has(dep)) continue;
+      const s = state.get(dep);
+      if (s === 1) {
+        const from = stack.findIndex((f) => f.id === dep);
+        // dependsOn edges point upstream; reverse so the cycle reads in execution order.
+        return [...stack.slice(from).map((f) => f.id), dep].reverse();
+      }
+      if (s === undefined) {
+        state.set(dep, 1);
+        stack.push({ id: dep, next: 0 });
+      }
+    }
+  }
+  return undefined;
+}
