@@ -1,0 +1,28 @@
+import { Command, CommanderError } from "commander";
+import { CliCommand, CliContext, CliIo, EXIT, processIo } from "./io";
+
+// Each command lives in its own module under ./commands; add one line here per command.
+const COMMANDS: CliCommand[] = [];
+
+export function buildProgram(ctx: CliContext): Command {
+  const program = new Command("compute-node")
+    .description("Provision workflow compute nodes on AWS and run workflow DAGs on Step Functions, or locally with no AWS account.")
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => ctx.io.stdout(s), writeErr: (s) => ctx.io.stderr(s) })
+    .showHelpAfterError();
+  for (const command of COMMANDS) command.register(program, ctx);
+  return program;
+}
+
+/** Runs the CLI and resolves to its exit code; never calls process.exit, so tests can drive it. */
+export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
+  const ctx: CliContext = { io, exitCode: EXIT.ok };
+  const program = buildProgram(ctx);
+  try {
+    await program.parseAsync(argv);
+    return ctx.exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.invalid;
+    throw err;
+  }
+}
