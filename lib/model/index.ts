@@ -5,3 +5,6 @@ export * from "./invocation";
 export * from "./execution-record";
 export * from "./limits";
 export * from "./validate";
+export * from "./names";
+export * from "./node-outputs";
+export * from "./record-store";

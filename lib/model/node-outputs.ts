@@ -1,0 +1,32 @@
+import { z } from "zod";
+import { DeploymentModeSchema } from "./mode";
+
+/**
+ * The stack outputs of a compute node (what `pulumi stack output --json` prints) that the
+ * runtime reads. The node program must export at least these names; more are allowed.
+ */
+export const NodeOutputsSchema = z
+  .object({
+    computeNodeId: z.string().min(1),
+    deploymentMode: DeploymentModeSchema,
+    region: z.string().min(1),
+    clusterArn: z.string().min(1),
+    subnetIds: z.array(z.string().min(1)).min(1),
+    securityGroupIds: z.array(z.string().min(1)).min(1),
+    efsFileSystemId: z.string().min(1),
+    efsAccessPointArn: z.string().min(1),
+    taskExecutionRoleArn: z.string().min(1),
+    taskRoleArn: z.string().min(1),
+    stateMachineRoleArn: z.string().min(1),
+    lambdaExecutionRoleArn: z.string().min(1),
+    logGroupName: z.string().min(1),
+    logArchiveBucket: z.string().min(1),
+    dataTransferFunctionArn: z.string().min(1),
+    finalizeFunctionArn: z.string().min(1).optional(),
+    /** Whether processors get a public IP (basic mode's public subnets). @default false */
+    assignPublicIp: z.boolean().optional(),
+    environment: z.string().optional(),
+  })
+  .passthrough();
+
+export type NodeOutputs = z.infer<typeof NodeOutputsSchema>;
