@@ -1,0 +1,35 @@
+import { ChildProcess } from "node:child_process";
+import Bottleneck from "bottleneck";
+import { ResolvedPlan, ResolvedProcessor } from "../../plan/resolve";
+import { LocalLayout } from "./layout";
+import { FileRecordStore } from "./record-store";
+import { LocalRunEventBody } from "./events";
+
+/** Shared state of one local execution, handed to every Task handler. */
+export interface RunContext {
+  plan: ResolvedPlan;
+  layout: LocalLayout;
+  executionId: string;
+  workflowInstanceId: string;
+  byHash: Map<string, ResolvedProcessor>;
+  store: FileRecordStore;
+  emit: (event: LocalRunEventBody) => void;
+  /** Bounds how many processors run at once, across every Map, Parallel and child machine. */
+  limiter: Bottleneck;
+  /** Working directory of `localCommand` processes. */
+  commandCwd: string;
+  /** Environment processors inherit (PATH…), without the caller's token variables. */
+  baseEnv: NodeJS.ProcessEnv;
+  dockerReachable: () => Promise<boolean>;
+  /** The per-execution token file ResolveToken may read; nothing else. */
+  secretFile: string;
+  /** Processes still running, so an abandoned branch's processes can be stopped. */
+  running: Map<string, ChildProcess>;
+  /** Set when the body has ended (Cleanup or Finalize reached): queued processors must not start. */
+  stopping: boolean;
+  finishedCount: number;
+  /** The first processor failure, for the record's error when the machine's own error is sanitized. */
+  firstFailure?: { processorId: string; cause: string };
+  /** Where Finalize put the archive and cost report. */
+  artifacts: Record<string, string>;
+}

@@ -1,0 +1,37 @@
+import { resolve, sep } from "node:path";
+import { handleTransfer, parseTransferPayload, TransferInputError } from "../../../transfer";
+import { RunContext } from "../context";
+import { lambdaError } from "./task-error";
+import { stopOutstandingProcessors } from "./processor";
+
+/** The data-transfer Lambda, run in-process on the local EFS stand-in. Every path must stay inside it. */
+export async function localTransfer(ctx: RunContext, rawPayload: unknown): Promise<unknown> {
+  try {
+    const payload = parseTransferPayload(rawPayload);
+    const paths = payload.action === "merge" ? [payload.targetDir, ...payload.sources.map((s) => s.dir)] : payload.action === "download" ? [payload.targetDir] : [payload.workdir, payload.inputDir];
+    for (const path of paths) assertInside(ctx.layout.efsRoot, path);
+    if (payload.action === "cleanup") await stopOutstandingProcessors(ctx);
+    const result = await handleTransfer(payload);
+    ctx.emit({
+      type: "step",
+      step: payload.action,
+      ...(payload.action === "merge" ? { processorId: payload.processorId } : {}),
+      detail:
+        result.action === "merge"
+          ? `merged ${Object.keys(result.entries).length} entries from ${payload.action === "merge" ? payload.sources.map((s) => s.processorId).join(", ") : ""}`
+          : result.action === "download"
+            ? `copied ${result.copied} input entries`
+            : `removed ${result.removed.length} temporary directories`,
+    });
+    return { ExecutedVersion: "$LATEST", StatusCode: 200, Payload: result };
+  } catch (err) {
+    const e = err instanceof Error ? err : new Error(String(err));
+    ctx.firstFailure ??= { processorId: (err as { processorId?: string }).processorId ?? "", cause: `${e.name}: ${e.message}` };
+    throw lambdaError(e);
+  }
+}
+
+function assertInside(root: string, path: string) {
+  const full = resolve(path);
+  if (full !== root && !full.startsWith(root + sep)) throw new TransferInputError(`path ${full} is outside the local EFS root ${root}`);
+}

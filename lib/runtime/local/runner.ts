@@ -1,0 +1,254 @@
+import "./polyfill";
+import { createHash, randomBytes } from "node:crypto";
+import { chmod, mkdir, rm, stat, writeFile } from "node:fs/promises";
+import { cpus } from "node:os";
+import { join, resolve } from "node:path";
+import Bottleneck from "bottleneck";
+import { ExecutionError, ExecutionTimeoutError, RunOptions, StateMachine } from "aws-local-stepfunctions";
+import { UnavailableError, ValidationError } from "../../errors";
+import { ExecutionRecord, ExecutionStatus } from "../../model/execution-record";
+import { ResolvedPlan } from "../../plan/resolve";
+import { AslMachine, RESOURCES, taskStates } from "./asl";
+import { RunContext } from "./context";
+import { isDockerReachable } from "./docker";
+import { LocalRunEvent, LocalRunEventBody } from "./events";
+import { childMachineHandler, ChildExecutionFailed, ChildRun } from "./handlers/child";
+import { localFinalize } from "./handlers/finalize";
+import { ecsProcessorHandler, lambdaProcessorHandler, missingRuntimeMessage, stopOutstandingProcessors } from "./handlers/processor";
+import { resolveTokenHandler } from "./handlers/resolve-token";
+import { TaskError } from "./handlers/task-error";
+import { localTransfer } from "./handlers/transfer";
+import { LocalLayout } from "./layout";
+import { assertSafeExecutionId, FileRecordStore } from "./record-store";
+import { compileForLocal, CompiledBundle, LocalCompiler } from "./compile-local";
+
+export type { LocalRunEvent } from "./events";
+export type { CompiledBundle, LocalCompiler } from "./compile-local";
+
+/** Options of a local execution. */
+export interface LocalRunOptions {
+  plan: ResolvedPlan;
+  /** Directory whose contents become the execution's input dir (what DownloadInputs copies). */
+  inputDir: string;
+  /** Holds `efs/`, `executions/<id>/record.json` and logs, `archive/`. */
+  workdir: string;
+  /** @default a new `wi-<time>-<random>` id; it is also the workflow instance id */
+  executionId?: string;
+  onEvent?: (event: LocalRunEvent) => void;
+  /** Processors running at once, across the whole machine. @default CPU count × 4 */
+  concurrency?: number;
+  /** Working directory of `localCommand` processes. @default process.cwd() */
+  commandCwd?: string;
+  /** Where session/refresh tokens (`PENNSIEVE_SESSION_TOKEN`, `PENNSIEVE_REFRESH_TOKEN`) and processors' base environment come from. @default process.env */
+  env?: NodeJS.ProcessEnv;
+  /** @default compiles the plan with lib/compile for this workdir's EFS stand-in */
+  compile?: LocalCompiler;
+  /** @default asks the Docker CLI (`docker info`) */
+  dockerReachable?: () => Promise<boolean>;
+}
+
+export interface LocalExecution {
+  executionId: string;
+  /** Resolves with the final record, also when the workflow failed; rejects only when the run could not start. */
+  done: Promise<ExecutionRecord>;
+}
+
+/**
+ * Starts a workflow in-process: the compiled machine runs in aws-local-stepfunctions (real ASL
+ * semantics) with local handlers for every Task, processors as child processes, and the record on disk.
+ */
+export function startLocalExecution(options: LocalRunOptions): LocalExecution {
+  const executionId = options.executionId ?? newExecutionId();
+  assertSafeExecutionId(executionId);
+  return { executionId, done: runExecution(executionId, options) };
+}
+
+/** {@link startLocalExecution} and wait for the final record. */
+export function runLocalWorkflow(options: LocalRunOptions): Promise<ExecutionRecord> {
+  return startLocalExecution(options).done;
+}
+
+/** Where the records of a workdir live. */
+export function localRecordStore(workdir: string): FileRecordStore {
+  return new FileRecordStore(join(resolve(workdir), "executions"));
+}
+
+export function newExecutionId(now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+  return `wi-${stamp}-${randomBytes(3).toString("hex")}`;
+}
+
+async function runExecution(executionId: string, options: LocalRunOptions): Promise<ExecutionRecord> {
+  const { plan } = options;
+  const env = options.env ?? process.env;
+  const layout = new LocalLayout(options.workdir, plan.computeNodeId ?? "local");
+  const dockerReachable = memo(options.dockerReachable ?? (() => isDockerReachable()));
+
+  // Everything that can be refused is checked before anything is written.
+  const inputDir = resolve(options.inputDir);
+  const inputStat = await stat(inputDir).catch(() => undefined);
+  if (!inputStat?.isDirectory()) throw new ValidationError([{ code: "input_not_found", path: ["inputDir"], message: `input directory ${inputDir} does not exist or is not a directory` }]);
+  const needDocker = plan.processors.filter((p) => !p.localCommand);
+  if (needDocker.length && !(await dockerReachable()))
+    throw new UnavailableError(needDocker.length === 1 ? missingRuntimeMessage(needDocker[0]) : `${needDocker.length} processors (${needDocker.map((p) => `"${p.id}"`).join(", ")}) have no localCommand and no Docker engine is reachable to run their images: add "localCommand" to their registrations or start Docker`);
+  const bundle = (options.compile ?? compileForLocal)(plan, { efsMountPath: layout.efsRoot, computeNodeId: layout.computeNodeId });
+
+  const store = new FileRecordStore(layout.executionsDir);
+  const createdAt = new Date().toISOString();
+  await store.create({
+    executionId,
+    workflowInstanceId: executionId,
+    backend: "local",
+    computeNodeId: layout.computeNodeId,
+    createdAt,
+    snapshot: {
+      workflow: plan.workflow,
+      processors: plan.registrations,
+      invocation: plan.invocation,
+      mode: plan.mode,
+      resolved: plan.processors.map((p) => ({ id: p.id, uuid: p.uuid, image: p.image, computeType: p.computeType, cpu: p.cpu, memory: p.memory, hash: p.hash })),
+      definitionHash: createHash("sha256").update(JSON.stringify([bundle.definition, [...bundle.children]])).digest("hex"),
+    },
+    status: "PENDING",
+    processors: Object.fromEntries(plan.processors.map((p) => [p.id, { status: "NOT_STARTED" as const }])),
+  });
+
+  const secretFile = join(layout.secretsDir, `${executionId}.json`);
+  let sequence = 0;
+  const emit = (body: LocalRunEventBody) => {
+    if (!options.onEvent) return;
+    try {
+      options.onEvent({ sequence: ++sequence, timestamp: new Date().toISOString(), executionId, ...body } as LocalRunEvent);
+    } catch {
+      // A listener's failure must not fail the workflow.
+    }
+  };
+  const baseEnv = { ...env };
+  delete baseEnv.PENNSIEVE_SESSION_TOKEN;
+  delete baseEnv.PENNSIEVE_REFRESH_TOKEN;
+  const ctx: RunContext = {
+    plan,
+    layout,
+    executionId,
+    workflowInstanceId: executionId,
+    byHash: new Map(plan.processors.map((p) => [p.hash, p])),
+    store,
+    emit,
+    limiter: new Bottleneck({ maxConcurrent: Math.max(1, options.concurrency ?? cpus().length * 4) }),
+    commandCwd: resolve(options.commandCwd ?? process.cwd()),
+    baseEnv,
+    dockerReachable,
+    secretFile,
+    running: new Map(),
+    stopping: false,
+    finishedCount: 0,
+    artifacts: {},
+  };
+
+  const tokens = [env.PENNSIEVE_SESSION_TOKEN, env.PENNSIEVE_REFRESH_TOKEN].filter((t): t is string => !!t && t.length >= 4);
+  const redact = (text: string) => tokens.reduce((out, t) => out.split(t).join("***"), text);
+  const started = Date.now();
+  let status: ExecutionStatus = "SUCCEEDED";
+  let error: ExecutionRecord["error"];
+  try {
+    await mkdir(layout.secretsDir, { recursive: true, mode: 0o700 });
+    await chmod(layout.secretsDir, 0o700);
+    await writeFile(secretFile, JSON.stringify({ sessionToken: env.PENNSIEVE_SESSION_TOKEN ?? "", refreshToken: env.PENNSIEVE_REFRESH_TOKEN ?? "" }), { mode: 0o600, flag: "wx" });
+    await mkdir(layout.logsDir(executionId), { recursive: true });
+    await store.updateExecution(executionId, { status: "RUNNING", startedAt: new Date(started).toISOString() });
+    emit({ type: "execution-started", workflowName: plan.workflow.name, processorCount: plan.processors.length, workdir: layout.workdir, recordFile: join(layout.executionDir(executionId), "record.json") });
+
+    const input = {
+      workflowInstanceId: executionId,
+      computeNodeId: layout.computeNodeId,
+      tokenSecretId: secretFile,
+      ...(plan.invocation.datasetId ? { datasetId: plan.invocation.datasetId } : {}),
+      packageIds: plan.invocation.packageIds,
+      inputs: [inputDir],
+    };
+    await runMachine(ctx, bundle, bundle.definition, input, `arn:aws:states:local:000000000000:execution:${bundle.name}:${executionId}`);
+  } catch (err) {
+    ({ status, error } = describeFailure(err, ctx));
+    error = { error: redact(error!.error), ...(error!.cause ? { cause: redact(error!.cause) } : {}) };
+  } finally {
+    await stopOutstandingProcessors(ctx).catch(() => undefined);
+    await rm(secretFile, { force: true });
+  }
+  const record = await store.updateExecution(executionId, {
+    status,
+    finishedAt: new Date().toISOString(),
+    ...(error ? { error } : {}),
+    artifacts: { record: join(layout.executionDir(executionId), "record.json"), logs: layout.logsDir(executionId), outputs: layout.instanceWorkdir(executionId), ...ctx.artifacts },
+  });
+  emit({ type: "execution-finished", status, durationMs: Date.now() - started, ...(error ? { error } : {}) });
+  return record;
+}
+
+/** Runs one machine (the main one or a child) with a local handler for each of its Task states. */
+async function runMachine(ctx: RunContext, bundle: CompiledBundle, definition: AslMachine, input: unknown, executionArn: string): Promise<unknown> {
+  const runChild = async (childName: string, childInput: unknown): Promise<ChildRun> => {
+    const child = bundle.children.get(childName);
+    if (!child) throw new TaskError("States.Runtime", `local runner: no child machine "${childName}" in the compiled bundle (known: ${[...bundle.children.keys()].join(", ") || "none"})`);
+    const childArn = `${executionArn}--${childName}-${randomBytes(3).toString("hex")}`;
+    try {
+      return { executionArn: childArn, output: await runMachine(ctx, bundle, child, childInput, childArn) };
+    } catch (err) {
+      const { error } = describeFailure(err, ctx);
+      throw new ChildExecutionFailed(childArn, error!.error, error!.cause ?? "");
+    }
+  };
+  type LocalHandler = NonNullable<NonNullable<RunOptions["overrides"]>["taskResourceLocalHandlers"]>[string];
+  const handlers: Record<string, LocalHandler> = {};
+  for (const [name, state] of taskStates(definition)) handlers[name] = taskHandler(ctx, bundle, name, state.Resource ?? "", state.Comment, runChild) as LocalHandler;
+  const machine = new StateMachine(definition as never, { validationOptions: { checkArn: true, checkPaths: true } });
+  const execution = machine.run(input as never, {
+    overrides: { taskResourceLocalHandlers: handlers },
+    context: { Execution: { Id: executionArn, Name: executionArn.split(":").pop() } },
+  });
+  return execution.result;
+}
+
+function taskHandler(ctx: RunContext, bundle: CompiledBundle, stateName: string, resource: string, comment: string | undefined, runChild: (child: string, input: unknown) => Promise<ChildRun>) {
+  switch (resource) {
+    case RESOURCES.getSecretValue:
+      return resolveTokenHandler(ctx);
+    case RESOURCES.ecsRunTaskSync:
+      return ecsProcessorHandler(ctx, stateName);
+    case RESOURCES.startExecutionSync2:
+    case RESOURCES.startExecutionSync: {
+      const child = comment?.startsWith("child:") ? comment.slice("child:".length) : undefined;
+      if (!child) return () => Promise.reject(new TaskError("States.Runtime", `local runner: state "${stateName}" starts a child machine but has no "child:<name>" Comment`));
+      return childMachineHandler(child, (name) => `arn:aws:states:local:000000000000:stateMachine:${bundle.name}-${name}`, runChild);
+    }
+    case RESOURCES.lambdaInvoke:
+      return async (input: unknown) => {
+        const payload = (input as { Payload?: unknown } | null)?.Payload;
+        if (typeof payload !== "object" || payload === null) throw new TaskError("States.Runtime", `local runner: state "${stateName}" invokes a Lambda without an object Payload`);
+        const p = payload as Record<string, unknown>;
+        if (p.action === "download" || p.action === "merge" || p.action === "cleanup") return localTransfer(ctx, p);
+        if (p.action === "finalize") return localFinalize(ctx, p);
+        return lambdaProcessorHandler(ctx, stateName, p);
+      };
+    default:
+      return () => Promise.reject(new TaskError("States.Runtime", `local runner: state "${stateName}" uses resource "${resource}", which has no local handler`));
+  }
+}
+
+function describeFailure(err: unknown, ctx: RunContext): { status: ExecutionStatus; error?: ExecutionRecord["error"] } {
+  if (err instanceof ExecutionTimeoutError) return { status: "TIMED_OUT", error: { error: "States.Timeout", cause: "the execution exceeded the machine's TimeoutSeconds" } };
+  if (err instanceof ExecutionError) {
+    const cause = err.cause as { name?: string; message?: string } | undefined;
+    const machineError = { error: cause?.name ?? "ExecutionError", cause: cause?.message };
+    // The compiled machine sanitizes processor errors; the runner knows which processor failed and why.
+    if (ctx.firstFailure) return { status: "FAILED", error: { error: machineError.error, cause: ctx.firstFailure.cause } };
+    return { status: "FAILED", error: machineError };
+  }
+  if (err instanceof Error) return { status: "FAILED", error: { error: err.name, cause: err.message } };
+  return { status: "FAILED", error: { error: "Error", cause: String(err) } };
+}
+
+function memo<T>(fn: () => Promise<T>): () => Promise<T> {
+  let value: Promise<T> | undefined;
+  return () => (value ??= fn());
+}
+

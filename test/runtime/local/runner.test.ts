@@ -1,0 +1,158 @@
+import { expect } from "chai";
+import { access, readFile, readdir, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { runLocalWorkflow, startLocalExecution, LocalRunEvent } from "../../../lib/runtime/local/runner";
+import { FileRecordStore } from "../../../lib/runtime/local/record-store";
+import { UnavailableError, ValidationError } from "../../../lib/errors";
+import { levelsMachine } from "./fixtures/levels-machine";
+import { copyScript, planOf, scratch } from "./helpers";
+
+const exists = (p: string) => access(p).then(() => true, () => false);
+
+const diamond = (overrides: Partial<Record<"a" | "b" | "c" | "d", string[]>> = {}) =>
+  planOf("diamond", [
+    { id: "a", command: overrides.a ?? copyScript("a") },
+    { id: "b", dependsOn: ["a"], command: overrides.b ?? copyScript("b") },
+    { id: "c", dependsOn: ["a"], command: overrides.c ?? copyScript("c") },
+    { id: "d", dependsOn: ["b", "c"], command: overrides.d ?? copyScript("d") },
+  ]);
+
+describe("runLocalWorkflow (hand-written contract machine)", () => {
+  it("runs a diamond: the join reads both branches' files through the merged INPUT_DIR", async () => {
+    const { input, workdir } = await scratch({ "x.txt": "payload" });
+    const plan = diamond();
+    const record = await runLocalWorkflow({ plan, inputDir: input, workdir, compile: levelsMachine(), executionId: "wi-diamond" });
+    expect(record.status).to.equal("SUCCEEDED");
+    const d = plan.processors.find((p) => p.id === "d")!;
+    const outputs = join(workdir, "efs", "local", "workdir", "wi-diamond");
+    expect((await readdir(join(outputs, d.hash))).sort()).to.deep.equal(["d-b-a-x.txt", "d-c-a-x.txt"]);
+    expect(await readFile(join(outputs, d.hash, "d-b-a-x.txt"), "utf8")).to.equal("payload");
+    for (const id of ["a", "b", "c", "d"]) {
+      expect(record.processors[id].status).to.equal("SUCCEEDED");
+      expect(record.processors[id].exitCode).to.equal(0);
+      expect(await exists(record.processors[id].logFile!)).to.equal(true);
+    }
+    expect(Date.parse(record.processors.d.startedAt!)).to.be.at.least(Date.parse(record.processors.b.finishedAt!));
+    expect(Date.parse(record.processors.d.startedAt!)).to.be.at.least(Date.parse(record.processors.c.finishedAt!));
+  });
+
+  it("persists the record on disk, readable by a fresh store after the run", async () => {
+    const { input, workdir } = await scratch();
+    await runLocalWorkflow({ plan: diamond(), inputDir: input, workdir, compile: levelsMachine(), executionId: "wi-persist" });
+    const reread = await new FileRecordStore(join(workdir, "executions")).get("wi-persist");
+    expect(reread?.status).to.equal("SUCCEEDED");
+    expect(reread?.snapshot.resolved.map((p) => p.id)).to.deep.equal(["a", "b", "c", "d"]);
+    expect(reread?.processors.b.status).to.equal("SUCCEEDED");
+  });
+
+  it("removes merge dirs and the downloaded input at cleanup but keeps every OUTPUT_DIR", async () => {
+    const { input, workdir } = await scratch();
+    const plan = diamond();
+    await runLocalWorkflow({ plan, inputDir: input, workdir, compile: levelsMachine(), executionId: "wi-clean" });
+    const outputs = join(workdir, "efs", "local", "workdir", "wi-clean");
+    expect((await readdir(outputs)).sort()).to.deep.equal(plan.processors.map((p) => p.hash).sort());
+    expect(await exists(join(workdir, "efs", "local", "input", "wi-clean"))).to.equal(false);
+  });
+
+  it("fails the workflow on a MergeInputs collision, naming both processors and the file, and still finalizes", async () => {
+    const { input, workdir } = await scratch();
+    const clash = (id: string) => [process.execPath, "-e", `require("fs").writeFileSync(require("path").join(process.env.OUTPUT_DIR,"same.txt"),"${id}")`];
+    const record = await runLocalWorkflow({ plan: diamond({ b: clash("b"), c: clash("c") }), inputDir: input, workdir, compile: levelsMachine(), executionId: "wi-clash" });
+    expect(record.status).to.equal("FAILED");
+    expect(record.error?.cause).to.contain('"b"').and.contain('"c"').and.contain("same.txt");
+    expect(record.processors.b.status).to.equal("SUCCEEDED");
+    expect(record.processors.d.status).to.equal("NOT_STARTED");
+    expect(await exists(join(workdir, "archive", "wi-clash", "cost-report.json"))).to.equal(true);
+  });
+
+  it("records a failing processor with its exit code and log, leaves its dependants unstarted, and still finalizes", async () => {
+    const { input, workdir } = await scratch();
+    const fail = [process.execPath, "-e", `console.error("disk on fire"); process.exit(3)`];
+    const record = await runLocalWorkflow({ plan: diamond({ c: fail }), inputDir: input, workdir, compile: levelsMachine(), executionId: "wi-fail" });
+    expect(record.status).to.equal("FAILED");
+    expect(record.processors.c).to.include({ status: "FAILED", exitCode: 3 });
+    expect(record.processors.c.cause).to.contain("exited with code 3");
+    expect(await readFile(record.processors.c.logFile!, "utf8")).to.contain("disk on fire");
+    expect(record.processors.d.status).to.equal("NOT_STARTED");
+    expect(record.error?.cause).to.contain('processor "c"');
+    const onDisk = JSON.parse(await readFile(join(workdir, "executions", "wi-fail", "record.json"), "utf8"));
+    expect(onDisk.processors.c.exitCode).to.equal(3);
+    expect(onDisk.processors.c.logFile).to.equal(record.processors.c.logFile);
+    const archived = await readdir(join(workdir, "archive", "wi-fail", "logs"));
+    expect(archived.some((f) => f.startsWith("c-"))).to.equal(true);
+    const report = JSON.parse(await readFile(join(workdir, "archive", "wi-fail", "cost-report.json"), "utf8"));
+    expect(report.nominal).to.equal(true);
+    expect(report.processors.map((p: { processorId: string }) => p.processorId).sort()).to.deep.equal(["a", "b", "c"]);
+  });
+
+  it("hands tokens to processors through ResolveToken without writing them to the record, and deletes the token file", async () => {
+    const { input, workdir } = await scratch();
+    const env = { ...process.env, PENNSIEVE_SESSION_TOKEN: "sess-SECRET-123", PENNSIEVE_REFRESH_TOKEN: "refr-SECRET-456" };
+    const show = [process.execPath, "-e", `require("fs").writeFileSync(require("path").join(process.env.OUTPUT_DIR,"tok.txt"),process.env.SESSION_TOKEN+"|"+process.env.REFRESH_TOKEN)`];
+    const plan = planOf("tokens", [{ id: "only", command: show }]);
+    const record = await runLocalWorkflow({ plan, inputDir: input, workdir, env, compile: levelsMachine(), executionId: "wi-tok" });
+    expect(record.status).to.equal("SUCCEEDED");
+    expect(await readFile(join(workdir, "efs", "local", "workdir", "wi-tok", plan.processors[0].hash, "tok.txt"), "utf8")).to.equal("sess-SECRET-123|refr-SECRET-456");
+    expect(await readFile(join(workdir, "executions", "wi-tok", "record.json"), "utf8")).not.to.contain("SECRET");
+    expect(await readdir(join(workdir, "secrets"))).to.deep.equal([]);
+    expect((await stat(join(workdir, "secrets"))).mode & 0o777).to.equal(0o700);
+  });
+
+  it("runs Lambda processors from the invoke payload as well as ECS ones", async () => {
+    const { input, workdir } = await scratch();
+    const plan = planOf("mixed", [
+      { id: "first", command: copyScript("first"), computeType: "lambda" },
+      { id: "second", dependsOn: ["first"], command: copyScript("second") },
+    ]);
+    const record = await runLocalWorkflow({ plan, inputDir: input, workdir, compile: levelsMachine(), executionId: "wi-mixed" });
+    expect(record.status).to.equal("SUCCEEDED");
+    expect(await readdir(join(workdir, "efs", "local", "workdir", "wi-mixed", plan.processors[1].hash))).to.deep.equal(["second-first-hello.txt"]);
+  });
+
+  it("runs Map iterations and child machines, identifying each processor from its OUTPUT_DIR", async () => {
+    const { input, workdir } = await scratch();
+    const plan = planOf("fan", [
+      { id: "root", command: copyScript("root") },
+      ...["f1", "f2", "f3"].map((id) => ({ id, dependsOn: ["root"], command: copyScript(id) })),
+      ...["g1", "g2", "g3"].map((id, i) => ({ id, dependsOn: [`f${i + 1}`], command: copyScript(id) })),
+    ]);
+    const record = await runLocalWorkflow({ plan, inputDir: input, workdir, compile: levelsMachine({ mapLevels: true, childFrom: 2 }), executionId: "wi-fan" });
+    expect(record.status).to.equal("SUCCEEDED");
+    for (const [g, f] of [["g1", "f1"], ["g2", "f2"], ["g3", "f3"]]) {
+      const hash = plan.processors.find((p) => p.id === g)!.hash;
+      expect(await readdir(join(workdir, "efs", "local", "workdir", "wi-fan", hash))).to.deep.equal([`${g}-${f}-root-hello.txt`]);
+    }
+  });
+
+  it("reports progress events in order, ending with execution-finished", async () => {
+    const { input, workdir } = await scratch();
+    const events: LocalRunEvent[] = [];
+    const run = startLocalExecution({ plan: diamond(), inputDir: input, workdir, compile: levelsMachine(), onEvent: (e) => events.push(e) });
+    const record = await run.done;
+    expect(record.executionId).to.equal(run.executionId);
+    expect(events.map((e) => e.sequence)).to.deep.equal(events.map((_, i) => i + 1));
+    expect(events[0].type).to.equal("execution-started");
+    expect(events[events.length - 1]).to.include({ type: "execution-finished", status: "SUCCEEDED" });
+    expect(events.filter((e) => e.type === "processor-finished")).to.have.length(4);
+    expect(events.some((e) => e.type === "step" && e.step === "merge" && e.processorId === "d")).to.equal(true);
+  });
+
+  it("refuses a processor with neither localCommand nor a reachable Docker engine before writing anything", async () => {
+    const { input, workdir } = await scratch();
+    const { resolvePlan } = await import("../../../lib/plan/resolve");
+    const plan = resolvePlan({ name: "docker", processors: [{ id: "img", sourceUrl: "ghcr.io/org/img:1" }] });
+    let caught: unknown;
+    await runLocalWorkflow({ plan, inputDir: input, workdir, compile: levelsMachine(), dockerReachable: async () => false }).catch((e) => (caught = e));
+    expect(caught).to.be.instanceOf(UnavailableError);
+    expect((caught as Error).message).to.contain('"img"').and.contain("ghcr.io/org/img:1");
+    expect(await exists(join(workdir, "executions"))).to.equal(false);
+  });
+
+  it("refuses a missing input directory", async () => {
+    const { root, workdir } = await scratch();
+    let caught: unknown;
+    await runLocalWorkflow({ plan: diamond(), inputDir: join(root, "nope"), workdir, compile: levelsMachine() }).catch((e) => (caught = e));
+    expect(caught).to.be.instanceOf(ValidationError);
+    expect((caught as ValidationError).issues[0].code).to.equal("input_not_found");
+  });
+});
