@@ -1,8 +1,17 @@
 import { Command, CommanderError } from "commander";
 import { CliCommand, CliContext, CliIo, EXIT, processIo } from "./io";
+import { validateCommand } from "./commands/validate";
+import { runCommand } from "./commands/run";
+import { graphCommand } from "./commands/graph";
+import { statusCommand } from "./commands/status";
 
 // Each command lives in its own module under ./commands; add one line here per command.
-const COMMANDS: CliCommand[] = [];
+const COMMANDS: CliCommand[] = [
+  validateCommand,
+  runCommand,
+  graphCommand,
+  statusCommand,
+];
 
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command("compute-node")

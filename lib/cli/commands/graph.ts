@@ -1,0 +1,28 @@
+import { Command, Option } from "commander";
+import { CliCommand, EXIT } from "../io";
+import { loadPlan } from "../load-inputs";
+import { runAction, writeJson } from "../action";
+import { GRAPH_FORMATS, GraphFormat, renderGraph } from "../graph-render";
+
+export const graphCommand: CliCommand = {
+  register(program: Command, ctx) {
+    program
+      .command("graph")
+      .description("Draw the workflow DAG as Mermaid, Graphviz DOT or a self-contained SVG (layered by topological level).")
+      .argument("<workflow>", "workflow JSON file")
+      .addOption(new Option("--format <format>", "output format").choices(GRAPH_FORMATS).default("mermaid"))
+      .option("--processors <file>", "JSON array of processor registrations (shapes Lambda processors differently)")
+      .option("--invocation <file>", "workflow invocation JSON")
+      .option("--mode <mode>", "deployment mode: basic, secure or compliant", "basic")
+      .option("--json", 'machine-readable output: {"format", "graph"} on stdout')
+      .action((workflow: string, opts: { format: GraphFormat; processors?: string; invocation?: string; mode?: string; json?: boolean }) =>
+        runAction(ctx, !!opts.json, () => {
+          const plan = loadPlan(workflow, opts, ctx.io.cwd);
+          const text = renderGraph({ name: plan.workflow.name, nodes: plan.processors.map((p) => ({ id: p.id, computeType: p.computeType, dependsOn: p.dependsOn })) }, opts.format);
+          if (opts.json) writeJson(ctx, { format: opts.format, graph: text });
+          else ctx.io.stdout(text);
+          return EXIT.ok;
+        }),
+      );
+  },
+};

@@ -1,0 +1,84 @@
+import { Command, InvalidArgumentError } from "commander";
+import { dirname, resolve } from "node:path";
+import { LocalRunEvent, runLocalWorkflow } from "../../runtime/local/runner";
+import { CliCommand, CliContext, EXIT } from "../io";
+import { loadPlan } from "../load-inputs";
+import { runAction, writeJson } from "../action";
+import { formatRecord } from "../format-record";
+
+interface RunOptions {
+  processors?: string;
+  input: string;
+  workdir: string;
+  invocation?: string;
+  mode?: string;
+  concurrency?: number;
+  json?: boolean;
+}
+
+const positiveInt = (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("must be a whole number of at least 1");
+  return n;
+};
+
+export const runCommand: CliCommand = {
+  register(program: Command, ctx) {
+    program
+      .command("run")
+      .description(
+        "Run a workflow locally: the compiled state machine executes in-process (real ASL semantics) and each processor runs as a child process " +
+          "(its localCommand, or its image under Docker). Progress goes to stderr; the record is kept under <workdir>/executions/<id>/.",
+      )
+      .argument("<workflow>", "workflow JSON file")
+      .option("--processors <file>", "JSON array of processor registrations; localCommand paths are relative to this file's directory")
+      .requiredOption("--input <dir>", "directory whose files become the first processors' INPUT_DIR")
+      .option("--workdir <dir>", "where outputs, records, logs and archives go", ".compute-node")
+      .option("--invocation <file>", "workflow invocation JSON (processorConfigs, computeTypeOverrides)")
+      .option("--mode <mode>", "deployment mode: basic, secure or compliant", "basic")
+      .option("--concurrency <n>", "processors running at once (default: CPU count × 4)", positiveInt)
+      .option("--json", "final execution record on stdout; progress events as JSON lines on stderr")
+      .action((workflow: string, opts: RunOptions) =>
+        runAction(ctx, !!opts.json, async () => {
+          const plan = loadPlan(workflow, opts, ctx.io.cwd);
+          const record = await runLocalWorkflow({
+            plan,
+            inputDir: resolve(ctx.io.cwd, opts.input),
+            workdir: resolve(ctx.io.cwd, opts.workdir),
+            concurrency: opts.concurrency,
+            commandCwd: opts.processors ? dirname(resolve(ctx.io.cwd, opts.processors)) : ctx.io.cwd,
+            env: ctx.io.env,
+            onEvent: opts.json ? (e) => ctx.io.stderr(JSON.stringify(e) + "\n") : progressPrinter(ctx),
+          });
+          if (opts.json) writeJson(ctx, record);
+          else {
+            ctx.io.stdout(formatRecord(record));
+            ctx.io.stdout(`outputs: one directory per processor under ${record.artifacts?.outputs}\n`);
+          }
+          return record.status === "SUCCEEDED" ? EXIT.ok : EXIT.failed;
+        }),
+      );
+  },
+};
+
+function progressPrinter(ctx: CliContext) {
+  const started = Date.now();
+  const stamp = () => `[${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s]`;
+  return (e: LocalRunEvent) => {
+    const line = (text: string) => ctx.io.stderr(`${stamp()} ${text}\n`);
+    switch (e.type) {
+      case "execution-started":
+        return line(`running "${e.workflowName}" (${e.processorCount} processors) as ${e.executionId}`);
+      case "processor-started":
+        return line(`▶ ${e.processorId}${e.attempt > 1 ? ` (attempt ${e.attempt})` : ""}`);
+      case "processor-finished":
+        return e.status === "SUCCEEDED"
+          ? line(`✔ ${e.processorId} ${(e.durationMs / 1000).toFixed(1)}s [${e.done}/${e.total}]`)
+          : line(`✖ ${e.processorId} ${e.cause ?? "failed"} [${e.done}/${e.total}]`);
+      case "step":
+        return line(`· ${e.step}${e.processorId ? ` for ${e.processorId}` : ""}: ${e.detail}`);
+      case "execution-finished":
+        return line(`${e.status === "SUCCEEDED" ? "✔" : "✖"} ${e.status} in ${(e.durationMs / 1000).toFixed(1)}s${e.error ? `: ${e.error.cause ?? e.error.error}` : ""}`);
+    }
+  };
+}
