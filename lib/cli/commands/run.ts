@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError } from "commander";
-import { dirname, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { LocalRunEvent, runLocalWorkflow } from "../../runtime/local/runner";
 import { CliCommand, CliContext, EXIT } from "../io";
 import { loadPlan } from "../load-inputs";
@@ -53,7 +53,9 @@ export const runCommand: CliCommand = {
           if (opts.json) writeJson(ctx, record);
           else {
             ctx.io.stdout(formatRecord(record));
-            ctx.io.stdout(`outputs: one directory per processor under ${record.artifacts?.outputs}\n`);
+            const outputs = record.artifacts?.outputs;
+            const done = record.snapshot.resolved.filter((p) => record.processors[p.id]?.status === "SUCCEEDED");
+            if (outputs && done.length) ctx.io.stdout(`output directories:\n${done.map((p) => `  ${p.id}: ${join(outputs, p.hash)}`).join("\n")}\n`);
           }
           return record.status === "SUCCEEDED" ? EXIT.ok : EXIT.failed;
         }),
