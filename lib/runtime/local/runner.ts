@@ -8,7 +8,7 @@ import { ExecutionError, ExecutionTimeoutError, RunOptions, StateMachine } from 
 import { UnavailableError, ValidationError } from "../../errors";
 import { ExecutionRecord, ExecutionStatus } from "../../model/execution-record";
 import { ResolvedPlan } from "../../plan/resolve";
-import { AslMachine, RESOURCES, taskStates } from "./asl";
+import { AslMachine, capTimeouts, RESOURCES, taskStates } from "./asl";
 import { RunContext } from "./context";
 import { isDockerReachable } from "./docker";
 import { LocalRunEvent, LocalRunEventBody } from "./events";
@@ -200,7 +200,7 @@ async function runMachine(ctx: RunContext, bundle: CompiledBundle, definition: A
   type LocalHandler = NonNullable<NonNullable<RunOptions["overrides"]>["taskResourceLocalHandlers"]>[string];
   const handlers: Record<string, LocalHandler> = {};
   for (const [name, state] of taskStates(definition)) handlers[name] = taskHandler(ctx, bundle, name, state.Resource ?? "", state.Comment, runChild) as LocalHandler;
-  const machine = new StateMachine(definition as never, { validationOptions: { checkArn: true, checkPaths: true } });
+  const machine = new StateMachine(capTimeouts(definition) as never, { validationOptions: { checkArn: true, checkPaths: true } });
   const execution = machine.run(input as never, {
     overrides: { taskResourceLocalHandlers: handlers },
     context: { Execution: { Id: executionArn, Name: executionArn.split(":").pop() } },
