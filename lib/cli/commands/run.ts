@@ -41,7 +41,13 @@ export const runCommand: CliCommand = {
       .action((workflow: string, opts: RunOptions) =>
         runAction(ctx, !!opts.json, async () => {
           const plan = loadPlan(workflow, opts, ctx.io.cwd);
+          // Ctrl-C stops the processors and ends the record ABORTED instead of leaving it RUNNING.
+          const controller = new AbortController();
+          const onSignal = () => controller.abort();
+          process.once("SIGINT", onSignal);
+          process.once("SIGTERM", onSignal);
           const record = await runLocalWorkflow({
+            signal: controller.signal,
             plan,
             inputDir: resolve(ctx.io.cwd, opts.input),
             workdir: resolve(ctx.io.cwd, opts.workdir),
@@ -49,6 +55,9 @@ export const runCommand: CliCommand = {
             commandCwd: opts.processors ? dirname(resolve(ctx.io.cwd, opts.processors)) : ctx.io.cwd,
             env: ctx.io.env,
             onEvent: opts.json ? (e) => ctx.io.stderr(JSON.stringify(e) + "\n") : progressPrinter(ctx),
+          }).finally(() => {
+            process.off("SIGINT", onSignal);
+            process.off("SIGTERM", onSignal);
           });
           if (opts.json) writeJson(ctx, record);
           else {

@@ -30,6 +30,8 @@ export interface RunContext {
   finishedCount: number;
   /** The first processor failure, for the record's error when the machine's own error is sanitized. */
   firstFailure?: { processorId: string; cause: string };
+  /** Abort functions of the machines (main and children) running now. */
+  aborts: Set<() => void>;
   /** Where Finalize put the archive and cost report. */
   artifacts: Record<string, string>;
 }

@@ -4,7 +4,8 @@ import { chmod, mkdir, rm, stat, writeFile } from "node:fs/promises";
 import { cpus } from "node:os";
 import { join, resolve } from "node:path";
 import Bottleneck from "bottleneck";
-import { ExecutionError, ExecutionTimeoutError, RunOptions, StateMachine } from "aws-local-stepfunctions";
+import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, RunOptions, StateMachine } from "aws-local-stepfunctions";
+import { cleanupExecution } from "../../transfer";
 import { UnavailableError, ValidationError } from "../../errors";
 import { ExecutionRecord, ExecutionStatus } from "../../model/execution-record";
 import { ResolvedPlan } from "../../plan/resolve";
@@ -45,6 +46,8 @@ export interface LocalRunOptions {
   compile?: LocalCompiler;
   /** @default asks the Docker CLI (`docker info`) */
   dockerReachable?: () => Promise<boolean>;
+  /** Aborting stops the machine and its processes; the record ends ABORTED (Finalize does not run, as on AWS). */
+  signal?: AbortSignal;
 }
 
 export interface LocalExecution {
@@ -143,10 +146,15 @@ async function runExecution(executionId: string, options: LocalRunOptions): Prom
     stopping: false,
     finishedCount: 0,
     artifacts: {},
+    aborts: new Set(),
   };
 
   const tokens = [env.PENNSIEVE_SESSION_TOKEN, env.PENNSIEVE_REFRESH_TOKEN].filter((t): t is string => !!t && t.length >= 4);
   const redact = (text: string) => tokens.reduce((out, t) => out.split(t).join("***"), text);
+  const onAbort = () => {
+    ctx.stopping = true;
+    for (const abort of ctx.aborts) abort();
+  };
   const started = Date.now();
   let status: ExecutionStatus = "SUCCEEDED";
   let error: ExecutionRecord["error"];
@@ -166,13 +174,18 @@ async function runExecution(executionId: string, options: LocalRunOptions): Prom
       packageIds: plan.invocation.packageIds,
       inputs: [inputDir],
     };
+    options.signal?.throwIfAborted();
+    options.signal?.addEventListener("abort", onAbort, { once: true });
     await runMachine(ctx, bundle, bundle.definition, input, `arn:aws:states:local:000000000000:execution:${bundle.name}:${executionId}`);
   } catch (err) {
     ({ status, error } = describeFailure(err, ctx));
     error = { error: redact(error!.error), ...(error!.cause ? { cause: redact(error!.cause) } : {}) };
   } finally {
+    options.signal?.removeEventListener("abort", onAbort);
     await stopOutstandingProcessors(ctx).catch(() => undefined);
     await rm(secretFile, { force: true });
+    if (status === "ABORTED")
+      await cleanupExecution({ workflowInstanceId: executionId, workdir: layout.instanceWorkdir(executionId), inputDir: layout.inputDir(executionId) }).catch(() => undefined);
   }
   const record = await store.updateExecution(executionId, {
     status,
@@ -205,7 +218,12 @@ async function runMachine(ctx: RunContext, bundle: CompiledBundle, definition: A
     overrides: { taskResourceLocalHandlers: handlers },
     context: { Execution: { Id: executionArn, Name: executionArn.split(":").pop() } },
   });
-  return execution.result;
+  ctx.aborts.add(execution.abort);
+  try {
+    return await execution.result;
+  } finally {
+    ctx.aborts.delete(execution.abort);
+  }
 }
 
 function taskHandler(ctx: RunContext, bundle: CompiledBundle, stateName: string, resource: string, comment: string | undefined, runChild: (child: string, input: unknown) => Promise<ChildRun>) {
@@ -235,6 +253,7 @@ function taskHandler(ctx: RunContext, bundle: CompiledBundle, stateName: string,
 }
 
 function describeFailure(err: unknown, ctx: RunContext): { status: ExecutionStatus; error?: ExecutionRecord["error"] } {
+  if (err instanceof ExecutionAbortedError || (err instanceof Error && err.name === "AbortError")) return { status: "ABORTED", error: { error: "ExecutionAborted", cause: "the run was stopped by its caller" } };
   if (err instanceof ExecutionTimeoutError) return { status: "TIMED_OUT", error: { error: "States.Timeout", cause: "the execution exceeded the machine's TimeoutSeconds" } };
   if (err instanceof ExecutionError) {
     const cause = err.cause as { name?: string; message?: string } | undefined;

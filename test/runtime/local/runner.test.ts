@@ -148,6 +148,32 @@ describe("runLocalWorkflow (hand-written contract machine)", () => {
     expect(await exists(join(workdir, "executions"))).to.equal(false);
   });
 
+  it("stops a running processor and ends ABORTED when the caller aborts", async () => {
+    const { input, workdir } = await scratch();
+    const controller = new AbortController();
+    const plan = planOf("slow", [
+      { id: "quick", command: copyScript("quick") },
+      { id: "sleepy", dependsOn: ["quick"], command: [process.execPath, "-e", "setTimeout(() => {}, 30000)"] },
+    ]);
+    const t0 = Date.now();
+    const record = await runLocalWorkflow({
+      plan,
+      inputDir: input,
+      workdir,
+      compile: levelsMachine(),
+      executionId: "wi-abort",
+      signal: controller.signal,
+      onEvent: (e) => e.type === "processor-started" && e.processorId === "sleepy" && setTimeout(() => controller.abort(), 100),
+    });
+    expect(Date.now() - t0).to.be.below(10000);
+    expect(record.status).to.equal("ABORTED");
+    expect(record.processors.quick.status).to.equal("SUCCEEDED");
+    expect(record.processors.sleepy.status).to.equal("FAILED");
+    expect(record.processors.sleepy.cause).to.contain("stopped");
+    expect(await readdir(join(workdir, "secrets"))).to.deep.equal([]);
+    expect(await exists(join(workdir, "efs", "local", "input", "wi-abort"))).to.equal(false);
+  });
+
   it("refuses a missing input directory", async () => {
     const { root, workdir } = await scratch();
     let caught: unknown;

@@ -114,7 +114,7 @@ async function runProcessor(ctx: RunContext, stateName: string, invocation: Invo
     });
     const stoppedAt = new Date();
     const ok = outcome.exitCode === 0;
-    const cause = ok ? undefined : ctx.stopping && outcome.signal ? "stopped: the workflow failed elsewhere" : describeOutcome(outcome);
+    const cause = ok ? undefined : ctx.stopping && outcome.signal ? "stopped before it finished: the workflow failed elsewhere or was aborted" : describeOutcome(outcome);
     await ctx.store.updateProcessor(ctx.executionId, processor.id, {
       status: ok ? "SUCCEEDED" : "FAILED",
       finishedAt: stoppedAt.toISOString(),
