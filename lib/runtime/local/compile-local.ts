@@ -39,8 +39,7 @@ export const compileForLocal: LocalCompiler = (plan, target) => {
   let compileModule: { compileWorkflow: (plan: ResolvedPlan, options: { target: LocalTarget & Record<string, unknown> }) => { definition: unknown; children?: ChildrenShape } };
   try {
     // Loaded lazily: the compiler is a separate module and the runner must not fail to import without it.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    compileModule = require("../../compile");
+    compileModule = require("../../compile/compile");
   } catch (err) {
     throw new CompileError("compiler_unavailable", `the workflow compiler (lib/compile) could not be loaded: ${(err as Error).message}`, [], { cause: err });
   }

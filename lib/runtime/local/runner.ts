@@ -22,6 +22,8 @@ import { localTransfer } from "./handlers/transfer";
 import { LocalLayout } from "./layout";
 import { assertSafeExecutionId, FileRecordStore } from "./record-store";
 import { compileForLocal, CompiledBundle, LocalCompiler } from "./compile-local";
+import { readMarkers, StateMarker } from "../../compile/markers";
+import { AslStateMachine } from "../../compile/asl/types";
 
 export type { LocalRunEvent } from "./events";
 export type { CompiledBundle, LocalCompiler } from "./compile-local";
@@ -212,7 +214,8 @@ async function runMachine(ctx: RunContext, bundle: CompiledBundle, definition: A
   };
   type LocalHandler = NonNullable<NonNullable<RunOptions["overrides"]>["taskResourceLocalHandlers"]>[string];
   const handlers: Record<string, LocalHandler> = {};
-  for (const [name, state] of taskStates(definition)) handlers[name] = taskHandler(ctx, bundle, name, state.Resource ?? "", state.Comment, runChild) as LocalHandler;
+  const markers = readMarkers(definition as unknown as AslStateMachine);
+  for (const [name, state] of taskStates(definition)) handlers[name] = taskHandler(ctx, bundle, name, state.Resource ?? "", markers.get(name), runChild) as LocalHandler;
   const machine = new StateMachine(capTimeouts(definition) as never, { validationOptions: { checkArn: true, checkPaths: true } });
   const execution = machine.run(input as never, {
     overrides: { taskResourceLocalHandlers: handlers },
@@ -226,29 +229,32 @@ async function runMachine(ctx: RunContext, bundle: CompiledBundle, definition: A
   }
 }
 
-function taskHandler(ctx: RunContext, bundle: CompiledBundle, stateName: string, resource: string, comment: string | undefined, runChild: (child: string, input: unknown) => Promise<ChildRun>) {
-  switch (resource) {
-    case RESOURCES.getSecretValue:
+/** The local stand-in for one Task, chosen by the state's marker (docs/asl-contract.md), never by its name. */
+function taskHandler(ctx: RunContext, bundle: CompiledBundle, stateName: string, resource: string, marker: StateMarker | undefined, runChild: (child: string, input: unknown) => Promise<ChildRun>) {
+  const refuse = (why: string) => () => Promise.reject(new TaskError("States.Runtime", `local runner: state "${stateName}" ${why}`));
+  const payloadOf = (input: unknown): Record<string, unknown> => {
+    const payload = (input as { Payload?: unknown } | null)?.Payload;
+    if (typeof payload !== "object" || payload === null || Array.isArray(payload)) throw new TaskError("States.Runtime", `local runner: state "${stateName}" invokes a Lambda without an object Payload`);
+    return payload as Record<string, unknown>;
+  };
+  switch (marker?.kind) {
+    case "resolve-token":
       return resolveTokenHandler(ctx);
-    case RESOURCES.ecsRunTaskSync:
-      return ecsProcessorHandler(ctx, stateName);
-    case RESOURCES.startExecutionSync2:
-    case RESOURCES.startExecutionSync: {
-      const child = comment?.startsWith("child:") ? comment.slice("child:".length) : undefined;
-      if (!child) return () => Promise.reject(new TaskError("States.Runtime", `local runner: state "${stateName}" starts a child machine but has no "child:<name>" Comment`));
-      return childMachineHandler(child, (name) => `arn:aws:states:local:000000000000:stateMachine:${bundle.name}-${name}`, runChild);
-    }
-    case RESOURCES.lambdaInvoke:
-      return async (input: unknown) => {
-        const payload = (input as { Payload?: unknown } | null)?.Payload;
-        if (typeof payload !== "object" || payload === null) throw new TaskError("States.Runtime", `local runner: state "${stateName}" invokes a Lambda without an object Payload`);
-        const p = payload as Record<string, unknown>;
-        if (p.action === "download" || p.action === "merge" || p.action === "cleanup") return localTransfer(ctx, p);
-        if (p.action === "finalize") return localFinalize(ctx, p);
-        return lambdaProcessorHandler(ctx, stateName, p);
-      };
+    case "processor":
+      if (resource === RESOURCES.ecsRunTaskSync) return ecsProcessorHandler(ctx, stateName, marker.processorIds);
+      if (resource === RESOURCES.lambdaInvoke) return async (input: unknown) => lambdaProcessorHandler(ctx, stateName, payloadOf(input), marker.processorIds);
+      return refuse(`runs a processor through "${resource}", which has no local handler`);
+    case "child":
+      if (!marker.child) return refuse("starts a child machine without naming it");
+      return childMachineHandler(marker.child, (name) => `arn:aws:states:local:000000000000:stateMachine:${bundle.name}-${name}`, runChild);
+    case "download":
+    case "merge":
+    case "cleanup":
+      return async (input: unknown) => localTransfer(ctx, payloadOf(input));
+    case "finalize":
+      return async (input: unknown) => localFinalize(ctx, payloadOf(input));
     default:
-      return () => Promise.reject(new TaskError("States.Runtime", `local runner: state "${stateName}" uses resource "${resource}", which has no local handler`));
+      return refuse(`(resource "${resource}") carries no marker the local runner knows`);
   }
 }
 

@@ -17,13 +17,13 @@ interface Invocation {
 }
 
 /** `ecs:runTask.sync`: runs the processor and answers like the ECS integration (a stopped task; non-zero exit fails the state). */
-export function ecsProcessorHandler(ctx: RunContext, stateName: string) {
+export function ecsProcessorHandler(ctx: RunContext, stateName: string, expectedIds: string[]) {
   return async (input: unknown) => {
     const overrides = (input as { Overrides?: { ContainerOverrides?: { Name?: string; Environment?: { Name: string; Value: string }[] }[] } })?.Overrides;
     const environment = overrides?.ContainerOverrides?.[0]?.Environment ?? [];
     const env = Object.fromEntries(environment.map((e) => [e.Name, e.Value]));
     const invocation = readInvocation(stateName, { inputDir: env.INPUT_DIR, outputDir: env.OUTPUT_DIR, workflowInstanceId: env.WORKFLOW_INSTANCE_ID, sessionToken: env.SESSION_TOKEN, refreshToken: env.REFRESH_TOKEN }, env);
-    const { processor, outcome, startedAt, stoppedAt } = await runProcessor(ctx, stateName, invocation);
+    const { processor, outcome, startedAt, stoppedAt } = await runProcessor(ctx, stateName, invocation, expectedIds);
     const task = {
       TaskArn: `arn:aws:ecs:local:000000000000:task/${ctx.layout.computeNodeId}/${ctx.workflowInstanceId}-${processor.hash}`,
       Group: `family:${processor.id}`,
@@ -44,7 +44,7 @@ export function ecsProcessorHandler(ctx: RunContext, stateName: string) {
 }
 
 /** `lambda:invoke` of a processor function: runs the processor, answers like Lambda (a function error fails the state). */
-export function lambdaProcessorHandler(ctx: RunContext, stateName: string, payload: Record<string, unknown>) {
+export function lambdaProcessorHandler(ctx: RunContext, stateName: string, payload: Record<string, unknown>, expectedIds: string[]) {
   const str = (v: unknown) => (typeof v === "string" ? v : undefined);
   const invocation = readInvocation(stateName, {
     inputDir: str(payload.inputDir),
@@ -53,7 +53,7 @@ export function lambdaProcessorHandler(ctx: RunContext, stateName: string, paylo
     sessionToken: str(payload.sessionToken),
     refreshToken: str(payload.refreshToken),
   });
-  return runProcessor(ctx, stateName, invocation).then(({ processor, outcome }) => {
+  return runProcessor(ctx, stateName, invocation, expectedIds).then(({ processor, outcome }) => {
     if (outcome.exitCode !== 0) {
       const errorMessage = `processor "${processor.id}" ${describeOutcome(outcome)}`;
       throw new TaskError("ProcessorFailed", { errorType: "ProcessorFailed", errorMessage });
@@ -70,12 +70,14 @@ function readInvocation(stateName: string, v: Partial<Record<keyof Omit<Invocati
 
 const attempts = new WeakMap<RunContext, Map<string, number>>();
 
-async function runProcessor(ctx: RunContext, stateName: string, invocation: Invocation) {
+async function runProcessor(ctx: RunContext, stateName: string, invocation: Invocation, expectedIds: string[]) {
   const outputDir = resolve(invocation.outputDir);
   // The contract identifies a processor by the last segment of its OUTPUT_DIR (= ResolvedProcessor.hash).
   const processor = ctx.byHash.get(basename(outputDir));
   if (!processor || dirname(outputDir) !== ctx.layout.instanceWorkdir(ctx.workflowInstanceId))
     throw new TaskError("States.Runtime", `local runner: state "${stateName}" has OUTPUT_DIR ${outputDir}, which is no processor's output dir in this execution`);
+  if (!expectedIds.includes(processor.id))
+    throw new TaskError("States.Runtime", `local runner: state "${stateName}" is marked for ${JSON.stringify(expectedIds)} but its OUTPUT_DIR belongs to "${processor.id}"`);
 
   return ctx.limiter.schedule(async () => {
     if (ctx.stopping) throw new TaskError("States.TaskFailed", `processor "${processor.id}" was not started: the workflow body already ended`);
