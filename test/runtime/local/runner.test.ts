@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { access, readFile, readdir, stat } from "node:fs/promises";
+import { access, mkdir, readFile, readdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { runLocalWorkflow, startLocalExecution, LocalRunEvent } from "../../../lib/runtime/local/runner";
 import { FileRecordStore } from "../../../lib/runtime/local/record-store";
@@ -172,6 +172,31 @@ describe("runLocalWorkflow (hand-written contract machine)", () => {
     expect(record.processors.sleepy.cause).to.contain("stopped");
     expect(await readdir(join(workdir, "secrets"))).to.deep.equal([]);
     expect(await exists(join(workdir, "efs", "local", "input", "wi-abort"))).to.equal(false);
+  });
+
+  it("runs a processor without localCommand as `docker run` of its image, tokens passed by name only", async () => {
+    const { root, input, workdir } = await scratch();
+    const bin = join(root, "bin");
+    await mkdir(bin);
+    // A stand-in docker CLI: records its argv and plays the container by writing to OUTPUT_DIR.
+    await writeFile(
+      join(bin, "docker"),
+      `#!/bin/sh\nprintf '%s\\n' "$@" > "${root}/docker-argv.txt"\necho "$SESSION_TOKEN" > "${root}/docker-token.txt"\necho from-image > "$OUTPUT_DIR/out.txt"\n`,
+      { mode: 0o755 },
+    );
+    const { resolvePlan } = await import("../../../lib/plan/resolve");
+    const plan = resolvePlan({ name: "docker", processors: [{ id: "img", sourceUrl: "ghcr.io/org/img:1" }] }, { processors: [{ sourceUrl: "ghcr.io/org/img:1", commandArguments: ["--fast"] }] });
+    const env = { ...process.env, PATH: `${bin}:${process.env.PATH}`, PENNSIEVE_SESSION_TOKEN: "tok-SECRET-1" };
+    const record = await runLocalWorkflow({ plan, inputDir: input, workdir, env, compile: levelsMachine(), executionId: "wi-docker", dockerReachable: async () => true });
+    expect(record.status).to.equal("SUCCEEDED");
+    const argv = (await readFile(join(root, "docker-argv.txt"), "utf8")).trim().split("\n");
+    const efs = join(workdir, "efs");
+    expect(argv.slice(0, 2)).to.deep.equal(["run", "--rm"]);
+    expect(argv).to.include.members(["-v", `${efs}:${efs}`, "--cpus", "0.5", "--memory", "1024m", "SESSION_TOKEN"]);
+    expect(argv.slice(-2)).to.deep.equal(["ghcr.io/org/img:1", "--fast"]);
+    expect(argv.join(" ")).not.to.contain("SECRET");
+    expect((await readFile(join(root, "docker-token.txt"), "utf8")).trim()).to.equal("tok-SECRET-1");
+    expect(await readFile(join(efs, "local", "workdir", "wi-docker", plan.processors[0].hash, "out.txt"), "utf8")).to.equal("from-image\n");
   });
 
   it("refuses a missing input directory", async () => {
