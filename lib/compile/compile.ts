@@ -1,0 +1,257 @@
+import { CompileError } from "../errors";
+import { ResolvedPlan, ResolvedProcessor } from "../plan/resolve";
+import { ScheduleUnit, buildUnitDag } from "../plan/units";
+import { Structure, criticalPath, structureMakespan } from "../plan/structure";
+import { seriesParallelSchedule } from "../plan/series-parallel";
+import { levelBarrierStructure } from "../plan/level-barrier";
+import { AslGraph, AslStateMachine } from "./asl/types";
+import { ChainableState } from "./asl/state";
+import { ParallelState } from "./asl/parallel";
+import { StateGraph } from "./asl/graph";
+import { StateNames } from "./names";
+import { CompileTarget, childStateMachineArn, resolveTarget } from "./target";
+import { CompileLimits, DEFAULT_LIMITS, EVENTS, SFN_LIMITS } from "./limits";
+import { ENVELOPE, ENVELOPE_EVENTS, envelopeMachine } from "./envelope";
+import { Fragment, addFragment, renderUnit, runTargetOf } from "./units-render";
+import { childComment } from "./markers";
+import { startChildTask } from "./integrations/start-execution";
+
+/** How the DAG becomes nested Parallel states. */
+export type StructureMode = "auto" | "series-parallel" | "level-barrier";
+
+export interface CompileOptions {
+  target?: Partial<CompileTarget>;
+  /** Expected seconds per processor id (`--hints`, or hintsFromRecords); without them runtimes are assumed equal. */
+  hints?: Record<string, number>;
+  /**
+   * `auto` takes the series-parallel structure unless one barrier per level is faster under the hints;
+   * the other two force one structure.
+   * @default "auto"
+   */
+  structure?: StructureMode;
+  /** Twins (same image, resources, dependencies and dependants) run as one Map from this many on. @default 4 */
+  mapMinGroup?: number;
+  /** Planning budgets per machine, below Step Functions' hard limits. */
+  limits?: Partial<CompileLimits>;
+}
+
+export interface MachineStats {
+  states: number;
+  /** UTF-8 bytes of the compact JSON definition. */
+  bytes: number;
+  /** History events of one successful execution of this machine (child machines and Distributed Map iterations have their own). */
+  estimatedHistoryEvents: number;
+}
+
+export interface CompileStats extends MachineStats {
+  processors: number;
+  /** The largest machine's figures, children included, which is what the limits bind. */
+  maxMachine: MachineStats;
+  children: number;
+  strategy: "series-parallel" | "level-barrier";
+  /** Under the hints (or equal runtimes), unlimited parallelism. */
+  makespan: number;
+  criticalPath: number;
+  levelBarrierMakespan: number;
+}
+
+export interface CompiledWorkflow {
+  /** The main machine (STANDARD): what the execution starts. */
+  definition: AslStateMachine;
+  /** Child machines by name, started by the main machine's `child:<name>` Tasks; empty when everything fits one machine. */
+  children: Record<string, AslStateMachine>;
+  stats: CompileStats;
+}
+
+/** The schedule with some parts moved into child machines. */
+type Placed = { kind: "node"; node: number } | { kind: "series" | "parallel"; items: Placed[] } | { kind: "child"; body: Placed };
+
+interface Cost {
+  events: number;
+  bytes: number;
+}
+
+const PARALLEL_BYTES = 160;
+const BRANCH_BYTES = 40;
+const CHILD_TASK_BYTES = 700;
+
+/**
+ * Compiles a resolved plan into Amazon States Language (STANDARD). Pure: no I/O, no clock, and the
+ * same plan and options give byte-identical output. Throws CompileError when a limit cannot be met.
+ */
+export function compileWorkflow(plan: ResolvedPlan, options: CompileOptions = {}): CompiledWorkflow {
+  const target = resolveTarget(plan, options.target);
+  const limits: CompileLimits = { ...DEFAULT_LIMITS, ...options.limits };
+  const byId = new Map(plan.processors.map((p) => [p.id, p]));
+  const { units, dag } = buildUnitDag(plan.processors, {
+    minGroupSize: options.mapMinGroup ?? 4,
+    renderKey: (p) => JSON.stringify([p.computeType, runTargetOf(target, p), p.timeout, p.retry ?? null]),
+    hints: options.hints,
+  });
+
+  const mode = options.structure ?? "auto";
+  const sp = mode === "level-barrier" ? undefined : seriesParallelSchedule(dag);
+  const level = levelBarrierStructure(dag);
+  const spSpan = sp ? structureMakespan(sp, dag.weights) : Infinity;
+  const levelSpan = structureMakespan(level, dag.weights);
+  const useLevel = !sp || (mode === "auto" && levelSpan < spSpan);
+  const structure = useLevel ? level : sp!;
+
+  const names = new StateNames();
+  for (const name of Object.values(ENVELOPE)) names.reserve(name);
+  const fragments = units.map((unit) => renderUnit({ target, names, byId }, unit));
+  const unitCost = fragments.map((f) => ({ events: f.events, bytes: fragmentBytes(f) }));
+
+  const costOf = memoCost(unitCost);
+  const placeBudget = (extraEvents: number): Cost => ({ events: limits.historyEvents - extraEvents, bytes: limits.definitionBytes - 4000 });
+  const body = fit(structure, placeBudget(ENVELOPE_EVENTS), costOf, placeBudget(EVENTS.execution), units);
+
+  const children: Record<string, AslStateMachine> = {};
+  const childEventCounts: Record<string, number> = {};
+  let parallelCount = 0;
+  const render = (s: Placed, graph: StateGraph): { first: string; last: ChainableState } => {
+    switch (s.kind) {
+      case "node": {
+        const fragment: Fragment = fragments[s.node];
+        addFragment(graph, fragment);
+        return { first: fragment.first, last: fragment.last };
+      }
+      case "series": {
+        const parts = s.items.map((item) => render(item, graph));
+        for (let i = 0; i + 1 < parts.length; i++) parts[i].last.setNext(parts[i + 1].first);
+        return { first: parts[0].first, last: parts[parts.length - 1].last };
+      }
+      case "parallel": {
+        const name = names.name("Parallel", String(++parallelCount));
+        const branches = s.items.map((item, i) => renderScope(item, `branch ${i + 1} of "${name}"`));
+        const state = graph.add(name, new ParallelState({ branches }));
+        return { first: name, last: state };
+      }
+      case "child": {
+        const child = `c${Object.keys(children).length + 1}`;
+        childEventCounts[child] = EVENTS.execution + costOf(s.body).events;
+        children[child] = { Comment: `${plan.workflow.name}: part ${child}`, ...renderScope(s.body, `child machine ${child}`) };
+        const name = names.name("Child", child);
+        const task = graph.add(name, startChildTask(childStateMachineArn(target, plan.workflow.name, child), childComment(child)));
+        return { first: name, last: task };
+      }
+    }
+  };
+  const renderScope = (s: Placed, scope: string): AslGraph => {
+    const graph = new StateGraph(scope);
+    const { first, last } = render(s, graph);
+    last.markEndOfBranch();
+    return graph.toGraphJson(first);
+  };
+
+  const definition = envelopeMachine(target, renderScope(body, "the workflow body"), `${plan.workflow.name}: ${plan.processors.length} processors`);
+  const main = machineStats(definition, ENVELOPE_EVENTS + costOf(body).events);
+  const childStats = Object.entries(children).map(([name, machine]) => ({ name, ...machineStats(machine, childEventCounts[name]) }));
+  const all: (MachineStats & { name: string })[] = [{ name: "main", ...main }, ...childStats];
+  const problems = all.filter((m) => m.bytes > SFN_LIMITS.definitionBytes || m.estimatedHistoryEvents > SFN_LIMITS.historyEvents);
+  if (problems.length)
+    throw new CompileError(
+      "limit_exceeded",
+      `the compiled workflow exceeds Step Functions limits: ${problems.map((m) => `${m.name} has ${m.bytes} bytes (max ${SFN_LIMITS.definitionBytes}) and ~${m.estimatedHistoryEvents} history events (max ${SFN_LIMITS.historyEvents})`).join("; ")}`,
+    );
+  const maxMachine = all.reduce((a, b) => (b.bytes > a.bytes || b.estimatedHistoryEvents > a.estimatedHistoryEvents ? { ...a, bytes: Math.max(a.bytes, b.bytes), estimatedHistoryEvents: Math.max(a.estimatedHistoryEvents, b.estimatedHistoryEvents), states: Math.max(a.states, b.states) } : a));
+  return {
+    definition,
+    children,
+    stats: {
+      processors: plan.processors.length,
+      ...main,
+      maxMachine: { states: maxMachine.states, bytes: maxMachine.bytes, estimatedHistoryEvents: maxMachine.estimatedHistoryEvents },
+      children: childStats.length,
+      strategy: useLevel ? "level-barrier" : "series-parallel",
+      makespan: useLevel ? levelSpan : spSpan,
+      criticalPath: criticalPath(dag),
+      levelBarrierMakespan: levelSpan,
+    },
+  };
+}
+
+function fragmentBytes(f: Fragment): number {
+  let bytes = 0;
+  for (const [name, state] of f.states) bytes += Buffer.byteLength(name) + Buffer.byteLength(JSON.stringify(state.toStateJson())) + 40;
+  return bytes;
+}
+
+function memoCost(unitCost: Cost[]) {
+  const memo = new WeakMap<object, Cost>();
+  const cost = (s: Placed): Cost => {
+    const hit = memo.get(s);
+    if (hit) return hit;
+    let c: Cost;
+    switch (s.kind) {
+      case "node":
+        c = unitCost[s.node];
+        break;
+      case "child":
+        c = { events: EVENTS.syncTask, bytes: CHILD_TASK_BYTES };
+        break;
+      case "series":
+      case "parallel": {
+        c = { events: s.kind === "parallel" ? EVENTS.parallel : 0, bytes: s.kind === "parallel" ? PARALLEL_BYTES : 0 };
+        for (const item of s.items) {
+          const ic = cost(item);
+          c = { events: c.events + ic.events, bytes: c.bytes + ic.bytes + (s.kind === "parallel" ? BRANCH_BYTES : 0) };
+        }
+      }
+    }
+    memo.set(s, c);
+    return c;
+  };
+  return cost;
+}
+
+const fits = (c: Cost, budget: Cost) => c.events <= budget.events && c.bytes <= budget.bytes;
+
+/**
+ * Moves parts of the structure into child machines until the part left in this machine fits the
+ * budget, and so does every child. Exact: a series or parallel of children keeps the same order.
+ */
+function fit(s: Placed, budget: Cost, cost: (s: Placed) => Cost, childBudget: Cost, units: ScheduleUnit[]): Placed {
+  if (fits(cost(s), budget)) return s;
+  if (s.kind === "node" || s.kind === "child") {
+    const ids = s.kind === "node" ? units[s.node].members.map((p) => p.id) : [];
+    throw new CompileError("limit_exceeded", `processor${ids.length > 1 ? "s" : ""} ${ids.map((id) => `"${id}"`).join(", ")} alone exceed${ids.length > 1 ? "" : "s"} the per-machine budget (${budget.events} history events, ${budget.bytes} bytes)`, ids);
+  }
+  const items = s.items.map((item) => (fits(cost(item), childBudget) ? item : fit(item, childBudget, cost, childBudget, units)));
+  const chunks: Placed[][] = [];
+  let current: Placed[] = [];
+  let used: Cost = { events: EVENTS.parallel, bytes: PARALLEL_BYTES };
+  for (const item of items) {
+    const c = cost(item);
+    if (current.length && !fits({ events: used.events + c.events, bytes: used.bytes + c.bytes + BRANCH_BYTES }, childBudget)) {
+      chunks.push(current);
+      current = [];
+      used = { events: EVENTS.parallel, bytes: PARALLEL_BYTES };
+    }
+    current.push(item);
+    used = { events: used.events + c.events, bytes: used.bytes + c.bytes + BRANCH_BYTES };
+  }
+  chunks.push(current);
+  const kind = s.kind;
+  const group = (list: Placed[]): Placed => (list.length === 1 ? list[0] : { kind, items: list });
+  const placed = group(chunks.map((chunk) => ({ kind: "child" as const, body: group(chunk) })));
+  if (fits(cost(placed), budget)) return placed;
+  // Too many children for this machine: nest them one level deeper.
+  return fit(placed, budget, cost, childBudget, units);
+}
+
+function machineStats(machine: AslStateMachine, estimatedHistoryEvents: number): MachineStats {
+  return { states: countStates(machine), bytes: Buffer.byteLength(JSON.stringify(machine)), estimatedHistoryEvents };
+}
+
+export function countStates(graph: AslGraph): number {
+  let n = 0;
+  for (const state of Object.values(graph.States)) {
+    n++;
+    if (state.Type === "Parallel") for (const b of state.Branches) n += countStates(b);
+    if (state.Type === "Map") n += countStates(state.ItemProcessor);
+  }
+  return n;
+}
+
+export type { ResolvedProcessor };

@@ -1,0 +1,10 @@
+export { compileWorkflow, countStates } from "./compile";
+export type { CompileOptions, CompiledWorkflow, CompileStats, MachineStats, StructureMode } from "./compile";
+export type { CompileTarget } from "./target";
+export { resolveTarget } from "./target";
+export { readMarkers, processorComment, mapComment, childComment } from "./markers";
+export type { MarkerKind, StateMarker } from "./markers";
+export { hintsFromRecords } from "./hints";
+export { SFN_LIMITS, DEFAULT_LIMITS } from "./limits";
+export type { CompileLimits } from "./limits";
+export type * from "./asl/types";

@@ -1,0 +1,79 @@
+import { AslObject } from "../asl/types";
+import { TaskState } from "../asl/task";
+import { RESOURCE } from "../asl/resources";
+import { DONE } from "../asl/state";
+import { ComputeType } from "../../model/mode";
+import { ProcessorRetry } from "../../model/processor";
+import { ECS_TRANSIENT, LAMBDA_TRANSIENT, processorRetry } from "./retry";
+import { TOKEN_PATH } from "./resolve-token";
+
+/** The container every task definition runs the processor in (the override targets it by name). */
+export const PROCESSOR_CONTAINER = "processor";
+
+/** ECS tasks have no duration limit; this is Step Functions' own default, written out because local runners default to 60 s. */
+const ECS_TIMEOUT_SECONDS = 99999999;
+
+export interface ProcessorRunProps {
+  computeType: ComputeType;
+  /** Task definition (ECS) or function name/ARN (Lambda). */
+  target: string;
+  inputDir: string;
+  outputDir: string;
+  /** Lambda timeout in seconds; the state waits a little longer so Lambda's own timeout error wins. */
+  lambdaTimeout: number;
+  retry?: ProcessorRetry;
+  comment?: string;
+  failState: string;
+  network: { clusterArn: string; subnetIds: string[]; securityGroupIds: string[]; assignPublicIp: boolean };
+}
+
+/**
+ * The processor's own Task. Its result (which echoes the container overrides, tokens included) is
+ * replaced by a constant at the token path, so the tokens do not outlive this state; a failure is
+ * caught into a Fail state that keeps only the error name.
+ */
+export function processorRunTask(p: ProcessorRunProps): TaskState {
+  const tokens = { session: `${TOKEN_PATH}.t.sessionToken`, refresh: `${TOKEN_PATH}.t.refreshToken` };
+  const common = {
+    comment: p.comment,
+    resultSelector: { ...DONE },
+    resultPath: TOKEN_PATH,
+    catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.err", Next: p.failState }],
+  };
+  if (p.computeType === "ecs") {
+    const parameters: AslObject = {
+      Cluster: p.network.clusterArn,
+      TaskDefinition: p.target,
+      LaunchType: "FARGATE",
+      NetworkConfiguration: {
+        AwsvpcConfiguration: { Subnets: p.network.subnetIds, SecurityGroups: p.network.securityGroupIds, AssignPublicIp: p.network.assignPublicIp ? "ENABLED" : "DISABLED" },
+      },
+      Overrides: {
+        ContainerOverrides: [
+          {
+            Name: PROCESSOR_CONTAINER,
+            Environment: [
+              { Name: "INPUT_DIR", "Value.$": p.inputDir },
+              { Name: "OUTPUT_DIR", "Value.$": p.outputDir },
+              { Name: "WORKFLOW_INSTANCE_ID", "Value.$": "$.ctx.workflowInstanceId" },
+              { Name: "SESSION_TOKEN", "Value.$": tokens.session },
+              { Name: "REFRESH_TOKEN", "Value.$": tokens.refresh },
+            ],
+          },
+        ],
+      },
+    };
+    return new TaskState({ ...common, resource: RESOURCE.ecsRunTaskSync, parameters, timeoutSeconds: ECS_TIMEOUT_SECONDS, retry: [ECS_TRANSIENT, ...processorRetry(p.retry)] });
+  }
+  const parameters: AslObject = {
+    FunctionName: p.target,
+    Payload: {
+      "inputDir.$": p.inputDir,
+      "outputDir.$": p.outputDir,
+      "workflowInstanceId.$": "$.ctx.workflowInstanceId",
+      "sessionToken.$": tokens.session,
+      "refreshToken.$": tokens.refresh,
+    },
+  };
+  return new TaskState({ ...common, resource: RESOURCE.lambdaInvoke, parameters, timeoutSeconds: p.lambdaTimeout + 60, retry: [LAMBDA_TRANSIENT, ...processorRetry(p.retry)] });
+}

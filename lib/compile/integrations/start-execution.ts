@@ -1,0 +1,20 @@
+import { TaskState } from "../asl/task";
+import { RESOURCE } from "../asl/resources";
+import { DONE } from "../asl/state";
+import { SFN_TRANSIENT } from "./retry";
+
+/**
+ * Runs a child machine and waits for it. The child gets only `ctx` (no token: it resolves its own),
+ * and the execution id that ties it to its parent in the console.
+ */
+export function startChildTask(stateMachineArn: string, comment: string): TaskState {
+  return new TaskState({
+    comment,
+    resource: RESOURCE.startExecutionSync2,
+    parameters: { StateMachineArn: stateMachineArn, Input: { "ctx.$": "$.ctx", "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id" } },
+    resultSelector: { ...DONE },
+    resultPath: null,
+    timeoutSeconds: 99999999,
+    retry: [SFN_TRANSIENT],
+  });
+}

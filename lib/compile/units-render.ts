@@ -1,0 +1,142 @@
+import { ChainableState, State } from "./asl/state";
+import { FailState } from "./asl/fail";
+import { MapState } from "./asl/map";
+import { PassState } from "./asl/pass";
+import { StateGraph } from "./asl/graph";
+import { ResolvedProcessor } from "../plan/resolve";
+import { ScheduleUnit } from "../plan/units";
+import { StateNames } from "./names";
+import { CompileTarget } from "./target";
+import { mapComment, processorComment } from "./markers";
+import { EVENTS, SFN_LIMITS } from "./limits";
+import { HashRef, inputDirValue, mergeDirValue, outputDirValue } from "./integrations/paths";
+import { mergeTask } from "./integrations/data-transfer";
+import { resolveTokenTask } from "./integrations/resolve-token";
+import { processorRunTask } from "./integrations/processor-run";
+
+/** A linear run of states with one entry and one exit (failure states hang off it). */
+export interface Fragment {
+  first: string;
+  last: ChainableState;
+  states: [string, State][];
+  /** History events on the success path. */
+  events: number;
+}
+
+export function addFragment(graph: StateGraph, fragment: Fragment): void {
+  for (const [name, state] of fragment.states) graph.add(name, state);
+}
+
+export interface UnitRenderContext {
+  target: CompileTarget;
+  names: StateNames;
+  byId: Map<string, ResolvedProcessor>;
+}
+
+/** Task definition or function a processor runs on. */
+export function runTargetOf(target: CompileTarget, p: ResolvedProcessor): string {
+  return p.computeType === "ecs" ? target.taskDefinitions[p.id] : target.lambdaFunctions[p.id];
+}
+
+export function renderUnit(ctx: UnitRenderContext, unit: ScheduleUnit): Fragment {
+  return unit.members.length === 1 ? renderSingle(ctx, unit.members[0]) : renderGroup(ctx, unit.members);
+}
+
+/** [MergeInputs] → ResolveToken → run; merge first, so the tokens are in the state as briefly as possible. */
+function renderSingle(ctx: UnitRenderContext, p: ResolvedProcessor): Fragment {
+  const { names, target } = ctx;
+  const states: [string, State][] = [];
+  const own: HashRef = { literal: p.hash };
+  const depHashes = p.dependsOn.map((d) => ctx.byId.get(d)!.hash);
+  let events = 0;
+  if (p.dependsOn.length > 1) {
+    const merge = mergeTask(target.dataTransferFunctionArn, { literal: p.id }, mergeDirValue(own), p.dependsOn.map((d) => ({ processorId: d, hash: ctx.byId.get(d)!.hash })));
+    states.push([names.name("Merge", p.id), merge]);
+    events += EVENTS.lambdaTask;
+  }
+  const tokenName = names.name("Token", p.id);
+  const runName = names.name("Run", p.id);
+  const failName = names.name("Failed", p.id);
+  states.push([tokenName, resolveTokenTask()]);
+  const run = processorRunTask({
+    computeType: p.computeType,
+    target: runTargetOf(target, p),
+    inputDir: inputDirValue(depHashes, own),
+    outputDir: outputDirValue(own),
+    lambdaTimeout: p.timeout,
+    retry: p.retry,
+    comment: processorComment(p.id),
+    failState: failName,
+    network: target,
+  });
+  states.push([runName, run]);
+  chain(states as [string, ChainableState][]);
+  // The caught error keeps its name only: the cause of a failed runTask.sync is the task description,
+  // container overrides (tokens) included. Exit code and stopped reason stay in the history event.
+  states.push([failName, new FailState({ errorPath: "$.err.Error", cause: `processor "${p.id}" failed` })]);
+  events += EVENTS.sdkTask + (p.computeType === "ecs" ? EVENTS.syncTask : EVENTS.lambdaTask);
+  return { first: states[0][0], last: run, states, events };
+}
+
+/**
+ * Twins as one Map: a Pass lays out the items ({id, h}), each iteration merges (when there are
+ * several dependencies), resolves its own token and runs one processor. More than 40 twins make a
+ * Distributed Map: AWS runs an inline Map 40 iterations at a time, which would add waiting.
+ */
+function renderGroup(ctx: UnitRenderContext, members: ResolvedProcessor[]): Fragment {
+  const { names, target } = ctx;
+  const p = members[0];
+  const label = `${p.id} +${members.length - 1}`;
+  const itemsName = names.name("Items", label);
+  const mapName = names.name("Map", label);
+  const own: HashRef = { path: "$.p.h" };
+  const depHashes = p.dependsOn.map((d) => ctx.byId.get(d)!.hash);
+  const inner: [string, ChainableState][] = [];
+  let perItem = 0;
+  if (p.dependsOn.length > 1) {
+    const sources = p.dependsOn.map((d) => ({ processorId: d, hash: ctx.byId.get(d)!.hash }));
+    inner.push([names.name("Merge", label), mergeTask(target.dataTransferFunctionArn, { path: "$.p.id" }, mergeDirValue(own), sources)]);
+    perItem += EVENTS.lambdaTask;
+  }
+  const describeName = names.name("Describe failure", label);
+  const failName = names.name("Failed", label);
+  inner.push([names.name("Token", label), resolveTokenTask()]);
+  const run = processorRunTask({
+    computeType: p.computeType,
+    target: runTargetOf(target, p),
+    inputDir: inputDirValue(depHashes, own),
+    outputDir: outputDirValue(own),
+    lambdaTimeout: p.timeout,
+    retry: p.retry,
+    failState: describeName,
+    network: target,
+  });
+  inner.push([names.name("Run", label), run]);
+  perItem += EVENTS.sdkTask + (p.computeType === "ecs" ? EVENTS.syncTask : EVENTS.lambdaTask);
+  chain(inner);
+  run.markEndOfBranch();
+  const iteration = new StateGraph(`Map "${mapName}"`);
+  for (const [name, state] of inner) iteration.add(name, state);
+  // Same rule as a single processor's failure: keep the error name, name the processor, drop the cause.
+  const describe = iteration.add(describeName, new PassState({ parameters: { "Error.$": "$.err.Error", "Cause.$": "States.Format('processor \"{}\" failed', $.p.id)" } }));
+  describe.setNext(failName);
+  iteration.add(failName, new FailState({ errorPath: "$.Error", causePath: "$.Cause" }));
+
+  const distributed = members.length > SFN_LIMITS.inlineMapConcurrency;
+  const items = new PassState({ result: members.map((m) => ({ id: m.id, h: m.hash })), resultPath: "$.items" });
+  items.setNext(mapName);
+  const map = new MapState({
+    itemsPath: "$.items",
+    itemSelector: { "ctx.$": "$.ctx", "p.$": "$$.Map.Item.Value" },
+    iteration: iteration.toGraphJson(inner[0][0]),
+    distributed,
+    comment: mapComment(members.map((m) => m.id)),
+    resultPath: "$.items",
+  });
+  const events = EVENTS.pass + (distributed ? EVENTS.distributedMap : EVENTS.map + members.length * (EVENTS.mapIteration + perItem));
+  return { first: itemsName, last: map, states: [[itemsName, items], [mapName, map]], events };
+}
+
+function chain(states: [string, ChainableState][]): void {
+  for (let i = 0; i + 1 < states.length; i++) states[i][1].setNext(states[i + 1][0]);
+}
