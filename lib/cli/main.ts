@@ -4,6 +4,7 @@ import { validateCommand } from "./commands/validate";
 import { runCommand } from "./commands/run";
 import { graphCommand } from "./commands/graph";
 import { statusCommand } from "./commands/status";
+import { compileCommand } from "./commands/compile";
 
 // Each command lives in its own module under ./commands; add one line here per command.
 const COMMANDS: CliCommand[] = [
@@ -11,6 +12,7 @@ const COMMANDS: CliCommand[] = [
   runCommand,
   graphCommand,
   statusCommand,
+  compileCommand,
 ];
 
 export function buildProgram(ctx: CliContext): Command {

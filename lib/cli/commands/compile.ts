@@ -1,0 +1,125 @@
+import { Command, InvalidArgumentError, Option } from "commander";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { CompileError, ValidationError, ValidationIssue } from "../../errors";
+import { ExecutionRecord, ExecutionRecordSchema } from "../../model/execution-record";
+import { CompiledWorkflow, StructureMode, compileWorkflow, hintsFromRecords } from "../../compile";
+import { CliCommand, CliContext, EXIT, reportError } from "../io";
+import { loadPlan, readJsonFile } from "../load-inputs";
+
+interface CompileCliOptions {
+  processors?: string;
+  invocation?: string;
+  mode?: string;
+  hints?: string;
+  structure: StructureMode;
+  mapMinGroup?: number;
+  output?: string;
+  outDir?: string;
+  json?: boolean;
+}
+
+const STRUCTURES: StructureMode[] = ["auto", "series-parallel", "level-barrier"];
+
+const wholeNumber = (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 2) throw new InvalidArgumentError("must be a whole number of at least 2");
+  return n;
+};
+
+export const compileCommand: CliCommand = {
+  register(program: Command, ctx) {
+    program
+      .command("compile")
+      .description(
+        "Compile a workflow to Amazon States Language (what would be deployed; deploys nothing). The ASL goes to stdout or -o FILE; " +
+          "a workflow too large for one machine also has child machines, written with --out-dir DIR as DIR/main.asl.json and DIR/<child>.asl.json.",
+      )
+      .argument("<workflow>", "workflow JSON file")
+      .option("--processors <file>", "JSON array of processor registrations")
+      .option("--invocation <file>", "workflow invocation JSON (processorConfigs, computeTypeOverrides)")
+      .option("--mode <mode>", "deployment mode: basic, secure or compliant", "basic")
+      .option("--hints <file>", "expected runtimes: a JSON object processor id → seconds, or earlier execution records (one or an array) of this workflow")
+      .addOption(new Option("--structure <structure>", "auto: best series-parallel structure, or one barrier per level when that is faster").choices(STRUCTURES).default("auto"))
+      .option("--map-min-group <n>", "run this many or more twin processors (same image, dependencies and dependants) as one Map", wholeNumber)
+      .option("-o, --output <file>", "write the main machine's ASL here instead of stdout")
+      .option("--out-dir <dir>", "write main.asl.json and one <child>.asl.json per child machine here")
+      .option("--json", 'machine-readable output on stdout: {"definition", "children", "stats"}, or {"files", "stats"} with --out-dir')
+      .action((workflow: string, opts: CompileCliOptions) => {
+        const json = !!opts.json;
+        try {
+          ctx.exitCode = compileAction(ctx, workflow, opts);
+        } catch (err) {
+          const code = reportError(err, ctx, json);
+          // A workflow that cannot fit Step Functions is the user's input to change, not a crash.
+          ctx.exitCode = err instanceof CompileError ? EXIT.invalid : code;
+        }
+      });
+  },
+};
+
+function compileAction(ctx: CliContext, workflow: string, opts: CompileCliOptions): number {
+  const cwd = ctx.io.cwd;
+  const plan = loadPlan(workflow, opts, cwd);
+  const hints = opts.hints ? parseHints(readJsonFile(opts.hints, "--hints", cwd)) : undefined;
+  const compiled = compileWorkflow(plan, { hints, structure: opts.structure, mapMinGroup: opts.mapMinGroup });
+  const childCount = Object.keys(compiled.children).length;
+  if (opts.outDir) {
+    const dir = resolve(cwd, opts.outDir);
+    const files = writeMachines(dir, compiled);
+    if (opts.json) ctx.io.stdout(JSON.stringify({ files, stats: compiled.stats }, null, 2) + "\n");
+    return EXIT.ok;
+  }
+  if (childCount > 0 && !opts.json)
+    throw new ValidationError([
+      { code: "child_machines_need_out_dir", path: ["--out-dir"], message: `this workflow compiles to a main machine and ${childCount} child machines: pass --out-dir DIR to write them all (or --json)` },
+    ]);
+  const text = opts.json ? JSON.stringify({ definition: compiled.definition, children: compiled.children, stats: compiled.stats }, null, 2) + "\n" : JSON.stringify(compiled.definition, null, 2) + "\n";
+  if (opts.output) writeFileSync(resolve(cwd, opts.output), opts.json ? JSON.stringify(compiled.definition, null, 2) + "\n" : text);
+  if (!opts.output || opts.json) ctx.io.stdout(text);
+  return EXIT.ok;
+}
+
+function writeMachines(dir: string, compiled: CompiledWorkflow): string[] {
+  mkdirSync(dir, { recursive: true });
+  const files: string[] = [];
+  const write = (name: string, value: unknown) => {
+    const file = join(dir, `${name}.asl.json`);
+    writeFileSync(file, JSON.stringify(value, null, 2) + "\n");
+    files.push(file);
+  };
+  write("main", compiled.definition);
+  for (const [child, machine] of Object.entries(compiled.children)) write(child, machine);
+  return files;
+}
+
+/** A `{id: seconds}` object, one execution record, or an array of records (median of their successful runs). */
+export function parseHints(value: unknown): Record<string, number> {
+  const records = Array.isArray(value) ? value : isRecordLike(value) ? [value] : undefined;
+  if (records) {
+    const parsed: ExecutionRecord[] = [];
+    const issues: ValidationIssue[] = [];
+    records.forEach((r, i) => {
+      const result = ExecutionRecordSchema.safeParse(r);
+      if (result.success) parsed.push(result.data);
+      else issues.push({ code: "invalid_hints", path: ["--hints", i], message: `not an execution record: ${result.error.issues[0]?.message ?? "invalid"}` });
+    });
+    if (issues.length) throw new ValidationError(issues);
+    return hintsFromRecords(parsed);
+  }
+  if (typeof value !== "object" || value === null)
+    throw new ValidationError([{ code: "invalid_hints", path: ["--hints"], message: "expected a JSON object of processor id → expected seconds, or execution records" }]);
+  const issues: ValidationIssue[] = [];
+  const hints: Record<string, number> = {};
+  for (const [id, seconds] of Object.entries(value)) {
+    if (typeof seconds !== "number" || !Number.isFinite(seconds) || seconds < 0)
+      issues.push({ code: "invalid_hints", path: ["--hints", id], processorId: id, message: `expected seconds (a number ≥ 0), got ${JSON.stringify(seconds)}` });
+    else hints[id] = seconds;
+  }
+  if (issues.length) throw new ValidationError(issues);
+  return hints;
+}
+
+function isRecordLike(value: unknown): boolean {
+  return typeof value === "object" && value !== null && "executionId" in value && "processors" in value;
+}
