@@ -2,7 +2,7 @@ import { CompileError } from "../errors";
 import { ResolvedPlan, ResolvedProcessor } from "../plan/resolve";
 import { ScheduleUnit, buildUnitDag } from "../plan/units";
 import { Structure, criticalPath, structureMakespan } from "../plan/structure";
-import { seriesParallelSchedule } from "../plan/series-parallel";
+import { seriesParallelDecomposition } from "../plan/series-parallel";
 import { levelBarrierStructure } from "../plan/level-barrier";
 import { AslGraph, AslStateMachine } from "./asl/types";
 import { ChainableState } from "./asl/state";
@@ -49,6 +49,8 @@ export interface CompileStats extends MachineStats {
   maxMachine: MachineStats;
   children: number;
   strategy: "series-parallel" | "level-barrier";
+  /** True when the DAG is series-parallel and the structure adds no ordering at all. */
+  exact: boolean;
   /** Under the hints (or equal runtimes), unlimited parallelism. */
   makespan: number;
   criticalPath: number;
@@ -90,7 +92,8 @@ export function compileWorkflow(plan: ResolvedPlan, options: CompileOptions = {}
   });
 
   const mode = options.structure ?? "auto";
-  const sp = mode === "level-barrier" ? undefined : seriesParallelSchedule(dag);
+  const decomposition = mode === "level-barrier" ? undefined : seriesParallelDecomposition(dag);
+  const sp = decomposition?.structure;
   const level = levelBarrierStructure(dag);
   const spSpan = sp ? structureMakespan(sp, dag.weights) : Infinity;
   const levelSpan = structureMakespan(level, dag.weights);
@@ -109,6 +112,7 @@ export function compileWorkflow(plan: ResolvedPlan, options: CompileOptions = {}
   const children: Record<string, AslStateMachine> = {};
   const childEventCounts: Record<string, number> = {};
   let parallelCount = 0;
+  let childCount = 0;
   const render = (s: Placed, graph: StateGraph): { first: string; last: ChainableState } => {
     switch (s.kind) {
       case "node": {
@@ -128,7 +132,7 @@ export function compileWorkflow(plan: ResolvedPlan, options: CompileOptions = {}
         return { first: name, last: state };
       }
       case "child": {
-        const child = `c${Object.keys(children).length + 1}`;
+        const child = `c${++childCount}`;
         childEventCounts[child] = EVENTS.execution + costOf(s.body).events;
         children[child] = { Comment: `${plan.workflow.name}: part ${child}`, ...renderScope(s.body, `child machine ${child}`) };
         const name = names.name("Child", child);
@@ -164,6 +168,7 @@ export function compileWorkflow(plan: ResolvedPlan, options: CompileOptions = {}
       maxMachine: { states: maxMachine.states, bytes: maxMachine.bytes, estimatedHistoryEvents: maxMachine.estimatedHistoryEvents },
       children: childStats.length,
       strategy: useLevel ? "level-barrier" : "series-parallel",
+      exact: !useLevel && decomposition!.approximateCuts === 0,
       makespan: useLevel ? levelSpan : spSpan,
       criticalPath: criticalPath(dag),
       levelBarrierMakespan: levelSpan,

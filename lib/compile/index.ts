@@ -5,6 +5,8 @@ export { resolveTarget } from "./target";
 export { readMarkers, processorComment, mapComment, childComment } from "./markers";
 export type { MarkerKind, StateMarker } from "./markers";
 export { hintsFromRecords } from "./hints";
+export { analyzeMachines } from "./analysis";
+export type { AnalyzeOptions, MachineAnalysis, MachineSet } from "./analysis";
 export { SFN_LIMITS, DEFAULT_LIMITS } from "./limits";
 export type { CompileLimits } from "./limits";
 export type * from "./asl/types";

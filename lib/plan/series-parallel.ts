@@ -11,7 +11,19 @@ import { IndexedDag, Structure, parallelOf, seriesOf } from "./structure";
  * start before t" (latest start), ties broken by the least total added waiting.
  */
 export function seriesParallelSchedule(dag: IndexedDag): Structure {
-  return new Decomposer(dag).run();
+  return seriesParallelDecomposition(dag).structure;
+}
+
+export interface Decomposition {
+  structure: Structure;
+  /** Cuts that added ordering; 0 exactly when the DAG is series-parallel (up to transitive edges). */
+  approximateCuts: number;
+}
+
+export function seriesParallelDecomposition(dag: IndexedDag): Decomposition {
+  const d = new Decomposer(dag);
+  const structure = d.run();
+  return { structure, approximateCuts: d.approximateCuts };
 }
 
 class Decomposer {
@@ -21,6 +33,7 @@ class Decomposer {
   private readonly mark: Int32Array;
   private readonly pos: Int32Array;
   private stamp = 0;
+  approximateCuts = 0;
 
   constructor(private readonly dag: IndexedDag) {
     this.n = dag.preds.length;
@@ -68,6 +81,7 @@ class Decomposer {
       }
       return seriesOf(segments.map((s) => this.decompose(s)));
     }
+    this.approximateCuts++;
     const inFirst = this.bestApproximateCut(set);
     const first = set.filter((_, i) => inFirst[i]);
     const rest = set.filter((_, i) => !inFirst[i]);

@@ -1,0 +1,100 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { performance } from "node:perf_hooks";
+import { resolvePlan } from "../lib/plan/resolve";
+import { analyzeMachines, compileWorkflow, CompiledWorkflow, SFN_LIMITS } from "../lib/compile";
+import { benchCriticalPath, benchWorkflow, loadBenchDags } from "./dags";
+
+/**
+ * `npm run bench [-- --dags DIR]`: compiles every benchmark DAG and reports size, history events,
+ * compile time and the makespan read back from the ASL itself, beside one barrier per level.
+ * DAG directory: --dags, else $BENCH_DAGS, else ../shared/bench/dags next to the repository.
+ */
+function main() {
+  const flag = process.argv.indexOf("--dags");
+  const dir = resolve(flag > 0 ? process.argv[flag + 1] : process.env.BENCH_DAGS ?? join(__dirname, "..", "..", "shared", "bench", "dags"));
+  const rows = loadBenchDags(dir).map((dag) => {
+    const { workflow, hints } = benchWorkflow(dag);
+    const plan = resolvePlan(workflow);
+    const compile = (structure: "auto" | "level-barrier") => compileWorkflow(plan, { hints, structure });
+    const compiled = compile("auto");
+    const baseline = compile("level-barrier");
+    const compileMs = median(5, () => compile("auto"));
+    const text = serialize(compiled);
+    const jsonMs = median(5, () => JSON.stringify(JSON.parse(text)));
+    const cp = benchCriticalPath(dag);
+    const makespan = analyzeMachines(compiled, { durations: hints }).makespan;
+    const levelMakespan = analyzeMachines(baseline, { durations: hints }).makespan;
+    const ratio = (x: number) => (cp > 0 ? x / cp : 1);
+    const machines = [compiled.definition, ...Object.values(compiled.children)];
+    const s = compiled.stats;
+    return {
+      dag: dag.name,
+      processors: s.processors,
+      seriesParallel: s.exact,
+      strategy: s.strategy,
+      machines: machines.length,
+      states: machines.reduce((n, m) => n + countAll(m), 0),
+      mainBytes: s.bytes,
+      maxMachineBytes: s.maxMachine.bytes,
+      maxMachineHistoryEvents: s.maxMachine.estimatedHistoryEvents,
+      compileMs: round(compileMs, 1),
+      jsonRoundTripMs: round(jsonMs, 1),
+      compileOverJson: round(compileMs / jsonMs, 2),
+      criticalPath: round(cp, 1),
+      makespan: round(makespan, 1),
+      ratio: round(ratio(makespan), 4),
+      levelBarrierRatio: round(ratio(levelMakespan), 4),
+      withinLimits: s.maxMachine.bytes <= SFN_LIMITS.definitionBytes && s.maxMachine.estimatedHistoryEvents <= SFN_LIMITS.historyEvents,
+    };
+  });
+
+  const header = ["DAG", "procs", "SP", "machines", "states", "max bytes", "max events", "compile ms", "÷ JSON", "critical path s", "makespan s", "ratio", "level ratio", "limits ok"];
+  const lines = [
+    `| ${header.join(" | ")} |`,
+    `| ${header.map((_, i) => (i === 0 ? "---" : "---:")).join(" | ")} |`,
+    ...rows.map((r) =>
+      `| ${[r.dag, r.processors, r.seriesParallel ? "yes" : "no", r.machines, r.states, r.maxMachineBytes, r.maxMachineHistoryEvents, r.compileMs, r.compileOverJson, r.criticalPath, r.makespan, r.ratio.toFixed(4), r.levelBarrierRatio.toFixed(4), r.withinLimits ? "yes" : "NO"].join(" | ")} |`,
+    ),
+  ];
+  const nonSp = rows.filter((r) => !r.seriesParallel).map((r) => r.ratio).sort((a, b) => a - b);
+  const summary = [
+    `series-parallel DAGs: max ratio ${Math.max(1, ...rows.filter((r) => r.seriesParallel).map((r) => r.ratio)).toFixed(4)}`,
+    `non-series-parallel DAGs: median ratio ${nonSp.length ? nonSp[(nonSp.length - 1) >> 1].toFixed(4) : "-"}, max ${nonSp.length ? nonSp[nonSp.length - 1].toFixed(4) : "-"}`,
+    `never worse than level barrier: ${rows.every((r) => r.ratio <= r.levelBarrierRatio + 1e-9) ? "yes" : "NO"}; all within Step Functions limits: ${rows.every((r) => r.withinLimits) ? "yes" : "NO"}`,
+  ];
+  const md = `# compile benchmark\n\nDAGs from ${dir}. Ratio = makespan read from the compiled ASL / critical path (unlimited parallelism, task runtimes as hints).\n\n${lines.join("\n")}\n\n${summary.map((l) => `- ${l}`).join("\n")}\n`;
+  process.stdout.write(md);
+  const out = join(__dirname, "results");
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, "compile.md"), md);
+  writeFileSync(join(out, "compile.json"), JSON.stringify({ dags: dir, rows, summary }, null, 2) + "\n");
+}
+
+function serialize(c: CompiledWorkflow): string {
+  return JSON.stringify({ main: c.definition, children: c.children });
+}
+
+function countAll(graph: { States: Record<string, unknown> }): number {
+  let n = 0;
+  for (const state of Object.values(graph.States) as { Branches?: { States: Record<string, unknown> }[]; ItemProcessor?: { States: Record<string, unknown> } }[]) {
+    n++;
+    for (const b of state.Branches ?? []) n += countAll(b);
+    if (state.ItemProcessor) n += countAll(state.ItemProcessor);
+  }
+  return n;
+}
+
+function median(runs: number, fn: () => unknown): number {
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    fn();
+    times.push(performance.now() - t0);
+  }
+  return times.sort((a, b) => a - b)[runs >> 1];
+}
+
+const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+main();
