@@ -32,3 +32,10 @@ export const EVENTS = {
   mapIteration: 2,
   distributedMap: 6,
 } as const;
+
+/**
+ * Longest TimeoutSeconds compiled Tasks carry (about 24.8 days). ECS processors have no time limit,
+ * but leaving TimeoutSeconds out makes local runners use a short default, and a longer value overflows
+ * Node's timer (2^31-1 ms), which then fires at once.
+ */
+export const MAX_TASK_TIMEOUT_SECONDS = 2_147_483;

@@ -6,12 +6,11 @@ import { ComputeType } from "../../model/mode";
 import { ProcessorRetry } from "../../model/processor";
 import { ECS_TRANSIENT, LAMBDA_TRANSIENT, processorRetry } from "./retry";
 import { TOKEN_PATH } from "./resolve-token";
+import { MAX_TASK_TIMEOUT_SECONDS } from "../limits";
 
 /** The container every task definition runs the processor in (the override targets it by name). */
 export const PROCESSOR_CONTAINER = "processor";
 
-/** ECS tasks have no duration limit; this is Step Functions' own default, written out because local runners default to 60 s. */
-const ECS_TIMEOUT_SECONDS = 99999999;
 
 export interface ProcessorRunProps {
   computeType: ComputeType;
@@ -63,7 +62,7 @@ export function processorRunTask(p: ProcessorRunProps): TaskState {
         ],
       },
     };
-    return new TaskState({ ...common, resource: RESOURCE.ecsRunTaskSync, parameters, timeoutSeconds: ECS_TIMEOUT_SECONDS, retry: [ECS_TRANSIENT, ...processorRetry(p.retry)] });
+    return new TaskState({ ...common, resource: RESOURCE.ecsRunTaskSync, parameters, timeoutSeconds: MAX_TASK_TIMEOUT_SECONDS, retry: [ECS_TRANSIENT, ...processorRetry(p.retry)] });
   }
   const parameters: AslObject = {
     FunctionName: p.target,

@@ -2,6 +2,7 @@ import { TaskState } from "../asl/task";
 import { RESOURCE } from "../asl/resources";
 import { DONE } from "../asl/state";
 import { SFN_TRANSIENT } from "./retry";
+import { MAX_TASK_TIMEOUT_SECONDS } from "../limits";
 
 /**
  * Runs a child machine and waits for it. The child gets only `ctx` (no token: it resolves its own),
@@ -14,7 +15,7 @@ export function startChildTask(stateMachineArn: string, comment: string): TaskSt
     parameters: { StateMachineArn: stateMachineArn, Input: { "ctx.$": "$.ctx", "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id" } },
     resultSelector: { ...DONE },
     resultPath: null,
-    timeoutSeconds: 99999999,
+    timeoutSeconds: MAX_TASK_TIMEOUT_SECONDS,
     retry: [SFN_TRANSIENT],
   });
 }

@@ -1,0 +1,219 @@
+import { expect } from "chai";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { analyzeMachines, compileWorkflow, readMarkers, AslGraph, AslState, AslStateMachine, CompiledWorkflow } from "../../lib/compile";
+import { CompileError } from "../../lib/errors";
+import { ancestors, Edges, planOf, prng, randomDag, randomSeriesParallelDag } from "./helpers";
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const aslValidator = require("asl-validator") as (d: unknown) => { isValid: boolean; errorsText: (sep?: string) => string };
+
+function allStates(graph: AslGraph, out: [string, AslState][] = []): [string, AslState][] {
+  for (const [name, state] of Object.entries(graph.States)) {
+    out.push([name, state]);
+    if (state.Type === "Parallel") state.Branches.forEach((b) => allStates(b, out));
+    if (state.Type === "Map") allStates(state.ItemProcessor, out);
+  }
+  return out;
+}
+
+function machines(c: CompiledWorkflow): AslStateMachine[] {
+  return [c.definition, ...Object.values(c.children)];
+}
+
+/** Exactly once, and every dependency finished before its dependant starts: read from the ASL. */
+function expectCorrectSchedule(deps: Edges, compiled: CompiledWorkflow) {
+  const analysis = analyzeMachines(compiled, { precedence: true });
+  expect([...analysis.runs.keys()].sort()).to.deep.equal(Object.keys(deps).sort());
+  for (const [id, count] of analysis.runs) expect(count, `runs of ${id}`).to.equal(1);
+  for (const [id, parents] of Object.entries(deps)) for (const p of parents) expect(analysis.before.get(id)!.has(p), `${p} finishes before ${id} starts`).to.equal(true);
+  return analysis;
+}
+
+function expectValid(compiled: CompiledWorkflow) {
+  for (const m of machines(compiled)) {
+    const { isValid, errorsText } = aslValidator(m);
+    expect(isValid, errorsText("\n")).to.equal(true);
+  }
+}
+
+const diamond: Edges = { a: [], b: ["a"], c: ["a"], d: ["b", "c"] };
+// "N": a and b share child c, only b feeds d. Not series-parallel.
+const nShape: Edges = { a: [], b: [], c: ["a", "b"], d: ["b"] };
+
+describe("compileWorkflow", () => {
+  it("wraps the DAG in Initialize, DownloadInputs, a caught Body, Cleanup and Finalize", () => {
+    const { definition } = compileWorkflow(planOf(diamond));
+    const kinds = [...readMarkers(definition).values()].map((m) => m.kind);
+    expect(kinds.filter((k) => k === "download")).to.have.length(1);
+    expect(kinds.filter((k) => k === "cleanup")).to.have.length(1);
+    expect(kinds.filter((k) => k === "finalize")).to.have.length(2);
+    const body = Object.values(definition.States).find((s) => s.Type === "Parallel");
+    expect(body && body.Type === "Parallel" && body.Catch?.[0].ErrorEquals).to.deep.equal(["States.ALL"]);
+  });
+
+  it("marks every processor's run state with processor:<id> and no other state", () => {
+    const compiled = compileWorkflow(planOf(diamond));
+    const comments = allStates(compiled.definition)
+      .map(([, s]) => ("Comment" in s ? s.Comment : undefined))
+      .filter((c): c is string => !!c && c.startsWith("processor:"));
+    expect(comments.sort()).to.deep.equal(["processor:a", "processor:b", "processor:c", "processor:d"]);
+  });
+
+  it("starts both middle processors of a diamond together and merges their outputs for the last", () => {
+    const compiled = compileWorkflow(planOf(diamond));
+    const analysis = expectCorrectSchedule(diamond, compiled);
+    expect([...analysis.before.get("b")!]).to.deep.equal(["a"]);
+    expect([...analysis.before.get("c")!]).to.deep.equal(["a"]);
+    const merges = [...readMarkers(compiled.definition).values()].filter((m) => m.kind === "merge");
+    expect(merges.map((m) => m.processorIds)).to.deep.equal([["d"]]);
+  });
+
+  it("passes the seed's directories and the tokens to an ECS processor through container overrides", () => {
+    const compiled = compileWorkflow(planOf(diamond), { target: { computeNodeId: "node-1", efsMountPath: "/mnt/efs" } });
+    const plan = planOf(diamond);
+    const hash = (id: string) => plan.processors.find((p) => p.id === id)!.hash;
+    const run = allStates(compiled.definition).find(([, s]) => "Comment" in s && s.Comment === "processor:d")![1];
+    expect(run.Type === "Task" && run.Resource).to.equal("arn:aws:states:::ecs:runTask.sync");
+    const env = (run as { Parameters: { Overrides: { ContainerOverrides: { Environment: Record<string, string>[] }[] } } }).Parameters.Overrides.ContainerOverrides[0].Environment;
+    expect(env.map((e) => e.Name)).to.deep.equal(["INPUT_DIR", "OUTPUT_DIR", "WORKFLOW_INSTANCE_ID", "SESSION_TOKEN", "REFRESH_TOKEN"]);
+    expect(env[0]["Value.$"]).to.equal(`States.Format('{}/m_${hash("d")}', $.ctx.workdir)`);
+    expect(env[1]["Value.$"]).to.equal(`States.Format('{}/${hash("d")}', $.ctx.workdir)`);
+    const init = compiled.definition.States["Initialize"];
+    expect(init.Type === "Pass" && JSON.stringify(init.Parameters)).to.contain("/mnt/efs/node-1/workdir/{}").and.contain("/mnt/efs/node-1/input/{}");
+  });
+
+  it("invokes a Lambda processor with the payload fields and overwrites the tokens with its result", () => {
+    const plan = planOf({ a: [], b: ["a"] }, { processors: [{ sourceUrl: "registry.example/a:1" }, { sourceUrl: "registry.example/b:1", computeTypes: ["lambda"] }] });
+    const compiled = compileWorkflow(plan);
+    const [, run] = allStates(compiled.definition).find(([, s]) => "Comment" in s && s.Comment === "processor:b")!;
+    if (run.Type !== "Task") throw new Error("not a task");
+    expect(run.Resource).to.equal("arn:aws:states:::lambda:invoke");
+    expect(Object.keys(run.Parameters!.Payload as object)).to.deep.equal(["inputDir.$", "outputDir.$", "workflowInstanceId.$", "sessionToken.$", "refreshToken.$"]);
+    expect(run.ResultSelector).to.deep.equal({ done: true });
+  });
+
+  it("retries transient AWS errors with backoff and a processor's own failure only when its registration asks", () => {
+    const plan = planOf({ a: [], b: ["a"] }, { processors: [{ sourceUrl: "registry.example/a:1" }, { sourceUrl: "registry.example/b:1", retry: { maxAttempts: 2 } }] });
+    const states = allStates(compileWorkflow(plan).definition);
+    const run = (id: string) => states.find(([, s]) => "Comment" in s && s.Comment === `processor:${id}`)![1] as { Retry: { ErrorEquals: string[]; MaxAttempts: number; BackoffRate: number }[] };
+    expect(run("a").Retry.map((r) => r.ErrorEquals[0])).to.deep.equal(["ECS.AmazonECSException"]);
+    expect(run("b").Retry.map((r) => r.ErrorEquals)).to.deep.equal([["ECS.AmazonECSException", "ECS.ServerException", "ECS.ThrottlingException", "ECS.LimitExceededException"], ["States.TaskFailed", "States.Timeout"]]);
+    expect(run("b").Retry[1].MaxAttempts).to.equal(2);
+    const token = states.find(([, s]) => s.Type === "Task" && s.Resource.includes("secretsmanager"))![1] as { Retry: { ErrorEquals: string[]; BackoffRate: number }[] };
+    expect(token.Retry[0].ErrorEquals).to.include("SecretsManager.ThrottlingException");
+  });
+
+  it("catches a processor failure into a Fail state that keeps the error name but not the cause", () => {
+    const states = allStates(compileWorkflow(planOf({ a: [] })).definition);
+    const [, run] = states.find(([, s]) => "Comment" in s && s.Comment === "processor:a")!;
+    if (run.Type !== "Task") throw new Error("not a task");
+    const fail = states.find(([name]) => name === run.Catch![0].Next)![1];
+    expect(fail).to.deep.equal({ Type: "Fail", Cause: 'processor "a" failed', ErrorPath: "$.err.Error" });
+  });
+
+  it("produces valid, deterministic ASL with valid unique state names for long and colliding ids", () => {
+    const long = "x".repeat(120);
+    const deps: Edges = { [`${long}1`]: [], [`${long}2`]: [`${long}1`], "a b/c": [`${long}1`], "a_b_c": [`${long}1`], [`${long}3`]: [`${long}2`, "a b/c", "a_b_c"] };
+    const first = compileWorkflow(planOf(deps));
+    const second = compileWorkflow(planOf(deps));
+    expect(JSON.stringify(first)).to.equal(JSON.stringify(second));
+    expectValid(first);
+    const names = allStates(first.definition).map(([n]) => n);
+    expect(new Set(names).size).to.equal(names.length);
+    for (const n of names) expect(n).to.match(/^[A-Za-z0-9 _.:-]{1,80}$/);
+    expectCorrectSchedule(deps, first);
+  });
+
+  it("compiles a series-parallel DAG with no added ordering", () => {
+    const deps: Edges = { a: [], b: ["a"], c: ["a"], d: ["c"], e: ["c"], f: ["d", "e"], g: ["b", "f"], h: [] };
+    const analysis = expectCorrectSchedule(deps, compileWorkflow(planOf(deps)));
+    const anc = ancestors(deps);
+    for (const id of Object.keys(deps)) expect([...analysis.before.get(id)!].sort(), id).to.deep.equal([...anc.get(id)!].sort());
+  });
+
+  it("keeps precedence on a non-series-parallel N and adds only the ordering it must", () => {
+    const compiled = compileWorkflow(planOf(nShape));
+    expect(compiled.stats.exact).to.equal(false);
+    expectCorrectSchedule(nShape, compiled);
+  });
+
+  it("keeps precedence and runs each processor once on random DAGs", () => {
+    const random = prng(42);
+    for (let trial = 0; trial < 40; trial++) {
+      const deps = randomDag(random, 5 + Math.floor(random() * 40), 0.05 + random() * 0.4);
+      const hints = Object.fromEntries(Object.keys(deps).map((id) => [id, Math.floor(random() * 100)]));
+      const compiled = compileWorkflow(planOf(deps), { hints });
+      expectCorrectSchedule(deps, compiled);
+      expect(compiled.stats.makespan).to.be.at.most(compiled.stats.levelBarrierMakespan);
+    }
+  });
+
+  it("adds no ordering on random series-parallel DAGs", () => {
+    const random = prng(7);
+    for (let trial = 0; trial < 30; trial++) {
+      const deps = randomSeriesParallelDag(random, 3 + Math.floor(random() * 40));
+      const compiled = compileWorkflow(planOf(deps));
+      expect(compiled.stats.exact, JSON.stringify(deps)).to.equal(true);
+      const analysis = expectCorrectSchedule(deps, compiled);
+      const anc = ancestors(deps);
+      for (const id of Object.keys(deps)) expect(analysis.before.get(id)!.size, id).to.equal(anc.get(id)!.size);
+    }
+  });
+
+  it("runs twins with the same image, dependencies and dependants as one Map marked with their ids", () => {
+    const deps: Edges = { split: [], ...Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`w${i}`, ["split"]])), join: ["w0", "w1", "w2", "w3", "w4", "w5"] };
+    const compiled = compileWorkflow(planOf(deps, { image: (id) => (id.startsWith("w") ? "registry.example/worker:1" : `registry.example/${id}:1`) }));
+    const maps = allStates(compiled.definition).filter(([, s]) => s.Type === "Map");
+    expect(maps).to.have.length(1);
+    expect((maps[0][1] as { Comment: string }).Comment).to.equal('processors:["w0","w1","w2","w3","w4","w5"]');
+    const inner = allStates((maps[0][1] as { ItemProcessor: AslGraph }).ItemProcessor);
+    expect(inner.some(([, s]) => "Comment" in s && typeof s.Comment === "string" && s.Comment.startsWith("processor"))).to.equal(false);
+    expectCorrectSchedule(deps, compiled);
+    expectValid(compiled);
+  });
+
+  it("uses a Distributed Map for more twins than an inline Map runs at once", () => {
+    const deps: Edges = { split: [], ...Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`w${i}`, ["split"]])) };
+    const compiled = compileWorkflow(planOf(deps, { image: (id) => (id.startsWith("w") ? "registry.example/worker:1" : "registry.example/split:1") }));
+    const [, map] = allStates(compiled.definition).find(([, s]) => s.Type === "Map")!;
+    expect(map.Type === "Map" && map.ItemProcessor.ProcessorConfig).to.deep.equal({ Mode: "DISTRIBUTED", ExecutionType: "STANDARD" });
+    expectValid(compiled);
+  });
+
+  it("splits a workflow past the per-machine budget into child machines started with startExecution.sync:2", () => {
+    const deps = randomDag(prng(3), 60, 0.2);
+    const compiled = compileWorkflow(planOf(deps), { limits: { historyEvents: 300 } });
+    const childNames = Object.keys(compiled.children);
+    expect(childNames.length).to.be.greaterThan(1);
+    const starts = [...readMarkers(compiled.definition).values(), ...Object.values(compiled.children).flatMap((c) => [...readMarkers(c).values()])].filter((m) => m.kind === "child");
+    expect(starts.map((m) => m.child).sort()).to.deep.equal([...childNames].sort());
+    for (const m of machines(compiled)) for (const [, s] of allStates(m)) if ("Comment" in s && s.Comment?.startsWith("child:")) expect(s.Type === "Task" && s.Resource).to.equal("arn:aws:states:::states:startExecution.sync:2");
+    expectCorrectSchedule(deps, compiled);
+    expectValid(compiled);
+  });
+
+  it("refuses with a CompileError when one processor alone cannot fit the budget", () => {
+    expect(() => compileWorkflow(planOf({ a: [], b: ["a"] }), { limits: { historyEvents: 5 } }))
+      .to.throw(CompileError)
+      .with.property("code", "limit_exceeded");
+  });
+
+  it("compiles the 2,122-processor Montage benchmark within every Step Functions limit", function () {
+    const file = join(__dirname, "..", "..", "..", "shared", "bench", "dags", "montage-chameleon-dss-15d-001.json");
+    let dag: { tasks: { id: string; parents: string[]; category: string; runtime_s: number }[] };
+    try {
+      dag = JSON.parse(readFileSync(file, "utf8"));
+    } catch {
+      this.skip();
+    }
+    const deps = Object.fromEntries(dag!.tasks.map((t) => [t.id, t.parents]));
+    const category = new Map(dag!.tasks.map((t) => [t.id, t.category]));
+    const compiled = compileWorkflow(planOf(deps, { image: (id) => `registry.example/${category.get(id)!.toLowerCase()}:1` }), { hints: Object.fromEntries(dag!.tasks.map((t) => [t.id, t.runtime_s])) });
+    for (const m of machines(compiled)) expect(Buffer.byteLength(JSON.stringify(m))).to.be.below(1_048_576);
+    expect(compiled.stats.maxMachine.estimatedHistoryEvents).to.be.below(25_000);
+    const analysis = analyzeMachines(compiled);
+    expect(analysis.runs.size).to.equal(2122);
+    expect([...analysis.runs.values()].every((n) => n === 1)).to.equal(true);
+  });
+});
