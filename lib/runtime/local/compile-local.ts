@@ -1,4 +1,4 @@
-import { CompileError } from "../../errors";
+import { compileWorkflow } from "../../compile/compile";
 import { ResolvedPlan } from "../../plan/resolve";
 import { AslMachine } from "./asl";
 
@@ -36,14 +36,7 @@ function definitionOf(value: unknown): AslMachine {
 
 /** Compiles with lib/compile for the local EFS stand-in. */
 export const compileForLocal: LocalCompiler = (plan, target) => {
-  let compileModule: { compileWorkflow: (plan: ResolvedPlan, options: { target: LocalTarget & Record<string, unknown> }) => { definition: unknown; children?: ChildrenShape } };
-  try {
-    // Loaded lazily: the compiler is a separate module and the runner must not fail to import without it.
-    compileModule = require("../../compile/compile");
-  } catch (err) {
-    throw new CompileError("compiler_unavailable", `the workflow compiler (lib/compile) could not be loaded: ${(err as Error).message}`, [], { cause: err });
-  }
-  const compiled = compileModule.compileWorkflow(plan, { target: { ...target, dataTransferFunctionArn: LOCAL_DATA_TRANSFER_ARN, finalizeFunctionArn: LOCAL_FINALIZE_ARN } });
+  const compiled = compileWorkflow(plan, { target: { ...target, dataTransferFunctionArn: LOCAL_DATA_TRANSFER_ARN, finalizeFunctionArn: LOCAL_FINALIZE_ARN } });
   return toBundle(plan.workflow.name.replace(/[^A-Za-z0-9_-]+/g, "_").slice(0, 60) || "workflow", compiled);
 };
 
