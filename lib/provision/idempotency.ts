@@ -1,0 +1,69 @@
+import { createHash } from "node:crypto";
+import { ComputeNodeError } from "../errors";
+import { OperationRecord } from "./records";
+import { ProvisionStore } from "./store";
+
+/** The Idempotency-Key was used before with a different request. HTTP 422. */
+export class IdempotencyKeyReusedError extends ComputeNodeError {
+  override name = "IdempotencyKeyReusedError";
+  constructor(key: string) {
+    super("idempotency_key_reused", `Idempotency-Key "${key}" was already used with a different request; use a new key for a new request`);
+  }
+}
+
+/** A stable fingerprint of a request: method, path and body with object keys sorted. */
+export function requestFingerprint(method: string, path: string, body: unknown): string {
+  return createHash("sha256").update(`${method.toUpperCase()} ${path}\n${canonicalJson(body)}`).digest("hex");
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value && typeof value === "object")
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`)
+      .join(",")}}`;
+  return JSON.stringify(value ?? null);
+}
+
+/**
+ * Makes a mutating request safe to retry: the first request with a key runs and binds the key to
+ * its operation; a repeat with the same fingerprint gets that operation back without running
+ * again; a repeat with another fingerprint is refused. A request that fails binds nothing, so it
+ * can be retried with the same key. Concurrent repeats in this process wait for the first.
+ */
+export class IdempotencyGuard {
+  private readonly inFlight = new Map<string, { fingerprint: string; result: Promise<OperationRecord> }>();
+
+  constructor(
+    private readonly store: ProvisionStore,
+    private readonly getOperation: (id: string) => Promise<OperationRecord>,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  async run(key: string, fingerprint: string, action: () => Promise<OperationRecord>): Promise<{ operation: OperationRecord; replayed: boolean }> {
+    const pending = this.inFlight.get(key);
+    if (pending) {
+      if (pending.fingerprint !== fingerprint) throw new IdempotencyKeyReusedError(key);
+      const first = await pending.result;
+      return { operation: await this.getOperation(first.id), replayed: true };
+    }
+    const bound = await this.store.getIdempotencyKey(key);
+    if (bound) {
+      if (bound.fingerprint !== fingerprint) throw new IdempotencyKeyReusedError(key);
+      return { operation: await this.getOperation(bound.operationId), replayed: true };
+    }
+    const result = (async () => {
+      const operation = await action();
+      const existing = await this.store.claimIdempotencyKey({ key, fingerprint, operationId: operation.id, createdAt: this.now().toISOString() });
+      if (existing && existing.operationId !== operation.id) throw new Error(`internal: Idempotency-Key "${key}" was bound by another process meanwhile`);
+      return operation;
+    })();
+    this.inFlight.set(key, { fingerprint, result });
+    try {
+      return { operation: await result, replayed: false };
+    } finally {
+      this.inFlight.delete(key);
+    }
+  }
+}

@@ -1,0 +1,61 @@
+import { z } from "zod";
+import { ComputeNodeError, ConflictError, NotFoundError, UnavailableError, ValidationError, isComputeNodeError, toDotPath } from "../lib/errors";
+import { IdempotencyKeyReusedError } from "../lib/provision/idempotency";
+import { ErrorResponse } from "./schemas/common";
+
+/** The bearer token is missing or wrong. HTTP 401. */
+export class UnauthorizedError extends ComputeNodeError {
+  override name = "UnauthorizedError";
+  constructor(message: string) {
+    super("unauthorized", message);
+  }
+}
+
+/** The path exists but not with this method. HTTP 405. */
+export class MethodNotAllowedError extends ComputeNodeError {
+  override name = "MethodNotAllowedError";
+  constructor(readonly allowed: string[]) {
+    super("method_not_allowed", `method not allowed here; allowed: ${allowed.join(", ")}`);
+  }
+}
+
+export interface HttpError {
+  status: number;
+  body: ErrorResponse;
+  headers: Record<string, string>;
+  /** A 5xx: log it with its stack, and show the caller nothing of it. */
+  internal: boolean;
+}
+
+// body-parser marks its errors with `type` and `status`: the client sent bad JSON or too much of it.
+const BODY_ERRORS: Record<string, { status: number; code: string; message: string }> = {
+  "entity.parse.failed": { status: 400, code: "invalid_json", message: "the request body is not valid JSON" },
+  "entity.too.large": { status: 413, code: "body_too_large", message: "the request body is larger than the service accepts" },
+  "encoding.unsupported": { status: 415, code: "unsupported_encoding", message: "the request body's encoding is not supported" },
+  "charset.unsupported": { status: 415, code: "unsupported_charset", message: "the request body's charset is not supported; send UTF-8" },
+};
+
+/** The one place errors become HTTP statuses. */
+export function toHttpError(err: unknown, requestId: string): HttpError {
+  const make = (status: number, code: string, message: string, extra: Partial<ErrorResponse["error"]> = {}, headers: Record<string, string> = {}): HttpError => ({
+    status,
+    body: { error: { code, message, ...extra, requestId } },
+    headers,
+    internal: status >= 500 && status !== 503,
+  });
+  if (err instanceof z.ZodError) err = new ValidationError(err.issues.map((i) => ({ code: i.code, path: i.path.map((p) => (typeof p === "symbol" ? String(p) : p)), message: i.message })));
+  if (err instanceof ValidationError)
+    return make(400, err.code, "the request is invalid: " + err.issues.map((i) => `${toDotPath(i.path) || "(request)"}: ${i.message}`).join("; "), {
+      issues: err.issues.map((i) => ({ code: i.code, path: i.path, field: toDotPath(i.path), message: i.message, ...(i.processorId ? { processorId: i.processorId } : {}) })),
+    });
+  if (err instanceof UnauthorizedError) return make(401, err.code, err.message, {}, { "WWW-Authenticate": 'Bearer realm="compute-node"' });
+  if (err instanceof NotFoundError) return make(404, err.code, err.message);
+  if (err instanceof MethodNotAllowedError) return make(405, err.code, err.message, {}, { Allow: err.allowed.join(", ") });
+  if (err instanceof ConflictError) return make(409, err.code, err.message, err.holderId ? { holderId: err.holderId } : {});
+  if (err instanceof IdempotencyKeyReusedError) return make(422, err.code, err.message);
+  if (err instanceof UnavailableError) return make(503, err.code, err.message, {}, { "Retry-After": "30" });
+  const bodyError = typeof err === "object" && err !== null && typeof (err as { type?: unknown }).type === "string" ? BODY_ERRORS[(err as { type: string }).type] : undefined;
+  if (bodyError) return make(bodyError.status, bodyError.code, bodyError.message);
+  if (isComputeNodeError(err) && err.code === "invalid_input") return make(400, err.code, err.message);
+  return make(500, "internal", `internal error; quote request id ${requestId} to the operator`);
+}

@@ -1,0 +1,138 @@
+import { randomBytes } from "node:crypto";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { AddressInfo } from "node:net";
+import { join, resolve } from "node:path";
+import { Server } from "node:http";
+import { ExecutionService } from "../lib/provision/execution-service";
+import { FileProvisionStore } from "../lib/provision/file-store";
+import { IdempotencyGuard } from "../lib/provision/idempotency";
+import { LocalWorkflowRuntime } from "../lib/provision/local-runtime";
+import { NodeService } from "../lib/provision/node-service";
+import { OperationManager } from "../lib/provision/operation-manager";
+import { NodeSpec, StackEngine } from "../lib/provision/stack-engine";
+import { ProvisionStore } from "../lib/provision/store";
+import { WorkflowRuntime } from "../lib/provision/workflow-runtime";
+import { AppDeps, createApp } from "./app";
+import { AuthConfig } from "./auth";
+import { errorFields, Logger } from "./logger";
+
+export interface ServiceOptions {
+  dataDir: string;
+  auth: AuthConfig;
+  logger: Logger;
+  engine: StackEngine;
+  runtime: WorkflowRuntime;
+  /** @default files under `dataDir` */
+  store?: ProvisionStore;
+  /** @default 4 */
+  maxConcurrentOperations?: number;
+  validateSpec?: (spec: NodeSpec) => void;
+  retryAfterSeconds?: number;
+  sseHeartbeatMs?: number;
+  now?: () => Date;
+}
+
+export interface Service {
+  app: ReturnType<typeof createApp>;
+  deps: AppDeps;
+  /** Marks what a previous process left unfinished and starts recover operations. */
+  recover(): Promise<void>;
+}
+
+/** Wires store, operation manager, node and execution services and the express app; listens nowhere. */
+export function buildService(options: ServiceOptions): Service {
+  const store = options.store ?? new FileProvisionStore(options.dataDir);
+  const now = options.now ?? (() => new Date());
+  const manager = new OperationManager({
+    store,
+    maxConcurrent: options.maxConcurrentOperations,
+    now,
+    onInternalError: (err, operationId) => options.logger.error("operation failed internally", { operationId, ...errorFields(err) }),
+  });
+  const nodes = new NodeService({ store, manager, engine: options.engine, runtime: options.runtime, validateSpec: options.validateSpec, now });
+  const executions = new ExecutionService({ store, nodes, runtime: options.runtime, now });
+  let recovered = false;
+  const deps: AppDeps = {
+    nodes,
+    executions,
+    manager,
+    idempotency: new IdempotencyGuard(store, (id) => manager.get(id), now),
+    auth: options.auth,
+    logger: options.logger,
+    retryAfterSeconds: options.retryAfterSeconds,
+    sseHeartbeatMs: options.sseHeartbeatMs,
+    readiness: async () => {
+      const checks: Record<string, string> = { recovery: recovered ? "ok" : "restart recovery has not finished" };
+      try {
+        await store.listUnfinishedOperations();
+        checks.store = "ok";
+      } catch (err) {
+        checks.store = `failing: ${err instanceof Error ? err.name : "error"}`;
+      }
+      try {
+        await options.engine.ensureAvailable();
+        checks.engine = "ok";
+      } catch (err) {
+        checks.engine = `unavailable: ${err instanceof Error ? err.message : String(err)}`;
+      }
+      checks.runtime = options.runtime.backend;
+      return { ready: recovered && checks.store === "ok", checks };
+    },
+  };
+  return {
+    app: createApp(deps),
+    deps,
+    recover: async () => {
+      const started = await nodes.recover();
+      for (const op of started) options.logger.warn("recovering an interrupted operation", { operationId: op.id, nodeId: op.nodeId, interruptedOperationId: op.recoversOperationId });
+      recovered = true;
+    },
+  };
+}
+
+export interface RunningServer {
+  url: string;
+  service: Service;
+  /** Stops accepting requests, cancels running operations and waits for them. */
+  close(): Promise<void>;
+}
+
+/** Recovers, then listens. The only place the service listens. */
+export async function startServer(service: Service, listen: { port: number; host: string }, logger: Logger): Promise<RunningServer> {
+  await service.recover();
+  const server: Server = await new Promise((resolveServer, reject) => {
+    const s = service.app.listen(listen.port, listen.host, (err?: Error) => (err ? reject(err) : resolveServer(s)));
+    s.once("error", reject);
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}`;
+  logger.info("listening", { url });
+  return {
+    url,
+    service,
+    close: async () => {
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      server.closeIdleConnections();
+      await service.deps.manager.shutdown();
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}
+
+/** The local backend's passphrase: from the environment, else generated once into the data dir (mode 0600). */
+export async function localPassphrase(dataDir: string, env: NodeJS.ProcessEnv): Promise<string> {
+  if (env.PULUMI_CONFIG_PASSPHRASE !== undefined) return env.PULUMI_CONFIG_PASSPHRASE;
+  const file = join(resolve(dataDir), "secrets", "pulumi-passphrase");
+  const existing = await readFile(file, "utf8").catch(() => undefined);
+  if (existing) return existing.trim();
+  await mkdir(join(resolve(dataDir), "secrets"), { recursive: true, mode: 0o700 });
+  const passphrase = randomBytes(24).toString("base64url");
+  await writeFile(file, passphrase + "\n", { mode: 0o600, flag: "wx" }).catch(async (err) => {
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+  });
+  return (await readFile(file, "utf8")).trim();
+}
+
+export { LocalWorkflowRuntime };
