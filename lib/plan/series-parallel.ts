@@ -85,7 +85,35 @@ class Decomposer {
     const inFirst = this.bestApproximateCut(set);
     const first = set.filter((_, i) => inFirst[i]);
     const rest = set.filter((_, i) => !inFirst[i]);
-    return seriesOf([this.decompose(first), this.decompose(rest)]);
+    const cut = seriesOf([this.decompose(first), this.decompose(rest)]);
+    // Greedy cuts can stack up waiting; one barrier per level of this part is the floor we keep.
+    const levels = this.levelBarrier(set);
+    return this.makespan(levels) < this.makespan(cut) ? levels : cut;
+  }
+
+  private makespan(s: Structure): number {
+    switch (s.kind) {
+      case "node":
+        return this.weights[s.node];
+      case "series":
+        return s.items.reduce((sum, item) => sum + this.makespan(item), 0);
+      case "parallel":
+        return s.items.reduce((max, item) => Math.max(max, this.makespan(item)), 0);
+    }
+  }
+
+  /** One parallel block per level (longest distance from a source inside the set). */
+  private levelBarrier(set: number[]): Structure {
+    const stamp = this.enter(set);
+    const level = new Int32Array(set.length);
+    const levels: number[][] = [];
+    set.forEach((v, i) => {
+      let l = 0;
+      for (const p of this.dag.preds[v]) if (this.mark[p] === stamp && level[this.pos[p]] + 1 > l) l = level[this.pos[p]] + 1;
+      level[i] = l;
+      (levels[l] ??= []).push(v);
+    });
+    return seriesOf(levels.map((nodes) => parallelOf(nodes.map((node) => ({ kind: "node" as const, node })))));
   }
 
   /** Weakly connected parts, each in topological order, ordered by their first node. */
