@@ -75,7 +75,7 @@ describe("compileWorkflow", () => {
     const hash = (id: string) => plan.processors.find((p) => p.id === id)!.hash;
     const run = allStates(compiled.definition).find(([, s]) => "Comment" in s && s.Comment === "processor:d")![1];
     expect(run.Type === "Task" && run.Resource).to.equal("arn:aws:states:::ecs:runTask.sync");
-    const env = (run as { Parameters: { Overrides: { ContainerOverrides: { Environment: Record<string, string>[] }[] } } }).Parameters.Overrides.ContainerOverrides[0].Environment;
+    const env = (run as unknown as { Parameters: { Overrides: { ContainerOverrides: { Environment: Record<string, string>[] }[] } } }).Parameters.Overrides.ContainerOverrides[0].Environment;
     expect(env.map((e) => e.Name)).to.deep.equal(["INPUT_DIR", "OUTPUT_DIR", "WORKFLOW_INSTANCE_ID", "SESSION_TOKEN", "REFRESH_TOKEN"]);
     expect(env[0]["Value.$"]).to.equal(`States.Format('{}/m_${hash("d")}', $.ctx.workdir)`);
     expect(env[1]["Value.$"]).to.equal(`States.Format('{}/${hash("d")}', $.ctx.workdir)`);
