@@ -86,6 +86,8 @@ function progressPrinter(ctx: CliContext) {
         return e.status === "SUCCEEDED"
           ? line(`✔ ${e.processorId} ${(e.durationMs / 1000).toFixed(1)}s [${e.done}/${e.total}]`)
           : line(`✖ ${e.processorId} ${e.cause ?? "failed"} [${e.done}/${e.total}]`);
+      case "processor-retrying":
+        return line(`↻ ${e.processorId} attempt ${e.attempt} ${e.cause}`);
       case "step":
         return line(`· ${e.step}${e.processorId ? ` for ${e.processorId}` : ""}: ${e.detail}`);
       case "execution-finished":

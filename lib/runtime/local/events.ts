@@ -5,6 +5,7 @@ export type LocalRunEventBody =
   | { type: "execution-started"; workflowName: string; processorCount: number; workdir: string; recordFile: string }
   | { type: "step"; step: "download" | "merge" | "cleanup" | "finalize"; processorId?: string; detail: string }
   | { type: "processor-started"; processorId: string; attempt: number; logFile: string; command: string }
+  | { type: "processor-retrying"; processorId: string; attempt: number; cause: string }
   | { type: "processor-finished"; processorId: string; status: Extract<ProcessorStatus, "SUCCEEDED" | "FAILED">; exitCode?: number; durationMs: number; cause?: string; done: number; total: number }
   | { type: "execution-finished"; status: ExecutionStatus; durationMs: number; error?: { error: string; cause?: string } };
 

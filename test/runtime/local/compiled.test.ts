@@ -40,4 +40,32 @@ describe("runLocalWorkflow (compiled by lib/compile)", () => {
     expect(record.error?.cause).to.contain('"b"').and.contain('"c"').and.contain("b-a-hello.txt");
     expect(record.processors.d.status).to.equal("NOT_STARTED");
   });
+
+  it("retries a failing processor as its registration asks and records the attempt that succeeded", async () => {
+    const { root, input, workdir } = await scratch();
+    const flaky = [process.execPath, "-e", `const f=${JSON.stringify(join(root, "tried"))};const fs=require("fs");if(!fs.existsSync(f)){fs.writeFileSync(f,"1");console.error("first try fails");process.exit(3)}`];
+    const { resolvePlan } = await import("../../../lib/plan/resolve");
+    const plan = resolvePlan(
+      { name: "flaky", processors: [{ id: "flaky", sourceUrl: "local/flaky" }] },
+      { processors: [{ sourceUrl: "local/flaky", localCommand: flaky, retry: { maxAttempts: 1, intervalSeconds: 1 } }] },
+    );
+    const record = await runLocalWorkflow({ plan, inputDir: input, workdir, executionId: "wi-retry" });
+    expect(record.status).to.equal("SUCCEEDED");
+    expect(record.processors.flaky).to.include({ status: "SUCCEEDED", attempts: 2, exitCode: 0 });
+    expect(record.processors.flaky.cause).to.equal(undefined);
+    const log = await readFile(record.processors.flaky.logFile!, "utf8");
+    expect(log).to.contain("attempt 1").and.contain("first try fails").and.contain("attempt 2");
+  });
+
+  it("fails a processor whose retries are used up", async () => {
+    const { input, workdir } = await scratch();
+    const { resolvePlan } = await import("../../../lib/plan/resolve");
+    const plan = resolvePlan(
+      { name: "broken", processors: [{ id: "broken", sourceUrl: "local/broken" }] },
+      { processors: [{ sourceUrl: "local/broken", localCommand: [process.execPath, "-e", "process.exit(9)"], retry: { maxAttempts: 1, intervalSeconds: 1 } }] },
+    );
+    const record = await runLocalWorkflow({ plan, inputDir: input, workdir, executionId: "wi-retry-fail" });
+    expect(record.status).to.equal("FAILED");
+    expect(record.processors.broken).to.include({ status: "FAILED", attempts: 2, exitCode: 9 });
+  });
 });

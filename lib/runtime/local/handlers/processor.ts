@@ -117,14 +117,22 @@ async function runProcessor(ctx: RunContext, stateName: string, invocation: Invo
     const stoppedAt = new Date();
     const ok = outcome.exitCode === 0;
     const cause = ok ? undefined : ctx.stopping && outcome.signal ? "stopped before it finished: the workflow failed elsewhere or was aborted" : describeOutcome(outcome);
+    // The compiled Retry gives a failing processor `retry.maxAttempts` more attempts; until they are
+    // used up the processor stays STARTED, since FAILED is final and a later success could not undo it.
+    const willRetry = !ok && !ctx.stopping && attempt <= (processor.retry?.maxAttempts ?? 0);
     await ctx.store.updateProcessor(ctx.executionId, processor.id, {
-      status: ok ? "SUCCEEDED" : "FAILED",
-      finishedAt: stoppedAt.toISOString(),
+      status: ok ? "SUCCEEDED" : willRetry ? "STARTED" : "FAILED",
+      ...(willRetry ? {} : { finishedAt: stoppedAt.toISOString() }),
       ...(outcome.exitCode !== null ? { exitCode: outcome.exitCode } : {}),
-      ...(cause ? { cause } : {}),
+      // A success after a retried failure clears the earlier attempt's cause.
+      cause: cause && (willRetry ? `attempt ${attempt} ${cause}; retrying` : cause),
     });
     // Only now: stopOutstandingProcessors waits on `running` and must find the record final.
     ctx.running.delete(processor.id);
+    if (willRetry) {
+      ctx.emit({ type: "processor-retrying", processorId: processor.id, attempt, cause: cause! });
+      return { processor, outcome, startedAt: startedAt.toISOString(), stoppedAt: stoppedAt.toISOString() };
+    }
     if (!ok) ctx.firstFailure ??= { processorId: processor.id, cause: `processor "${processor.id}" ${cause}` };
     ctx.finishedCount++;
     ctx.emit({
