@@ -93,6 +93,7 @@ export function buildService(options: ServiceOptions): Service {
 export interface RunningServer {
   url: string;
   service: Service;
+  httpServer: Server;
   /** Stops accepting requests, cancels running operations and waits for them. */
   close(): Promise<void>;
 }
@@ -111,6 +112,7 @@ export async function startServer(service: Service, listen: { port: number; host
   return {
     url,
     service,
+    httpServer: server,
     close: async () => {
       const closed = new Promise<void>((r) => server.close(() => r()));
       server.closeIdleConnections();

@@ -124,7 +124,8 @@ export class NodeService {
     return started;
   }
 
-  private async recoverNode(ctx: OperationContext, node: NodeRecord, interrupted: OperationRecord) {
+  private async recoverNode(ctx: OperationContext, recorded: NodeRecord, interrupted: OperationRecord) {
+    const node = (await this.options.store.getNode(recorded.id)) ?? recorded;
     const spec = specOf(node);
     await this.options.engine.cancel(spec);
     try {

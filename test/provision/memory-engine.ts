@@ -62,7 +62,7 @@ export class MemoryStackEngine implements StackEngine {
     this.failures.set(`${kind}:${nodeId}`, error);
   }
 
-  /** The next `kind` on the node never finishes (its process "crashed"), leaving the lock and pending creates. */
+  /** The next `kind` on the node never finishes (its process "crashed") during its first resource, leaving the lock and, for `up`, a pending create. */
   hangNext(nodeId: string, kind: Kind) {
     this.hangs.add(`${kind}:${nodeId}`);
   }
@@ -88,7 +88,8 @@ export class MemoryStackEngine implements StackEngine {
         const op = stack.resources.includes(urn) ? (stack.updates ? "update" : "same") : "create";
         await emit({ type: "resource-pre", urn, resourceType: "aws:resource", op });
         if (op === "create") stack.pendingCreates++;
-        await emit({ type: "resource-outputs", urn, resourceType: "aws:resource", op });
+        // A graceful cancel lets a resource operation in flight finish, as the engine does on SIGINT.
+        await emit({ type: "resource-outputs", urn, resourceType: "aws:resource", op }, { inFlight: true });
         if (op === "create") {
           stack.pendingCreates--;
           stack.resources.push(urn);
@@ -116,6 +117,7 @@ export class MemoryStackEngine implements StackEngine {
     return this.operate("refresh", node, options, (stack) => {
       if (!stack.resources.length && !stack.pendingCreates && !stack.updates) throw new NotFoundError(`stack "${node.id}" does not exist`);
     }, async (stack, emit) => {
+      await emit({ type: "output", text: `Refreshing (${node.id}):` });
       if (options.clearPendingCreates) stack.pendingCreates = 0;
       for (const urn of stack.resources) await emit({ type: "resource-pre", urn, resourceType: "aws:resource", op: "refresh" });
       return { resourceChanges: { same: stack.resources.length }, outputs: stack.outputs };
@@ -152,7 +154,7 @@ export class MemoryStackEngine implements StackEngine {
     node: NodeSpec,
     options: StackOperationOptions,
     precheck: (stack: MemoryStack) => void,
-    body: (stack: MemoryStack, emit: (event: EngineEventBody) => Promise<void>) => Promise<T>,
+    body: (stack: MemoryStack, emit: (event: EngineEventBody, step?: { inFlight?: boolean }) => Promise<void>) => Promise<T>,
   ): Promise<T> {
     await this.ensureAvailable();
     this.calls.push({ kind, nodeId: node.id });
@@ -173,12 +175,13 @@ export class MemoryStackEngine implements StackEngine {
     this.running++;
     this.maxParallel = Math.max(this.maxParallel, this.running);
     let emitted = 0;
-    const emit = async (event: EngineEventBody) => {
-      await this.sleep(options.signal);
+    const emit = async (event: EngineEventBody, step: { inFlight?: boolean } = {}) => {
+      await this.sleep(step.inFlight ? undefined : options.signal);
       options.onEvent?.({ ...event, timestamp: new Date().toISOString() });
       emitted++;
       if (emitted === 1 && gate) await new Promise<void>((r) => { void gate.then(r); options.signal?.addEventListener("abort", () => r(), { once: true }); });
-      if (emitted === 1 && hang) await new Promise<never>(() => undefined);
+      // A crash mid-create: the resource's create started (pending in the state) and never finished.
+      if (emitted === 2 && hang) await new Promise<never>(() => undefined);
       if (emitted === 1 && failure) throw failure;
     };
     try {

@@ -24,6 +24,8 @@ export interface TestService {
   patch(path: string, body?: unknown): request.Test;
   del(path: string): request.Test;
   close(): Promise<void>;
+  /** Stops answering without finishing or cancelling anything, as a killed process would. */
+  crash(): Promise<void>;
 }
 
 export interface TestServiceOptions {
@@ -34,14 +36,15 @@ export interface TestServiceOptions {
   stepMs?: number;
   runtime?: WorkflowRuntime;
   store?: (dataDir: string) => ProvisionStore;
-  /** Keep a hung operation from blocking shutdown (simulates a crash: nothing is awaited). */
-  crashOnClose?: boolean;
+  /** Runs before the service starts (and recovers): arm failures or holds for recovery. */
+  prepareEngine?: (engine: MemoryStackEngine) => void;
 }
 
 /** A real listening service on a random port, with the in-memory engine and a temp data dir. */
 export async function startTestService(options: TestServiceOptions = {}): Promise<TestService> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), "cn-provisioner-")));
   const engine = new MemoryStackEngine({ backend: options.backend, stepMs: options.stepMs ?? 3, available: options.engineAvailable });
+  options.prepareEngine?.(engine);
   const logs: string[] = [];
   const logger = jsonLogger((line) => logs.push(line));
   const service = buildService({
@@ -67,8 +70,10 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
     post: (path, body) => auth(request(server.url).post(path)).send(body as object),
     patch: (path, body) => auth(request(server.url).patch(path)).send(body as object),
     del: (path) => auth(request(server.url).delete(path)),
-    close: async () => {
-      if (!options.crashOnClose) await server.close();
+    close: () => server.close(),
+    crash: async () => {
+      server.httpServer.closeAllConnections();
+      await new Promise<void>((r) => server.httpServer.close(() => r()));
     },
   };
 }
