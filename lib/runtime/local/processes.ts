@@ -9,6 +9,8 @@ export interface LaunchOptions {
   /** stdout and stderr both go here, appended; the file gets a header per attempt. */
   logFile: string;
   header: string;
+  /** Values replaced by `***` in the log (the execution's tokens), should the process print them. */
+  secrets?: string[];
   /** Called once the process exists, so the runner can stop it when its branch is abandoned. */
   onSpawn?: (child: ChildProcess) => void;
 }
@@ -25,24 +27,57 @@ export function runLogged(options: LaunchOptions): Promise<ProcessOutcome> {
   mkdirSync(dirname(options.logFile), { recursive: true });
   const fd = openSync(options.logFile, "a", 0o600);
   writeSync(fd, `${options.header}\n`);
+  const secrets = (options.secrets ?? []).filter((t) => t.length > 0);
+  // Without secrets the process writes straight into the file; with them its output passes through a redactor.
+  const redactors = secrets.length ? [new Redactor(secrets, (t) => writeSync(fd, t)), new Redactor(secrets, (t) => writeSync(fd, t))] : [];
   return new Promise((resolve) => {
     let settled = false;
     const finish = (outcome: ProcessOutcome) => {
       if (settled) return;
       settled = true;
+      for (const r of redactors) r.flush();
       if (outcome.spawnError) writeSync(fd, `could not start ${options.argv[0]}: ${outcome.spawnError}\n`);
       closeSync(fd);
       resolve(outcome);
     };
     let child: ChildProcess;
     try {
-      child = spawn(options.argv[0], options.argv.slice(1), { cwd: options.cwd, env: options.env, stdio: ["ignore", fd, fd] });
+      child = spawn(options.argv[0], options.argv.slice(1), { cwd: options.cwd, env: options.env, stdio: redactors.length ? ["ignore", "pipe", "pipe"] : ["ignore", fd, fd] });
     } catch (err) {
       finish({ exitCode: null, signal: null, spawnError: (err as NodeJS.ErrnoException).code ?? String(err) });
       return;
+    }
+    if (redactors.length) {
+      for (const [i, stream] of [child.stdout!, child.stderr!].entries()) {
+        stream.setEncoding("utf8");
+        stream.on("data", (chunk: string) => redactors[i].push(chunk));
+      }
     }
     options.onSpawn?.(child);
     child.on("error", (err: NodeJS.ErrnoException) => finish({ exitCode: null, signal: null, spawnError: err.code ?? err.message }));
     child.on("close", (code, signal) => finish({ exitCode: code, signal }));
   });
+}
+
+/** Replaces secrets in a text stream, holding back a tail that could be the start of one split across chunks. */
+class Redactor {
+  private carry = "";
+  private readonly keep: number;
+  constructor(
+    private readonly secrets: string[],
+    private readonly write: (text: string) => void,
+  ) {
+    this.keep = Math.max(...secrets.map((s) => s.length)) - 1;
+  }
+  push(chunk: string) {
+    let text = this.carry + chunk;
+    for (const secret of this.secrets) text = text.split(secret).join("***");
+    const cut = Math.max(0, text.length - this.keep);
+    if (cut > 0) this.write(text.slice(0, cut));
+    this.carry = text.slice(cut);
+  }
+  flush() {
+    if (this.carry) this.write(this.carry);
+    this.carry = "";
+  }
 }

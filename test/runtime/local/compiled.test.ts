@@ -19,11 +19,13 @@ describe("runLocalWorkflow (compiled by lib/compile)", () => {
   it("fails on a processor's exit code, still finalizes, and keeps tokens out of everything it writes", async () => {
     const { input, workdir } = await scratch();
     const env = { ...process.env, PENNSIEVE_SESSION_TOKEN: "sess-SECRET-789", PENNSIEVE_REFRESH_TOKEN: "refr-SECRET-012" };
-    const fail = [process.execPath, "-e", `console.log("token seen:", process.env.SESSION_TOKEN.length > 0); process.exit(5)`];
+    const fail = [process.execPath, "-e", `console.log("token seen:", process.env.SESSION_TOKEN.length > 0); process.stdout.write("careless " + process.env.SESSION_TOKEN.slice(0, 6)); setTimeout(() => { console.log(process.env.SESSION_TOKEN.slice(6) + " print"); console.error(process.env.REFRESH_TOKEN); process.exit(5) }, 50)`];
     const record = await runLocalWorkflow({ plan: diamond(fail), inputDir: input, workdir, env, executionId: "wi-compiled-fail" });
     expect(record.status).to.equal("FAILED");
     expect(record.processors.c).to.include({ status: "FAILED", exitCode: 5 });
-    expect(await readFile(record.processors.c.logFile!, "utf8")).to.contain("token seen: true");
+    const log = await readFile(record.processors.c.logFile!, "utf8");
+    expect(log).to.contain("token seen: true").and.contain("careless *** print");
+    expect(log).not.to.contain("SECRET");
     expect(record.processors.d.status).to.equal("NOT_STARTED");
     expect(record.error?.cause).to.contain('processor "c" exited with code 5');
     expect(await exists(join(workdir, "archive", "wi-compiled-fail", "cost-report.json"))).to.equal(true);

@@ -112,6 +112,7 @@ async function runProcessor(ctx: RunContext, stateName: string, invocation: Invo
       cwd: ctx.commandCwd,
       logFile,
       header: `# ${processor.id} attempt ${attempt} at ${startedAt.toISOString()}: ${shown}`,
+      secrets: [invocation.sessionToken, invocation.refreshToken],
       onSpawn: (child) => ctx.running.set(processor.id, child),
     });
     const stoppedAt = new Date();
