@@ -6,7 +6,7 @@ import { join, resolve } from "node:path";
 import Bottleneck from "bottleneck";
 import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, RunOptions, StateMachine } from "aws-local-stepfunctions";
 import { cleanupExecution } from "../../transfer";
-import { UnavailableError, ValidationError } from "../../errors";
+import { CompileError, UnavailableError, ValidationError } from "../../errors";
 import { ExecutionRecord, ExecutionStatus } from "../../model/execution-record";
 import { ResolvedPlan } from "../../plan/resolve";
 import { AslMachine, capTimeouts, RESOURCES, taskStates } from "./asl";
@@ -97,6 +97,13 @@ async function runExecution(executionId: string, options: LocalRunOptions): Prom
   if (needDocker.length && !(await dockerReachable()))
     throw new UnavailableError(needDocker.length === 1 ? missingRuntimeMessage(needDocker[0]) : `${needDocker.length} processors (${needDocker.map((p) => `"${p.id}"`).join(", ")}) have no localCommand and no Docker engine is reachable to run their images: add "localCommand" to their registrations or start Docker`);
   const bundle = (options.compile ?? compileForLocal)(plan, { efsMountPath: layout.efsRoot, computeNodeId: layout.computeNodeId });
+  for (const [name, machine] of [["main", bundle.definition] as const, ...bundle.children]) {
+    try {
+      new StateMachine(machine as never, { validationOptions: { checkArn: true, checkPaths: true } });
+    } catch (err) {
+      throw new CompileError("invalid_definition", `the compiled ${name === "main" ? "main machine" : `child machine "${name}"`} is not valid ASL: ${(err as Error).message}`, [], { cause: err });
+    }
+  }
 
   const store = new FileRecordStore(layout.executionsDir);
   const createdAt = new Date().toISOString();
@@ -216,7 +223,8 @@ async function runMachine(ctx: RunContext, bundle: CompiledBundle, definition: A
   const handlers: Record<string, LocalHandler> = {};
   const markers = readMarkers(definition as unknown as AslStateMachine);
   for (const [name, state] of taskStates(definition)) handlers[name] = taskHandler(ctx, bundle, name, state.Resource ?? "", markers.get(name), runChild) as LocalHandler;
-  const machine = new StateMachine(capTimeouts(definition) as never, { validationOptions: { checkArn: true, checkPaths: true } });
+  // Validated once before the run started.
+  const machine = new StateMachine(capTimeouts(definition) as never, { validationOptions: { noValidate: true } });
   const execution = machine.run(input as never, {
     overrides: { taskResourceLocalHandlers: handlers },
     context: { Execution: { Id: executionArn, Name: executionArn.split(":").pop() } },

@@ -3,7 +3,7 @@ import { access, mkdir, readFile, readdir, stat, writeFile } from "node:fs/promi
 import { join } from "node:path";
 import { runLocalWorkflow, startLocalExecution, LocalRunEvent } from "../../../lib/runtime/local/runner";
 import { FileRecordStore } from "../../../lib/runtime/local/record-store";
-import { UnavailableError, ValidationError } from "../../../lib/errors";
+import { CompileError, UnavailableError, ValidationError } from "../../../lib/errors";
 import { levelsMachine } from "./fixtures/levels-machine";
 import { copyScript, planOf, scratch } from "./helpers";
 
@@ -197,6 +197,16 @@ describe("runLocalWorkflow (hand-written contract machine)", () => {
     expect(argv.join(" ")).not.to.contain("SECRET");
     expect((await readFile(join(root, "docker-token.txt"), "utf8")).trim()).to.equal("tok-SECRET-1");
     expect(await readFile(join(efs, "local", "workdir", "wi-docker", plan.processors[0].hash, "out.txt"), "utf8")).to.equal("from-image\n");
+  });
+
+  it("refuses a compiled machine that is not valid ASL before writing anything", async () => {
+    const { input, workdir } = await scratch();
+    const broken = () => ({ name: "broken", definition: { StartAt: "Nowhere", States: { Here: { Type: "Succeed" } } }, children: new Map() });
+    let caught: unknown;
+    await runLocalWorkflow({ plan: diamond(), inputDir: input, workdir, compile: broken }).catch((e) => (caught = e));
+    expect(caught).to.be.instanceOf(CompileError);
+    expect((caught as CompileError).code).to.equal("invalid_definition");
+    expect(await exists(join(workdir, "executions"))).to.equal(false);
   });
 
   it("refuses a missing input directory", async () => {
