@@ -5,6 +5,7 @@ import { runCommand } from "./commands/run";
 import { graphCommand } from "./commands/graph";
 import { statusCommand } from "./commands/status";
 import { compileCommand } from "./commands/compile";
+import { serveCommand } from "./commands/serve";
 
 // Each command lives in its own module under ./commands; add one line here per command.
 const COMMANDS: CliCommand[] = [
@@ -13,6 +14,7 @@ const COMMANDS: CliCommand[] = [
   graphCommand,
   statusCommand,
   compileCommand,
+  serveCommand,
 ];
 
 export function buildProgram(ctx: CliContext): Command {

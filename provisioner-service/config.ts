@@ -1,0 +1,104 @@
+import { readFile, stat } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { UnavailableError, ValidationError } from "../lib/errors";
+import { AutomationStackEngine } from "../lib/provision/automation-engine";
+import { LocalWorkflowRuntime } from "../lib/provision/local-runtime";
+import { defaultNodeProgram, NodeProgramSource } from "../lib/provision/node-program";
+import { StackEngine } from "../lib/provision/stack-engine";
+import { WorkflowRuntime } from "../lib/provision/workflow-runtime";
+import { AuthConfig } from "./auth";
+import { Logger } from "./logger";
+import { buildService, localPassphrase, Service } from "./server";
+
+export interface ServeOptions {
+  port: number;
+  host: string;
+  dataDir: string;
+  /** Laptop mode: local file backend for stack state, local runner for executions. */
+  local: boolean;
+  tokenFile?: string;
+  insecureNoAuth: boolean;
+  maxConcurrentOperations: number;
+  /** Directory with bin/pulumi (and the Node language host). @default PULUMI_CLI_ROOT, else PATH */
+  pulumiRoot?: string;
+}
+
+/**
+ * The bearer token: `--token-file` (first line) or COMPUTE_NODE_API_TOKEN. Without one the service
+ * refuses to start unless auth was turned off explicitly: fail closed.
+ */
+export async function resolveAuth(options: Pick<ServeOptions, "tokenFile" | "insecureNoAuth">, env: NodeJS.ProcessEnv): Promise<AuthConfig> {
+  const invalid = (message: string, path: string) => new ValidationError([{ code: "invalid_auth_config", path: [path], message }]);
+  if (options.tokenFile) {
+    const text = await readFile(options.tokenFile, "utf8").catch((err: NodeJS.ErrnoException) => {
+      throw invalid(`cannot read the token file ${options.tokenFile}: ${err.code ?? err.message}`, "--token-file");
+    });
+    const token = text.split("\n")[0].trim();
+    if (token.length < 16) throw invalid(`the token in ${options.tokenFile} is shorter than 16 characters`, "--token-file");
+    return { token };
+  }
+  const fromEnv = env.COMPUTE_NODE_API_TOKEN?.trim();
+  if (fromEnv) {
+    if (fromEnv.length < 16) throw invalid("COMPUTE_NODE_API_TOKEN is shorter than 16 characters", "COMPUTE_NODE_API_TOKEN");
+    return { token: fromEnv };
+  }
+  if (options.insecureNoAuth) return { disabled: true };
+  throw invalid("no API token: set COMPUTE_NODE_API_TOKEN or pass --token-file <file>; to run without auth (never on a shared network) pass --insecure-no-auth", "COMPUTE_NODE_API_TOKEN");
+}
+
+/** The service with its production defaults: Automation API engine, file store, local or AWS runtime. */
+export async function createDefaultService(options: ServeOptions, deps: { env: NodeJS.ProcessEnv; logger: Logger; auth: AuthConfig; program?: NodeProgramSource }): Promise<Service> {
+  const dataDir = resolve(options.dataDir);
+  const { env, logger } = deps;
+  const program = deps.program ?? defaultNodeProgram();
+  const cliRoot = options.pulumiRoot ?? env.PULUMI_CLI_ROOT;
+  const envVars: Record<string, string> = {};
+  if (cliRoot) envVars.PATH = `${join(resolve(cliRoot), "bin")}:${env.PATH ?? ""}`;
+  if (options.local) {
+    envVars.PULUMI_BACKEND_URL = env.PULUMI_BACKEND_URL ?? `file://${join(dataDir, "pulumi-state")}`;
+    envVars.PULUMI_CONFIG_PASSPHRASE = await localPassphrase(dataDir, env);
+  } else if (!env.PULUMI_BACKEND_URL && !env.PULUMI_ACCESS_TOKEN) {
+    logger.warn("no PULUMI_BACKEND_URL or PULUMI_ACCESS_TOKEN: stack state goes to the backend the Pulumi CLI is logged in to");
+  }
+  const engine: StackEngine = new AutomationStackEngine({
+    program: (spec) => program.program(spec),
+    dataDir,
+    cliRoot,
+    envVars,
+    plugins: options.local ? [] : awsPlugin(),
+  });
+  const runtime: WorkflowRuntime = options.local ? new LocalWorkflowRuntime({ root: join(dataDir, "runtime"), inputRoot: join(dataDir, "inputs") }) : awsRuntime();
+  return buildService({
+    dataDir,
+    auth: deps.auth,
+    logger,
+    engine,
+    runtime,
+    maxConcurrentOperations: options.maxConcurrentOperations,
+    validateSpec: (spec) => {
+      try {
+        program.validate(spec);
+      } catch (err) {
+        // Without the node program every node call is refused by the engine check anyway.
+        if (!(err instanceof UnavailableError)) throw err;
+      }
+    },
+  });
+}
+
+function awsPlugin() {
+  try {
+    return [{ name: "aws", version: (require("@pulumi/aws/package.json") as { version: string }).version }];
+  } catch {
+    return [];
+  }
+}
+
+function awsRuntime(): WorkflowRuntime {
+  const { AwsWorkflowRuntime } = require("../lib/provision/aws-runtime") as typeof import("../lib/provision/aws-runtime");
+  return new AwsWorkflowRuntime();
+}
+
+export async function isDirectory(path: string) {
+  return (await stat(path).catch(() => undefined))?.isDirectory() ?? false;
+}

@@ -1,0 +1,64 @@
+import { expect } from "chai";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runServe } from "../../lib/cli/commands/serve";
+import { main } from "../../lib/cli/main";
+import { CliIo } from "../../lib/cli/io";
+import { RunningServer } from "../../provisioner-service/server";
+
+function captureIo(env: NodeJS.ProcessEnv, cwd: string) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: CliIo = { stdout: (t) => out.push(t), stderr: (t) => err.push(t), cwd, env };
+  return { io, out, err };
+}
+
+describe("compute-node serve", () => {
+  let dir: string;
+  beforeEach(async () => (dir = await mkdtemp(join(tmpdir(), "cn-serve-"))));
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  it("refuses to start without a token unless --insecure-no-auth is given", async () => {
+    const { io, err } = captureIo({ PATH: process.env.PATH }, dir);
+    const code = await main(["node", "compute-node", "serve", "--local", "--data-dir", join(dir, "data"), "--port", "0"], io);
+    expect(code).to.equal(2);
+    expect(err.join("")).to.include("COMPUTE_NODE_API_TOKEN").and.include("--insecure-no-auth");
+  });
+
+  it("runs the API locally without the Pulumi CLI: health answers, node calls get 503 saying what to install", async () => {
+    const tokenFile = join(dir, "token");
+    await writeFile(tokenFile, "file-token-0123456789\n", { mode: 0o600 });
+    // An empty PATH: no pulumi binary can be found.
+    const { io, out } = captureIo({ PATH: join(dir, "empty-bin"), PULUMI_SKIP_UPDATE_CHECK: "true" }, dir);
+    let server!: RunningServer;
+    let stop!: () => void;
+    const stopped = new Promise<void>((r) => (stop = r));
+    const listening = new Promise<void>((ready) => {
+      void runServe(
+        { port: 0, host: "127.0.0.1", local: true, dataDir: join(dir, "data"), tokenFile, insecureNoAuth: false, maxConcurrentOperations: 2 },
+        io,
+        { onListening: (s) => ((server = s), ready()), stopped },
+      );
+    });
+    await listening;
+    try {
+      expect((await fetch(`${server.url}/healthz`)).status).to.equal(200);
+      const headers = { Authorization: "Bearer file-token-0123456789", "Content-Type": "application/json" };
+      const res = await fetch(`${server.url}/v1/nodes`, { method: "POST", headers, body: JSON.stringify({ id: "laptop", region: "us-east-1" }) });
+      expect(res.status).to.equal(503);
+      const body = (await res.json()) as { error: { message: string } };
+      expect(body.error.message).to.include("Pulumi CLI").and.include("scripts/build-pulumi-cli.sh");
+      const ready = (await (await fetch(`${server.url}/readyz`)).json()) as { ready: boolean; checks: Record<string, string> };
+      expect(ready.ready).to.equal(true);
+      expect(ready.checks.runtime).to.equal("local");
+      expect((await fetch(`${server.url}/v1/nodes`)).status).to.equal(401);
+    } finally {
+      stop();
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const lines = out.join("").trim().split("\n").map((l) => JSON.parse(l));
+    expect(lines.some((l) => l.msg === "listening")).to.equal(true);
+    expect(out.join("")).to.not.include("file-token-0123456789");
+  });
+});
