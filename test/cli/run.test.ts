@@ -50,6 +50,12 @@ describe("compute-node run", function () {
     expect(r.stderr).to.contain('processor "lines" exited with code 7');
   });
 
+  it("exits 2 on a concurrency that is not a positive whole number", async () => {
+    const r = await cli(["run", join(example, "workflow.json"), "--input", join(example, "input"), "--concurrency", "0"]);
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.contain("--concurrency");
+  });
+
   it("exits 2 when --input is missing", async () => {
     const r = await cli(["run", join(example, "workflow.json"), "--processors", join(example, "processors.json")]);
     expect(r.code).to.equal(2);

@@ -199,6 +199,27 @@ describe("runLocalWorkflow (hand-written contract machine)", () => {
     expect(await readFile(join(efs, "local", "workdir", "wi-docker", plan.processors[0].hash, "out.txt"), "utf8")).to.equal("from-image\n");
   });
 
+  it("runs no more processors at once than its concurrency allows", async () => {
+    const { input, workdir } = await scratch();
+    const sleep = [process.execPath, "-e", "setTimeout(() => {}, 150)"];
+    const plan = planOf("wide", [{ id: "root", command: copyScript("root") }, ...Array.from({ length: 6 }, (_, i) => ({ id: `w${i}`, dependsOn: ["root"], command: sleep }))]);
+    let running = 0;
+    let peak = 0;
+    const record = await runLocalWorkflow({
+      plan,
+      inputDir: input,
+      workdir,
+      compile: levelsMachine(),
+      concurrency: 2,
+      onEvent: (e) => {
+        if (e.type === "processor-started") peak = Math.max(peak, ++running);
+        if (e.type === "processor-finished") running--;
+      },
+    });
+    expect(record.status).to.equal("SUCCEEDED");
+    expect(peak).to.equal(2);
+  });
+
   it("refuses a compiled machine that is not valid ASL before writing anything", async () => {
     const { input, workdir } = await scratch();
     const broken = () => ({ name: "broken", definition: { StartAt: "Nowhere", States: { Here: { Type: "Succeed" } } }, children: new Map() });
