@@ -7,7 +7,7 @@ import Bottleneck from "bottleneck";
 import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, RunOptions, StateMachine } from "aws-local-stepfunctions";
 import { cleanupExecution } from "../../transfer";
 import { CompileError, UnavailableError, ValidationError } from "../../errors";
-import { ExecutionRecord, ExecutionStatus } from "../../model/execution-record";
+import { ExecutionRecord, ExecutionSnapshot, ExecutionStatus } from "../../model/execution-record";
 import { ResolvedPlan } from "../../plan/resolve";
 import { AslMachine, capTimeouts, RESOURCES, taskStates } from "./asl";
 import { RunContext } from "./context";
@@ -89,22 +89,7 @@ async function runExecution(executionId: string, options: LocalRunOptions): Prom
   const layout = new LocalLayout(options.workdir, plan.computeNodeId ?? "local");
   const dockerReachable = memo(options.dockerReachable ?? (() => isDockerReachable()));
 
-  // Everything that can be refused is checked before anything is written.
-  const inputDir = resolve(options.inputDir);
-  const inputStat = await stat(inputDir).catch(() => undefined);
-  if (!inputStat?.isDirectory()) throw new ValidationError([{ code: "input_not_found", path: ["inputDir"], message: `input directory ${inputDir} does not exist or is not a directory` }]);
-  const needDocker = plan.processors.filter((p) => !p.localCommand);
-  if (needDocker.length && !(await dockerReachable()))
-    throw new UnavailableError(needDocker.length === 1 ? missingRuntimeMessage(needDocker[0]) : `${needDocker.length} processors (${needDocker.map((p) => `"${p.id}"`).join(", ")}) have no localCommand and no Docker engine is reachable to run their images: add "localCommand" to their registrations or start Docker`);
-  const bundle = (options.compile ?? compileForLocal)(plan, { efsMountPath: layout.efsRoot, computeNodeId: layout.computeNodeId });
-  for (const [name, machine] of [["main", bundle.definition] as const, ...bundle.children]) {
-    try {
-      new StateMachine(machine as never, { validationOptions: { checkArn: true, checkPaths: true } });
-    } catch (err) {
-      throw new CompileError("invalid_definition", `the compiled ${name === "main" ? "main machine" : `child machine "${name}"`} is not valid ASL: ${(err as Error).message}`, [], { cause: err });
-    }
-  }
-
+  const { inputDir, bundle } = await preflight(options, layout, dockerReachable);
   const store = new FileRecordStore(layout.executionsDir);
   const createdAt = new Date().toISOString();
   await store.create({
@@ -113,14 +98,7 @@ async function runExecution(executionId: string, options: LocalRunOptions): Prom
     backend: "local",
     computeNodeId: layout.computeNodeId,
     createdAt,
-    snapshot: {
-      workflow: plan.workflow,
-      processors: plan.registrations,
-      invocation: plan.invocation,
-      mode: plan.mode,
-      resolved: plan.processors.map((p) => ({ id: p.id, uuid: p.uuid, image: p.image, computeType: p.computeType, cpu: p.cpu, memory: p.memory, hash: p.hash })),
-      definitionHash: createHash("sha256").update(JSON.stringify([bundle.definition, [...bundle.children]])).digest("hex"),
-    },
+    snapshot: snapshotOf(plan, bundle),
     status: "PENDING",
     processors: Object.fromEntries(plan.processors.map((p) => [p.id, { status: "NOT_STARTED" as const }])),
   });
@@ -204,6 +182,41 @@ async function runExecution(executionId: string, options: LocalRunOptions): Prom
   });
   emit({ type: "execution-finished", status, durationMs: Date.now() - started, ...(error ? { error } : {}) });
   return record;
+}
+
+/** Everything that can be refused is checked here, before anything is written. */
+async function preflight(options: LocalRunOptions, layout: LocalLayout, dockerReachable: () => Promise<boolean>): Promise<{ inputDir: string; bundle: CompiledBundle }> {
+  const { plan } = options;
+  const inputDir = resolve(options.inputDir);
+  const inputStat = await stat(inputDir).catch(() => undefined);
+  if (!inputStat?.isDirectory()) throw new ValidationError([{ code: "input_not_found", path: ["inputDir"], message: `input directory ${inputDir} does not exist or is not a directory` }]);
+  const needDocker = plan.processors.filter((p) => !p.localCommand);
+  if (needDocker.length && !(await dockerReachable()))
+    throw new UnavailableError(
+      needDocker.length === 1
+        ? missingRuntimeMessage(needDocker[0])
+        : `${needDocker.length} processors (${needDocker.map((p) => `"${p.id}"`).join(", ")}) have no localCommand and no Docker engine is reachable to run their images: add "localCommand" to their registrations or start Docker`,
+    );
+  const bundle = (options.compile ?? compileForLocal)(plan, { efsMountPath: layout.efsRoot, computeNodeId: layout.computeNodeId });
+  for (const [name, machine] of [["main", bundle.definition] as const, ...bundle.children]) {
+    try {
+      new StateMachine(machine as never, { validationOptions: { checkArn: true, checkPaths: true } });
+    } catch (err) {
+      throw new CompileError("invalid_definition", `the compiled ${name === "main" ? "main machine" : `child machine "${name}"`} is not valid ASL: ${(err as Error).message}`, [], { cause: err });
+    }
+  }
+  return { inputDir, bundle };
+}
+
+function snapshotOf(plan: ResolvedPlan, bundle: CompiledBundle): ExecutionSnapshot {
+  return {
+    workflow: plan.workflow,
+    processors: plan.registrations,
+    invocation: plan.invocation,
+    mode: plan.mode,
+    resolved: plan.processors.map((p) => ({ id: p.id, uuid: p.uuid, image: p.image, computeType: p.computeType, cpu: p.cpu, memory: p.memory, hash: p.hash })),
+    definitionHash: createHash("sha256").update(JSON.stringify([bundle.definition, [...bundle.children]])).digest("hex"),
+  };
 }
 
 /** Runs one machine (the main one or a child) with a local handler for each of its Task states. */
