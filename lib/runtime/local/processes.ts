@@ -9,6 +9,8 @@ export interface LaunchOptions {
   /** stdout and stderr both go here, appended; the file gets a header per attempt. */
   logFile: string;
   header: string;
+  /** Killed (SIGKILL) after this long, as Lambda stops a function at its timeout. */
+  timeoutMs?: number;
   /** Values replaced by `***` in the log (the execution's tokens), should the process print them. */
   secrets?: string[];
   /** Called once the process exists, so the runner can stop it when its branch is abandoned. */
@@ -20,6 +22,8 @@ export interface ProcessOutcome {
   signal: NodeJS.Signals | null;
   /** Set when the process could not be started at all (e.g. ENOENT). */
   spawnError?: string;
+  /** Set when the process was killed for running past `timeoutMs`. */
+  timedOut?: boolean;
 }
 
 /** Runs one command with its output in a log file. The header names the command, never the environment (it holds tokens). */
@@ -32,9 +36,16 @@ export function runLogged(options: LaunchOptions): Promise<ProcessOutcome> {
   const redactors = secrets.length ? [new Redactor(secrets, (t) => writeSync(fd, t)), new Redactor(secrets, (t) => writeSync(fd, t))] : [];
   return new Promise((resolve) => {
     let settled = false;
+    let timedOut = false;
+    let timer: NodeJS.Timeout | undefined;
     const finish = (outcome: ProcessOutcome) => {
       if (settled) return;
       settled = true;
+      clearTimeout(timer);
+      if (timedOut) {
+        outcome.timedOut = true;
+        writeSync(fd, `\nkilled after the ${options.timeoutMs! / 1000} s timeout\n`);
+      }
       for (const r of redactors) r.flush();
       if (outcome.spawnError) writeSync(fd, `could not start ${options.argv[0]}: ${outcome.spawnError}\n`);
       closeSync(fd);
@@ -53,6 +64,11 @@ export function runLogged(options: LaunchOptions): Promise<ProcessOutcome> {
         stream.on("data", (chunk: string) => redactors[i].push(chunk));
       }
     }
+    if (options.timeoutMs !== undefined)
+      timer = setTimeout(() => {
+        timedOut = true;
+        child.kill("SIGKILL");
+      }, options.timeoutMs);
     options.onSpawn?.(child);
     child.on("error", (err: NodeJS.ErrnoException) => finish({ exitCode: null, signal: null, spawnError: err.code ?? err.message }));
     child.on("close", (code, signal) => finish({ exitCode: code, signal }));

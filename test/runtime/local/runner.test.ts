@@ -199,6 +199,21 @@ describe("runLocalWorkflow (hand-written contract machine)", () => {
     expect(await readFile(join(efs, "local", "workdir", "wi-docker", plan.processors[0].hash, "out.txt"), "utf8")).to.equal("from-image\n");
   });
 
+  it("stops a Lambda processor at its registered timeout and fails it", async () => {
+    const { input, workdir } = await scratch();
+    const { resolvePlan } = await import("../../../lib/plan/resolve");
+    const plan = resolvePlan(
+      { name: "slow-lambda", processors: [{ id: "slow", sourceUrl: "local/slow" }] },
+      { processors: [{ sourceUrl: "local/slow", computeTypes: ["lambda"], timeout: 1, localCommand: [process.execPath, "-e", "setTimeout(() => {}, 20000)"] }] },
+    );
+    const t0 = Date.now();
+    const record = await runLocalWorkflow({ plan, inputDir: input, workdir, compile: levelsMachine(), executionId: "wi-lambda-timeout" });
+    expect(Date.now() - t0).to.be.below(8000);
+    expect(record.status).to.equal("FAILED");
+    expect(record.processors.slow.status).to.equal("FAILED");
+    expect(record.processors.slow.cause).to.contain("timed out");
+  });
+
   it("runs no more processors at once than its concurrency allows", async () => {
     const { input, workdir } = await scratch();
     const sleep = [process.execPath, "-e", "setTimeout(() => {}, 150)"];

@@ -113,6 +113,7 @@ async function runProcessor(ctx: RunContext, stateName: string, invocation: Invo
       logFile,
       header: `# ${processor.id} attempt ${attempt} at ${startedAt.toISOString()}: ${shown}`,
       secrets: [invocation.sessionToken, invocation.refreshToken],
+      ...(processor.computeType === "lambda" ? { timeoutMs: processor.timeout * 1000 } : {}),
       onSpawn: (child) => ctx.running.set(processor.id, child),
     });
     const stoppedAt = new Date();
@@ -174,8 +175,9 @@ export function missingRuntimeMessage(processor: Pick<ResolvedProcessor, "id" | 
   return `processor "${processor.id}" has no localCommand and no Docker engine is reachable to run its image "${processor.image}": add "localCommand" to its registration or start Docker`;
 }
 
-function describeOutcome(outcome: { exitCode: number | null; signal: string | null; spawnError?: string }): string {
+function describeOutcome(outcome: { exitCode: number | null; signal: string | null; spawnError?: string; timedOut?: boolean }): string {
   if (outcome.spawnError) return `could not be started (${outcome.spawnError})`;
+  if (outcome.timedOut) return "timed out (the Lambda timeout of its registration) and was stopped";
   if (outcome.signal) return `was killed by ${outcome.signal}`;
   return `exited with code ${outcome.exitCode}`;
 }
