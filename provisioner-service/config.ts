@@ -5,6 +5,7 @@ import { AutomationStackEngine } from "../lib/provision/automation-engine";
 import { LocalWorkflowRuntime } from "../lib/provision/local-runtime";
 import { defaultNodeProgram, NodeProgramSource } from "../lib/provision/node-program";
 import { StackEngine } from "../lib/provision/stack-engine";
+import { ProvisionStore } from "../lib/provision/store";
 import { WorkflowRuntime } from "../lib/provision/workflow-runtime";
 import { AuthConfig } from "./auth";
 import { Logger } from "./logger";
@@ -19,8 +20,10 @@ export interface ServeOptions {
   tokenFile?: string;
   insecureNoAuth: boolean;
   maxConcurrentOperations: number;
-  /** Directory with bin/pulumi (and the Node language host). @default PULUMI_CLI_ROOT, else PATH */
+  /** Directory with bin/pulumi. @default PULUMI_CLI_ROOT, else PATH */
   pulumiRoot?: string;
+  /** DynamoDB table for operations, nodes and keys (see provisionTableDefinition). @default files under the data dir */
+  stateTable?: string;
 }
 
 /**
@@ -70,6 +73,7 @@ export async function createDefaultService(options: ServeOptions, deps: { env: N
   const runtime: WorkflowRuntime = options.local ? new LocalWorkflowRuntime({ root: join(dataDir, "runtime"), inputRoot: join(dataDir, "inputs") }) : awsRuntime();
   return buildService({
     dataDir,
+    store: options.stateTable ? dynamoStore(options.stateTable, env) : undefined,
     auth: deps.auth,
     logger,
     engine,
@@ -84,6 +88,14 @@ export async function createDefaultService(options: ServeOptions, deps: { env: N
       }
     },
   });
+}
+
+function dynamoStore(tableName: string, env: NodeJS.ProcessEnv): ProvisionStore {
+  const { DynamoDBClient } = require("@aws-sdk/client-dynamodb") as typeof import("@aws-sdk/client-dynamodb");
+  const { DynamoDBDocumentClient } = require("@aws-sdk/lib-dynamodb") as typeof import("@aws-sdk/lib-dynamodb");
+  const { DynamoProvisionStore } = require("../lib/provision/dynamo-store") as typeof import("../lib/provision/dynamo-store");
+  const client = new DynamoDBClient({ region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION, endpoint: env.AWS_ENDPOINT_URL_DYNAMODB ?? env.AWS_ENDPOINT_URL, retryMode: "adaptive" });
+  return new DynamoProvisionStore({ client: DynamoDBDocumentClient.from(client), tableName });
 }
 
 function awsPlugin() {

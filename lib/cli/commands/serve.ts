@@ -66,7 +66,8 @@ export const serveCommand: CliCommand = {
       .option("--insecure-no-auth", "run without authentication (never on a shared network)")
       .option("--max-operations <n>", "stack operations running at once across nodes", positiveInt("--max-operations"), 4)
       .option("--pulumi-root <dir>", "directory containing bin/pulumi (default: PULUMI_CLI_ROOT, else PATH)")
-      .action((opts: { port: number; host: string; local?: boolean; dataDir: string; tokenFile?: string; insecureNoAuth?: boolean; maxOperations: number; pulumiRoot?: string }) =>
+      .option("--state-table <name>", "keep operations, nodes and idempotency keys in this DynamoDB table instead of the data dir")
+      .action((opts: { port: number; host: string; local?: boolean; dataDir: string; tokenFile?: string; insecureNoAuth?: boolean; maxOperations: number; pulumiRoot?: string; stateTable?: string }) =>
         runAction(ctx, false, () =>
           runServe(
             {
@@ -78,6 +79,7 @@ export const serveCommand: CliCommand = {
               insecureNoAuth: !!opts.insecureNoAuth,
               maxConcurrentOperations: Math.max(1, opts.maxOperations),
               pulumiRoot: opts.pulumiRoot,
+              stateTable: opts.stateTable,
             },
             ctx.io,
           ),
