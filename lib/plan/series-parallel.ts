@@ -26,6 +26,21 @@ export function seriesParallelDecomposition(dag: IndexedDag): Decomposition {
   return { structure, approximateCuts: d.approximateCuts };
 }
 
+/** Cut candidates tried in full at a non-series-parallel split, while the work budget lasts. */
+const LOOKAHEAD = 6;
+/** Node visits charged for ranking the cut candidates of a set, per node. */
+const CANDIDATE_RANKING_COST = 30;
+/** Node visits one tried candidate needs per node of the set before trying several is worth it. */
+const MIN_WORK_PER_CANDIDATE = 4;
+/** Sets up to this size are memoised by content (the same part recurs across candidates). */
+const MEMO_MAX_SET = 4096;
+/** Best cuts kept per candidate family. */
+const PER_FAMILY = 6;
+/** Work budget per node: node visits the lookahead may spend before falling back to one candidate per split. */
+const WORK_PER_NODE = 150;
+/** Small DAGs get this much search whatever their size: a few hundred milliseconds at most. */
+const MIN_WORK = 1_500_000;
+
 class Decomposer {
   private readonly n: number;
   private readonly succs: number[][];
@@ -34,6 +49,9 @@ class Decomposer {
   private readonly pos: Int32Array;
   private stamp = 0;
   approximateCuts = 0;
+  private readonly workBudget: number;
+  private readonly memo = new Map<string, Structure>();
+  private readonly spans = new WeakMap<Structure, number>();
 
   constructor(private readonly dag: IndexedDag) {
     this.n = dag.preds.length;
@@ -51,11 +69,12 @@ class Decomposer {
     this.weights = Float64Array.from(dag.weights, (w) => Math.max(0, w) + epsilon);
     this.mark = new Int32Array(this.n);
     this.pos = new Int32Array(this.n);
+    this.workBudget = Math.max(WORK_PER_NODE * this.n, MIN_WORK);
   }
 
   run(): Structure {
     if (this.n === 0) throw new Error("internal: cannot schedule an empty DAG");
-    return this.decompose(Array.from({ length: this.n }, (_, i) => i));
+    return this.decompose(Array.from({ length: this.n }, (_, i) => i), this.workBudget);
   }
 
   private enter(set: number[]): number {
@@ -67,10 +86,26 @@ class Decomposer {
     return stamp;
   }
 
-  private decompose(set: number[]): Structure {
+  /**
+   * `budget` is how many node visits this call and its sub-calls may spend: it is shared among
+   * sub-sets by size, and among cut candidates when several are tried, so total work stays within
+   * WORK_PER_NODE × n whatever the shape.
+   */
+  private decompose(set: number[], budget: number): Structure {
     if (set.length === 1) return { kind: "node", node: set[0] };
+    const key = set.length <= MEMO_MAX_SET ? set.join(",") : undefined;
+    const hit = key !== undefined ? this.memo.get(key) : undefined;
+    if (hit) return hit;
+    // The exact-cut test works on bitsets of the set's size: charge it as such.
+    const result = this.decomposeUncached(set, Math.max(0, budget - set.length * (1 + set.length / 32)));
+    if (key !== undefined) this.memo.set(key, result);
+    return result;
+  }
+
+  private decomposeUncached(set: number[], budget: number): Structure {
+    const share = (part: number[], of: number) => (budget * part.length) / of;
     const components = this.components(set);
-    if (components.length > 1) return parallelOf(components.map((c) => this.decompose(c)));
+    if (components.length > 1) return parallelOf(components.map((c) => this.decompose(c, share(c, set.length))));
     const cuts = this.exactCuts(set);
     if (cuts.length > 0) {
       const segments: number[][] = [];
@@ -79,27 +114,35 @@ class Decomposer {
         segments.push(set.slice(from, cut));
         from = cut;
       }
-      return seriesOf(segments.map((s) => this.decompose(s)));
+      return seriesOf(segments.map((s) => this.decompose(s, share(s, set.length))));
     }
     this.approximateCuts++;
-    const inFirst = this.bestApproximateCut(set);
-    const first = set.filter((_, i) => inFirst[i]);
-    const rest = set.filter((_, i) => !inFirst[i]);
-    const cut = seriesOf([this.decompose(first), this.decompose(rest)]);
+    // Ranking the cut candidates costs a few dozen passes over the set.
+    budget = Math.max(0, budget - CANDIDATE_RANKING_COST * set.length);
+    // Each tried candidate costs about a full decomposition of the set: try several only while the budget pays for them.
+    const affordable = Math.floor(budget / (set.length * MIN_WORK_PER_CANDIDATE));
+    const candidates = this.approximateCutCandidates(set, Math.max(1, Math.min(LOOKAHEAD, affordable)));
+    const each = budget / candidates.length;
+    let best: { structure: Structure; span: number } | undefined;
+    for (const inFirst of candidates) {
+      const first = set.filter((_, i) => inFirst[i]);
+      const rest = set.filter((_, i) => !inFirst[i]);
+      const structure = seriesOf([this.decompose(first, (each * first.length) / set.length), this.decompose(rest, (each * rest.length) / set.length)]);
+      const span = this.makespan(structure);
+      if (!best || span < best.span) best = { structure, span };
+    }
     // Greedy cuts can stack up waiting; one barrier per level of this part is the floor we keep.
     const levels = this.levelBarrier(set);
-    return this.makespan(levels) < this.makespan(cut) ? levels : cut;
+    return this.makespan(levels) < best!.span ? levels : best!.structure;
   }
 
   private makespan(s: Structure): number {
-    switch (s.kind) {
-      case "node":
-        return this.weights[s.node];
-      case "series":
-        return s.items.reduce((sum, item) => sum + this.makespan(item), 0);
-      case "parallel":
-        return s.items.reduce((max, item) => Math.max(max, this.makespan(item)), 0);
-    }
+    if (s.kind === "node") return this.weights[s.node];
+    const known = this.spans.get(s);
+    if (known !== undefined) return known;
+    const span = s.kind === "series" ? s.items.reduce((sum, item) => sum + this.makespan(item), 0) : s.items.reduce((max, item) => Math.max(max, this.makespan(item)), 0);
+    this.spans.set(s, span);
+    return span;
   }
 
   /** One parallel block per level (longest distance from a source inside the set). */
@@ -180,8 +223,8 @@ class Decomposer {
     return cuts.reverse();
   }
 
-  /** Which nodes of a connected set with no exact cut go first; see the class comment. */
-  private bestApproximateCut(set: number[]): Uint8Array {
+  /** Which nodes of a connected set with no exact cut may go first, best-scored first (see the class comment); at most `limit`. */
+  private approximateCutCandidates(set: number[], limit: number): Uint8Array[] {
     const stamp = this.enter(set);
     const m = set.length;
     const w = Float64Array.from(set, (v) => this.weights[v]);
@@ -199,40 +242,101 @@ class Decomposer {
       tail[i] = w[i] + after;
       if (tail[i] > total) total = tail[i];
     }
-    const byIndex = (key: Float64Array) =>
-      Array.from({ length: m }, (_, i) => i).sort((a, b) => key[a] - key[b] || a - b);
+    // Unweighted depth from the set's sources and height from its sinks: cuts between "stages".
+    const depth = new Float64Array(m);
+    const height = new Float64Array(m);
+    for (let i = 0; i < m; i++) for (const p of this.dag.preds[set[i]]) if (this.mark[p] === stamp) depth[i] = Math.max(depth[i], depth[this.pos[p]] + 1);
+    for (let i = m - 1; i >= 0; i--) for (const c of this.succs[set[i]]) if (this.mark[c] === stamp) height[i] = Math.max(height[i], height[this.pos[c]] + 1);
     const latestStart = Float64Array.from(tail, (t) => total - t);
-    type Candidate = { order: number[]; k: number; score: number };
-    const candidates: Candidate[] = [];
-    for (const key of [finish, latestStart]) {
-      const order = byIndex(key);
+    const negativeHeight = Float64Array.from(height, (h) => -h);
+    type Candidate = { inFirst: Uint8Array; score: number; waiting: number };
+    const perFamily: Candidate[][] = [];
+    // Each key is monotone along edges (never smaller at a successor), so "key below a threshold" is a downset.
+    for (const key of [finish, latestStart, depth, negativeHeight]) {
+      const order = Array.from({ length: m }, (_, i) => i).sort((a, b) => key[a] - key[b] || a - b);
       const restTail = new Float64Array(m + 1);
       for (let k = m - 1; k >= 0; k--) restTail[k] = Math.max(restTail[k + 1], tail[order[k]]);
+      const family: { k: number; score: number }[] = [];
       let firstFinish = 0;
       for (let k = 1; k < m; k++) {
         firstFinish = Math.max(firstFinish, finish[order[k - 1]]);
         if (key[order[k]] === key[order[k - 1]]) continue;
-        candidates.push({ order, k, score: firstFinish + restTail[k] });
+        family.push({ k, score: firstFinish + restTail[k] });
       }
+      family.sort((a, b) => a.score - b.score || a.k - b.k);
+      perFamily.push(
+        family.slice(0, PER_FAMILY).map(({ k, score }) => {
+          const inFirst = new Uint8Array(m);
+          let barrier = 0;
+          for (let j = 0; j < k; j++) {
+            inFirst[order[j]] = 1;
+            barrier = Math.max(barrier, finish[order[j]]);
+          }
+          let waiting = 0;
+          for (let i = 0; i < m; i++) if (!inFirst[i]) waiting += Math.max(0, barrier - (finish[i] - w[i]));
+          return { inFirst, score, waiting };
+        }),
+      );
     }
-    if (candidates.length === 0) throw new Error("internal: a connected set of several nodes has no downset cut");
-    const bestScore = candidates.reduce((b, c) => Math.min(b, c.score), Infinity);
-    const tolerance = bestScore * 1e-9;
-    let best: { inFirst: Uint8Array; waiting: number } | undefined;
-    for (const c of candidates) {
-      if (c.score > bestScore + tolerance) continue;
-      const inFirst = new Uint8Array(m);
-      let barrier = 0;
-      for (let k = 0; k < c.k; k++) {
-        inFirst[c.order[k]] = 1;
-        barrier = Math.max(barrier, finish[c.order[k]]);
+    // Rank by an upper bound on what the recursion will make of each side (it never does worse than
+    // one barrier per level inside each connected part); the lower bound only breaks ties.
+    const localPreds: number[][] = set.map((v) => this.dag.preds[v].filter((p) => this.mark[p] === stamp).map((p) => this.pos[p]));
+    const ranked: (Candidate & { upper: number })[] = [];
+    const seen = new Set<string>();
+    for (const family of perFamily)
+      for (const c of family) {
+        const key = Buffer.from(c.inFirst).toString("base64");
+        if (seen.has(key)) continue;
+        seen.add(key);
+        ranked.push({ ...c, upper: levelsUpperBound(localPreds, w, c.inFirst, 1) + levelsUpperBound(localPreds, w, c.inFirst, 0) });
       }
-      let waiting = 0;
-      for (let i = 0; i < m; i++) if (!inFirst[i]) waiting += Math.max(0, barrier - (finish[i] - w[i]));
-      if (!best || waiting < best.waiting - tolerance) best = { inFirst, waiting };
-    }
-    return best!.inFirst;
+    ranked.sort((a, b) => a.upper - b.upper || a.score - b.score || a.waiting - b.waiting);
+    if (ranked.length === 0) throw new Error("internal: a connected set of several nodes has no downset cut");
+    return ranked.slice(0, limit).map((c) => c.inFirst);
   }
+}
+
+/**
+ * Makespan of the nodes with `side[i] === which` run as: connected parts in parallel, each part
+ * one barrier per level. Linear time.
+ */
+function levelsUpperBound(preds: number[][], w: Float64Array, side: Uint8Array, which: number): number {
+  const m = preds.length;
+  const parent = new Int32Array(m);
+  const depth = new Int32Array(m);
+  for (let i = 0; i < m; i++) parent[i] = i;
+  const find = (i: number): number => {
+    while (parent[i] !== i) {
+      parent[i] = parent[parent[i]];
+      i = parent[i];
+    }
+    return i;
+  };
+  for (let i = 0; i < m; i++) {
+    if (side[i] !== which) continue;
+    for (const p of preds[i]) {
+      if (side[p] !== which) continue;
+      if (depth[p] + 1 > depth[i]) depth[i] = depth[p] + 1;
+      const a = find(i);
+      const b = find(p);
+      if (a !== b) parent[Math.max(a, b)] = Math.min(a, b);
+    }
+  }
+  const levelMax = new Map<number, number>();
+  for (let i = 0; i < m; i++) {
+    if (side[i] !== which) continue;
+    const key = find(i) * (m + 1) + depth[i];
+    const cur = levelMax.get(key);
+    if (cur === undefined || w[i] > cur) levelMax.set(key, w[i]);
+  }
+  const perPart = new Map<number, number>();
+  for (const [key, value] of levelMax) {
+    const root = Math.floor(key / (m + 1));
+    perPart.set(root, (perPart.get(root) ?? 0) + value);
+  }
+  let best = 0;
+  for (const v of perPart.values()) if (v > best) best = v;
+  return best;
 }
 
 function popcount(x: number): number {
