@@ -33,7 +33,7 @@ function canonicalJson(value: unknown): string {
  * can be retried with the same key. Concurrent repeats in this process wait for the first.
  */
 export class IdempotencyGuard {
-  private readonly inFlight = new Map<string, { fingerprint: string; result: Promise<OperationRecord> }>();
+  private readonly inFlight = new Map<string, Promise<{ operation: OperationRecord; replayed: boolean }>>();
 
   constructor(
     private readonly store: ProvisionStore,
@@ -44,26 +44,29 @@ export class IdempotencyGuard {
   async run(key: string, fingerprint: string, action: () => Promise<OperationRecord>): Promise<{ operation: OperationRecord; replayed: boolean }> {
     const pending = this.inFlight.get(key);
     if (pending) {
-      if (pending.fingerprint !== fingerprint) throw new IdempotencyKeyReusedError(key);
-      const first = await pending.result;
-      return { operation: await this.getOperation(first.id), replayed: true };
+      // Whatever the first request's outcome, look again: bound (replay or 422) or free (run).
+      await pending.catch(() => undefined);
+      return this.run(key, fingerprint, action);
     }
+    // Registered before the first await, so a concurrent repeat always finds it.
+    const result = this.runOnce(key, fingerprint, action);
+    this.inFlight.set(key, result);
+    try {
+      return await result;
+    } finally {
+      this.inFlight.delete(key);
+    }
+  }
+
+  private async runOnce(key: string, fingerprint: string, action: () => Promise<OperationRecord>) {
     const bound = await this.store.getIdempotencyKey(key);
     if (bound) {
       if (bound.fingerprint !== fingerprint) throw new IdempotencyKeyReusedError(key);
       return { operation: await this.getOperation(bound.operationId), replayed: true };
     }
-    const result = (async () => {
-      const operation = await action();
-      const existing = await this.store.claimIdempotencyKey({ key, fingerprint, operationId: operation.id, createdAt: this.now().toISOString() });
-      if (existing && existing.operationId !== operation.id) throw new Error(`internal: Idempotency-Key "${key}" was bound by another process meanwhile`);
-      return operation;
-    })();
-    this.inFlight.set(key, { fingerprint, result });
-    try {
-      return { operation: await result, replayed: false };
-    } finally {
-      this.inFlight.delete(key);
-    }
+    const operation = await action();
+    const existing = await this.store.claimIdempotencyKey({ key, fingerprint, operationId: operation.id, createdAt: this.now().toISOString() });
+    if (existing && existing.operationId !== operation.id) throw new Error(`internal: Idempotency-Key "${key}" was bound by another process meanwhile`);
+    return { operation, replayed: false };
   }
 }

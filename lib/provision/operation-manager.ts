@@ -158,21 +158,22 @@ export class OperationManager {
   }
 
   /**
-   * Calls `listener` with every event after `afterSequence`, then with live ones until the operation
-   * finishes. Returns an unsubscribe function. The last event delivered is always `operation-finished`.
+   * Calls `listener` with every event after `afterSequence`, then (when `live`) with new ones until
+   * the operation finishes. The last event delivered is always `operation-finished`.
    */
-  async watch(operationId: string, afterSequence: number, listener: (event: OperationEvent) => void): Promise<() => void> {
+  async watch(operationId: string, afterSequence: number, listener: (event: OperationEvent) => void): Promise<{ live: boolean; unsubscribe: () => void }> {
     const active = this.active.get(operationId);
     if (active) {
       // Replay and subscribe in one synchronous step, so no event falls in between.
       for (const event of active.events) if (event.sequence > afterSequence) listener(event);
+      if (active.events.at(-1)?.type === "operation-finished") return { live: false, unsubscribe: () => undefined };
       active.listeners.add(listener);
-      return () => active.listeners.delete(listener);
+      return { live: true, unsubscribe: () => active.listeners.delete(listener) };
     }
     await this.get(operationId);
     const stored = await this.store.readEvents(operationId);
     for (const event of stored) if (event.sequence > afterSequence) listener(event);
-    return () => undefined;
+    return { live: false, unsubscribe: () => undefined };
   }
 
   /** Resolves when the operation is finished (at once if it already is). */

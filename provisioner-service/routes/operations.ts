@@ -56,7 +56,6 @@ export function operationRoutes(deps: OperationRouteDeps): RouteSpec[] {
       },
       handler: async ({ params, query, req, res }) => {
         const after = afterSequence(req.get("Last-Event-ID"), query.lastEventId);
-        const operation = await deps.manager.get(params.id);
         const backlog: OperationEvent[] = [];
         let open = false;
         let finished = false;
@@ -67,13 +66,12 @@ export function operationRoutes(deps: OperationRouteDeps): RouteSpec[] {
             res.end();
           }
         };
-        const unsubscribe = await deps.manager.watch(params.id, after, (event) => {
+        const { live, unsubscribe } = await deps.manager.watch(params.id, after, (event) => {
           if (finished) return;
           if (open) write(event);
           else backlog.push(event);
         });
-        // Active now means every later event reaches the listener; otherwise the replay was everything.
-        const live = deps.manager.isActive(operation.id);
+        // Live means every later event reaches the listener; otherwise the replay was everything.
         if (!backlog.length && !live) {
           unsubscribe();
           return { status: 204 };
