@@ -93,7 +93,11 @@ export class NodeService {
       ctx.emit({ type: "cleanup-started", nodeId: id, force: options.force });
       await this.options.runtime.cleanupNode(current, options);
       ctx.emit({ type: "cleanup-finished", nodeId: id });
-      const result = await this.options.engine.destroy(specOf(current), engineOptions(ctx));
+      // No stack (a create that failed before the engine made one) is already the goal.
+      const result = await this.options.engine.destroy(specOf(current), engineOptions(ctx)).catch((err) => {
+        if (err instanceof NotFoundError) return { resourceChanges: {} };
+        throw err;
+      });
       await this.saveNode({ ...current, status: "destroyed", outputs: undefined, secretOutputs: undefined });
       return result;
     });

@@ -123,6 +123,14 @@ describe("provisioner service: nodes", () => {
     await createReadyNode(svc, "lab-7");
   });
 
+  it("destroys a node whose stack does not exist (its create failed early) instead of failing forever", async () => {
+    await createReadyNode(svc, "lab-9");
+    svc.engine.backend.stacks.delete("lab-9");
+    const res = await svc.del("/v1/nodes/lab-9").expect(202);
+    expect((await waitForOperation(svc, res.body.operation.id)).state).to.equal("succeeded");
+    expect((await svc.get("/v1/nodes/lab-9").expect(200)).body.status).to.equal("destroyed");
+  });
+
   it("answers 503 saying what to install when the engine is unavailable, and creates nothing", async () => {
     await svc.close();
     svc = await startTestService({ engineAvailable: false });
