@@ -29,6 +29,8 @@ export interface CompileOptions {
    * @default "auto"
    */
   structure?: StructureMode;
+  /** Multiplies the schedule search budget: higher finds shorter schedules on tangled non-series-parallel DAGs and compiles slower. @default 1 */
+  scheduleEffort?: number;
   /** Twins (same image, resources, dependencies and dependants) run as one Map from this many on. @default 4 */
   mapMinGroup?: number;
   /** Planning budgets per machine, below Step Functions' hard limits. */
@@ -92,7 +94,7 @@ export function compileWorkflow(plan: ResolvedPlan, options: CompileOptions = {}
   });
 
   const mode = options.structure ?? "auto";
-  const decomposition = mode === "level-barrier" ? undefined : seriesParallelDecomposition(dag);
+  const decomposition = mode === "level-barrier" ? undefined : seriesParallelDecomposition(dag, { effort: options.scheduleEffort });
   const sp = decomposition?.structure;
   const level = levelBarrierStructure(dag);
   const spSpan = sp ? structureMakespan(sp, dag.weights) : Infinity;
