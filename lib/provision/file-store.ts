@@ -23,6 +23,7 @@ export class FileProvisionStore implements ProvisionStore {
   }
 
   async getNode(id: string) {
+    if (!SAFE_NAME.test(id)) return undefined;
     return this.readJson(this.path("nodes", id), NodeRecordSchema);
   }
 
@@ -36,6 +37,7 @@ export class FileProvisionStore implements ProvisionStore {
   }
 
   async getOperation(id: string) {
+    if (!SAFE_NAME.test(id)) return undefined;
     return this.readJson(this.path("operations", id), OperationRecordSchema);
   }
 

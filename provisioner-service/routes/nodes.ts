@@ -5,7 +5,7 @@ import { OperationManager } from "../../lib/provision/operation-manager";
 import { OperationRecord } from "../../lib/provision/records";
 import { defineRoute, HandlerContext, RouteSpec } from "../route";
 import { IdParamsSchema } from "../schemas/common";
-import { CreateNodeBodySchema, DestroyQuerySchema, NodeListSchema, NodeOperationResponseSchema, NodeSchema, UpdateNodeBodySchema } from "../schemas/nodes";
+import { CreateNodeBodySchema, DestroyQuerySchema, NodeDetailSchema, NodeListSchema, NodeOperationResponseSchema, UpdateNodeBodySchema } from "../schemas/nodes";
 import { errorResponses, idempotencyKeyOf, OPERATION_HEADERS, operationAccepted } from "./responses";
 
 export interface NodeRouteDeps {
@@ -63,8 +63,12 @@ export function nodeRoutes(deps: NodeRouteDeps): RouteSpec[] {
       operationId: "getNode",
       summary: "A compute node: mode, status, outputs without secrets, last operation.",
       params: IdParamsSchema,
-      responses: { 200: { description: "The node.", schema: NodeSchema }, ...errorResponses(401, 404) },
-      handler: async ({ params }) => ({ status: 200, body: await deps.nodes.get(params.id) }),
+      responses: { 200: { description: "The node, with its last operation.", schema: NodeDetailSchema }, ...errorResponses(401, 404) },
+      handler: async ({ params }) => {
+        const node = await deps.nodes.get(params.id);
+        const lastOperation = node.lastOperationId ? await deps.manager.get(node.lastOperationId).catch(() => undefined) : undefined;
+        return { status: 200, body: { ...node, ...(lastOperation ? { lastOperation } : {}) } };
+      },
     }),
     defineRoute<z.output<typeof IdParamsSchema>, Record<string, never>, z.output<typeof UpdateNodeBodySchema>>({
       method: "patch",

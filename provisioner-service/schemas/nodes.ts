@@ -30,6 +30,9 @@ export const UpdateNodeBodySchema = z
 export const NodeSchema = NodeRecordSchema.meta({ id: "Node" });
 export const OperationSchema = OperationRecordSchema.meta({ id: "Operation" });
 
+/** `GET /v1/nodes/{id}`: the node with its last operation inline. */
+export const NodeDetailSchema = NodeRecordSchema.extend({ lastOperation: OperationRecordSchema.optional() }).meta({ id: "NodeDetail" });
+
 export const NodeListSchema = z.object({ nodes: z.array(NodeSchema) }).meta({ id: "NodeList" });
 
 /** What a mutating node call answers: the accepted operation and the node's recorded intent. */

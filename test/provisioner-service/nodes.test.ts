@@ -22,6 +22,7 @@ describe("provisioner service: nodes", () => {
     expect(op.summary.resourceChanges).to.deep.equal({ create: 3 });
     const node = (await svc.get("/v1/nodes/lab-1").expect(200)).body;
     expect(node).to.include({ status: "ready", lastOperationId: op.id });
+    expect(node.lastOperation).to.include({ id: op.id, kind: "create", state: "succeeded" });
     expect(node.outputs).to.include({ computeNodeId: "lab-1", region: "eu-west-1", deploymentMode: "secure" });
     expect(node.options).to.deep.equal({ maxVcpus: 16 });
   });
@@ -47,6 +48,8 @@ describe("provisioner service: nodes", () => {
   it("answers 400 for malformed JSON and 404 for an unknown node", async () => {
     const bad = await svc.post("/v1/nodes").set("Content-Type", "application/json").send('{"id": ').expect(400);
     expect(bad.body.error.code).to.equal("invalid_json");
+    await svc.get("/v1/nodes/..%2F..%2Fetc").expect(404);
+    await svc.get("/v1/operations/..%2Fx").expect(404);
     const missing = await svc.get("/v1/nodes/nope").expect(404);
     expect(missing.body.error).to.include({ code: "not_found" });
     expect(missing.body.error.requestId).to.be.a("string");
