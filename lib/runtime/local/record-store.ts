@@ -29,8 +29,17 @@ export class FileRecordStore implements ExecutionRecordStore {
   private readonly flushes = new Map<string, Promise<void>>();
   private readonly dirty = new Set<string>();
 
-  /** @param root directory holding one sub-directory per execution (the runner uses `<workdir>/executions`). */
-  constructor(readonly root: string) {}
+  private readonly lastWrite = new Map<string, number>();
+
+  /**
+   * @param root directory holding one sub-directory per execution (the runner uses `<workdir>/executions`).
+   * @param options.minWriteIntervalMs spacing between two writes of one record; updates arriving
+   * meanwhile share the next write. Large runs rewrite a big record thousands of times without it. @default 0
+   */
+  constructor(
+    readonly root: string,
+    private readonly options: { minWriteIntervalMs?: number } = {},
+  ) {}
 
   /** Directory of one execution's record and logs. */
   executionDir(executionId: string): string {
@@ -106,7 +115,10 @@ export class FileRecordStore implements ExecutionRecordStore {
     const running = this.flushes.get(executionId) ?? Promise.resolve();
     const next = running.then(async () => {
       if (!this.dirty.has(executionId)) return;
+      const wait = (this.lastWrite.get(executionId) ?? 0) + (this.options.minWriteIntervalMs ?? 0) - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       this.dirty.delete(executionId);
+      this.lastWrite.set(executionId, Date.now());
       await atomicWrite(join(this.executionDir(executionId), RECORD_FILE), this.cache.get(executionId)!);
     });
     const tracked = next.finally(() => {

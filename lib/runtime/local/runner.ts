@@ -90,7 +90,7 @@ async function runExecution(executionId: string, options: LocalRunOptions): Prom
   const dockerReachable = memo(options.dockerReachable ?? (() => isDockerReachable()));
 
   const { inputDir, bundle } = await preflight(options, layout, dockerReachable);
-  const store = new FileRecordStore(layout.executionsDir);
+  const store = new FileRecordStore(layout.executionsDir, { minWriteIntervalMs: 50 });
   const createdAt = new Date().toISOString();
   await store.create({
     executionId,

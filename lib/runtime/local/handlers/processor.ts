@@ -1,6 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { ResolvedProcessor } from "../../../plan/resolve";
+import { ProcessorRunState } from "../../../model/execution-record";
 import { RunContext } from "../context";
 import { runLogged } from "../processes";
 import { TaskError } from "./task-error";
@@ -90,7 +91,7 @@ async function runProcessor(ctx: RunContext, stateName: string, invocation: Invo
     await mkdir(outputDir, { recursive: true });
     const logFile = join(ctx.layout.logsDir(ctx.executionId), logFileName(processor));
     const startedAt = new Date();
-    await ctx.store.updateProcessor(ctx.executionId, processor.id, { status: "STARTED", startedAt: startedAt.toISOString(), attempts: attempt, logFile });
+    recordState(ctx, processor.id, { status: "STARTED", startedAt: startedAt.toISOString(), attempts: attempt, logFile });
     const shown = argv.join(" ");
     ctx.emit({ type: "processor-started", processorId: processor.id, attempt, logFile, command: shown });
 
@@ -122,7 +123,7 @@ async function runProcessor(ctx: RunContext, stateName: string, invocation: Invo
     // The compiled Retry gives a failing processor `retry.maxAttempts` more attempts; until they are
     // used up the processor stays STARTED, since FAILED is final and a later success could not undo it.
     const willRetry = !ok && !ctx.stopping && attempt <= (processor.retry?.maxAttempts ?? 0);
-    await ctx.store.updateProcessor(ctx.executionId, processor.id, {
+    recordState(ctx, processor.id, {
       status: ok ? "SUCCEEDED" : willRetry ? "STARTED" : "FAILED",
       ...(willRetry ? {} : { finishedAt: stoppedAt.toISOString() }),
       ...(outcome.exitCode !== null ? { exitCode: outcome.exitCode } : {}),
@@ -149,6 +150,16 @@ async function runProcessor(ctx: RunContext, stateName: string, invocation: Invo
     });
     return { processor, outcome, startedAt: startedAt.toISOString(), stoppedAt: stoppedAt.toISOString() };
   });
+}
+
+/**
+ * Updates the record without waiting for the disk: the store applies updates in call order at once
+ * (so Finalize and the final write see them) and writes them in batches. Waiting here would put a
+ * disk write between every processor and its dependants. A failed intermediate write is repaired by
+ * the next one, since every write holds the whole record; the final write is awaited by the runner.
+ */
+function recordState(ctx: RunContext, processorId: string, state: ProcessorRunState) {
+  ctx.store.updateProcessor(ctx.executionId, processorId, state).catch(() => undefined);
 }
 
 /** `localCommand` when registered, otherwise the image under Docker; without either, a clear error naming the processor. */
