@@ -214,6 +214,31 @@ describe("runLocalWorkflow (hand-written contract machine)", () => {
     expect(record.processors.slow.cause).to.contain("timed out");
   });
 
+  it("keeps the record on disk current while the run is under way", async () => {
+    const { input, workdir } = await scratch();
+    const plan = planOf("watch", [
+      { id: "quick", command: copyScript("quick") },
+      { id: "slow", dependsOn: ["quick"], command: [process.execPath, "-e", "setTimeout(() => {}, 800)"] },
+    ]);
+    let midRun: Promise<string> | undefined;
+    const record = await runLocalWorkflow({
+      plan,
+      inputDir: input,
+      workdir,
+      compile: levelsMachine(),
+      executionId: "wi-watch",
+      onEvent: (e) => {
+        if (e.type === "processor-started" && e.processorId === "slow")
+          midRun = new Promise((r) => setTimeout(r, 400)).then(() => readFile(join(workdir, "executions", "wi-watch", "record.json"), "utf8"));
+      },
+    });
+    const seen = JSON.parse(await midRun!);
+    expect(seen.status).to.equal("RUNNING");
+    expect(seen.processors.quick.status).to.equal("SUCCEEDED");
+    expect(seen.processors.slow.status).to.equal("STARTED");
+    expect(record.processors.slow.status).to.equal("SUCCEEDED");
+  });
+
   it("runs no more processors at once than its concurrency allows", async () => {
     const { input, workdir } = await scratch();
     const sleep = [process.execPath, "-e", "setTimeout(() => {}, 150)"];
