@@ -73,12 +73,13 @@ export const runCommand: CliCommand = {
 };
 
 function progressPrinter(ctx: CliContext) {
-  const started = Date.now();
+  let started = Date.now();
   const stamp = () => `[${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s]`;
   return (e: LocalRunEvent) => {
     const line = (text: string) => ctx.io.stderr(`${stamp()} ${text}\n`);
     switch (e.type) {
       case "execution-started":
+        started = Date.now();
         return line(`running "${e.workflowName}" (${e.processorCount} processors) as ${e.executionId}`);
       case "processor-started":
         return line(`▶ ${e.processorId}${e.attempt > 1 ? ` (attempt ${e.attempt})` : ""}`);
