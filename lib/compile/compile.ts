@@ -1,9 +1,8 @@
 import { CompileError } from "../errors";
 import { ResolvedPlan, ResolvedProcessor } from "../plan/resolve";
 import { ScheduleUnit, buildUnitDag } from "../plan/units";
-import { Structure, criticalPath, structureMakespan } from "../plan/structure";
-import { seriesParallelDecomposition } from "../plan/series-parallel";
-import { levelBarrierStructure } from "../plan/level-barrier";
+import { Structure } from "../plan/structure";
+import { ScheduleMode, scheduleDag } from "../plan/schedule";
 import { AslGraph, AslStateMachine } from "./asl/types";
 import { ChainableState } from "./asl/state";
 import { ParallelState } from "./asl/parallel";
@@ -17,7 +16,7 @@ import { childComment } from "./markers";
 import { startChildTask } from "./integrations/start-execution";
 
 /** How the DAG becomes nested Parallel states. */
-export type StructureMode = "auto" | "series-parallel" | "level-barrier";
+export type StructureMode = ScheduleMode;
 
 export interface CompileOptions {
   target?: Partial<CompileTarget>;
@@ -93,14 +92,8 @@ export function compileWorkflow(plan: ResolvedPlan, options: CompileOptions = {}
     hints: options.hints,
   });
 
-  const mode = options.structure ?? "auto";
-  const decomposition = mode === "level-barrier" ? undefined : seriesParallelDecomposition(dag, { effort: options.scheduleEffort });
-  const sp = decomposition?.structure;
-  const level = levelBarrierStructure(dag);
-  const spSpan = sp ? structureMakespan(sp, dag.weights) : Infinity;
-  const levelSpan = structureMakespan(level, dag.weights);
-  const useLevel = !sp || (mode === "auto" && levelSpan < spSpan);
-  const structure = useLevel ? level : sp!;
+  const schedule = scheduleDag(dag, { mode: options.structure, effort: options.scheduleEffort });
+  const structure = schedule.structure;
 
   const names = new StateNames();
   for (const name of Object.values(ENVELOPE)) names.reserve(name);
@@ -169,11 +162,11 @@ export function compileWorkflow(plan: ResolvedPlan, options: CompileOptions = {}
       ...main,
       maxMachine: { states: maxMachine.states, bytes: maxMachine.bytes, estimatedHistoryEvents: maxMachine.estimatedHistoryEvents },
       children: childStats.length,
-      strategy: useLevel ? "level-barrier" : "series-parallel",
-      exact: !useLevel && decomposition!.approximateCuts === 0,
-      makespan: useLevel ? levelSpan : spSpan,
-      criticalPath: criticalPath(dag),
-      levelBarrierMakespan: levelSpan,
+      strategy: schedule.strategy,
+      exact: schedule.exact,
+      makespan: schedule.makespan,
+      criticalPath: schedule.criticalPath,
+      levelBarrierMakespan: schedule.levelBarrierMakespan,
     },
   };
 }
