@@ -148,6 +148,7 @@ export class AutomationStackEngine implements StackEngine {
 
   private async withStack<T>(node: NodeSpec, how: "createOrSelect" | "select", use: (stack: AutomationStack) => Promise<T>, { removesStack = false } = {}): Promise<T> {
     await this.ensureAvailable();
+    await this.ensureFileBackend();
     const workDir = this.workDir(node.id);
     await rm(workDir, { recursive: true, force: true });
     await mkdir(workDir, { recursive: true });
@@ -182,6 +183,14 @@ export class AutomationStackEngine implements StackEngine {
     } finally {
       await rm(workDir, { recursive: true, force: true });
     }
+  }
+
+  /** The CLI refuses a file backend whose directory does not exist yet. */
+  private async ensureFileBackend() {
+    const url = this.options.envVars?.PULUMI_BACKEND_URL ?? process.env.PULUMI_BACKEND_URL;
+    if (!url?.startsWith("file://")) return;
+    const path = url.slice("file://".length).split("?")[0];
+    if (path.startsWith("/")) await mkdir(path, { recursive: true });
   }
 
   private installPlugins(stack: AutomationStack): Promise<void> {
