@@ -44,16 +44,18 @@ export function taskStates(machine: AslMachine): Map<string, AslState> {
  * Node timers overflow above 2^31-1 ms (about 24.8 days) and then fire after 1 ms, so a Task with
  * Step Functions' maximum TimeoutSeconds (99999999) would time out at once under
  * aws-local-stepfunctions. A Task without a timeout has none on AWS but 60 s in that library.
- * Returns a copy where every Task has a timeout and none exceeds what a timer can hold.
+ * Returns a copy where every Task has a timeout and none exceeds what a timer can hold; the states
+ * in `lift` get the longest one.
  */
 export const MAX_LOCAL_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
 
-export function capTimeouts(machine: AslMachine): AslMachine {
+export function capTimeouts(machine: AslMachine, lift: ReadonlySet<string> = new Set()): AslMachine {
   const copy = structuredClone(machine);
   const visit = (m: AslMachine) => {
     if (typeof m.TimeoutSeconds === "number") m.TimeoutSeconds = Math.min(m.TimeoutSeconds, MAX_LOCAL_TIMEOUT_SECONDS);
-    for (const state of Object.values(m.States)) {
-      if (typeof state.TimeoutSeconds === "number") state.TimeoutSeconds = Math.min(state.TimeoutSeconds, MAX_LOCAL_TIMEOUT_SECONDS);
+    for (const [name, state] of Object.entries(m.States)) {
+      if (lift.has(name)) state.TimeoutSeconds = MAX_LOCAL_TIMEOUT_SECONDS;
+      else if (typeof state.TimeoutSeconds === "number") state.TimeoutSeconds = Math.min(state.TimeoutSeconds, MAX_LOCAL_TIMEOUT_SECONDS);
       else if (state.Type === "Task" && state.TimeoutSecondsPath === undefined) state.TimeoutSeconds = MAX_LOCAL_TIMEOUT_SECONDS;
       for (const branch of state.Branches ?? []) visit(branch);
       const inner = state.ItemProcessor ?? state.Iterator;

@@ -236,8 +236,11 @@ async function runMachine(ctx: RunContext, bundle: CompiledBundle, definition: A
   const handlers: Record<string, LocalHandler> = {};
   const markers = readMarkers(definition as unknown as AslStateMachine);
   for (const [name, state] of taskStates(definition)) handlers[name] = taskHandler(ctx, bundle, name, state.Resource ?? "", markers.get(name), runChild) as LocalHandler;
+  // A Task's timer starts when its handler is called, but a processor may then wait for a process
+  // slot; the runner times processors itself from their start (Lambda timeout), so their states get none.
+  const processorStates = new Set([...markers].filter(([, m]) => m.kind === "processor").map(([name]) => name));
   // Validated once before the run started.
-  const machine = new StateMachine(capTimeouts(definition) as never, { validationOptions: { noValidate: true } });
+  const machine = new StateMachine(capTimeouts(definition, processorStates) as never, { validationOptions: { noValidate: true } });
   const execution = machine.run(input as never, {
     overrides: { taskResourceLocalHandlers: handlers },
     context: { Execution: { Id: executionArn, Name: executionArn.split(":").pop() } },

@@ -30,6 +30,11 @@ describe("capTimeouts", () => {
     expect(tasks.get("Short")!.TimeoutSeconds).to.equal(30);
   });
 
+  it("gives the states it is told to lift the longest timeout", () => {
+    const tasks = taskStates(capTimeouts(machine, new Set(["Short"])));
+    expect(tasks.get("Short")!.TimeoutSeconds).to.equal(MAX_LOCAL_TIMEOUT_SECONDS);
+  });
+
   it("leaves the compiled definition itself unchanged", () => {
     capTimeouts(machine);
     expect(machine.TimeoutSeconds).to.equal(99999999);

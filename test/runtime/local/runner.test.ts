@@ -239,6 +239,19 @@ describe("runLocalWorkflow (hand-written contract machine)", () => {
     expect(record.processors.slow.status).to.equal("SUCCEEDED");
   });
 
+  it("does not count time spent waiting for a process slot against a processor state's timeout", async () => {
+    const { input, workdir } = await scratch();
+    const { resolvePlan } = await import("../../../lib/plan/resolve");
+    const ids = ["l1", "l2", "l3"];
+    const plan = resolvePlan(
+      { name: "queued", processors: ids.map((id) => ({ id, sourceUrl: `local/${id}` })) },
+      { processors: ids.map((id) => ({ sourceUrl: `local/${id}`, computeTypes: ["lambda" as const], timeout: 30, localCommand: [process.execPath, "-e", "setTimeout(() => {}, 700)"] })) },
+    );
+    // With one slot the third waits ~1.4 s, longer than the 1 s its state allows.
+    const record = await runLocalWorkflow({ plan, inputDir: input, workdir, concurrency: 1, compile: levelsMachine({ runTimeoutSeconds: 1 }) });
+    expect(record.status, JSON.stringify(record.error)).to.equal("SUCCEEDED");
+  });
+
   it("runs no more processors at once than its concurrency allows", async () => {
     const { input, workdir } = await scratch();
     const sleep = [process.execPath, "-e", "setTimeout(() => {}, 150)"];

@@ -119,7 +119,8 @@ async function runProcessor(ctx: RunContext, stateName: string, invocation: Invo
     });
     const stoppedAt = new Date();
     const ok = outcome.exitCode === 0;
-    const cause = ok ? undefined : ctx.stopping && outcome.signal ? "stopped before it finished: the workflow failed elsewhere or was aborted" : describeOutcome(outcome);
+    const stoppedByRunner = !ok && ctx.stopping && outcome.signal !== null;
+    const cause = ok ? undefined : stoppedByRunner ? "stopped before it finished: the workflow failed elsewhere or was aborted" : describeOutcome(outcome);
     // The compiled Retry gives a failing processor `retry.maxAttempts` more attempts; until they are
     // used up the processor stays STARTED, since FAILED is final and a later success could not undo it.
     const willRetry = !ok && !ctx.stopping && attempt <= (processor.retry?.maxAttempts ?? 0);
@@ -136,7 +137,8 @@ async function runProcessor(ctx: RunContext, stateName: string, invocation: Invo
       ctx.emit({ type: "processor-retrying", processorId: processor.id, attempt, cause: cause! });
       return { processor, outcome, startedAt: startedAt.toISOString(), stoppedAt: stoppedAt.toISOString() };
     }
-    if (!ok) ctx.firstFailure ??= { processorId: processor.id, cause: `processor "${processor.id}" ${cause}` };
+    // A processor the runner stopped is a consequence of the failure, not its cause.
+    if (!ok && !stoppedByRunner) ctx.firstFailure ??= { processorId: processor.id, cause: `processor "${processor.id}" ${cause}` };
     ctx.finishedCount++;
     ctx.emit({
       type: "processor-finished",
