@@ -77,9 +77,9 @@ describe("AutomationStackEngine with the real Pulumi CLI and a file backend", fu
     expect(after.outputs.generation.value).to.equal(3);
   });
 
-  it("recovers after a crash mid-update: the left-over lock refuses updates until cancel + refresh release it", async () => {
-    await engine.up(spec("tier-5"));
-    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", join(__dirname, "crash-child.ts"), env.cliRoot, env.backendDir, env.dataDir, "tier-5"], {
+  /** Runs crash-child.ts until it is inside a stack change, then kills it and its CLI with SIGKILL. */
+  async function crashDuringChange(mode: "engine" | "service", nodeId: string) {
+    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", join(__dirname, "crash-child.ts"), mode, env.cliRoot, env.backendDir, env.dataDir, nodeId], {
       detached: true,
       stdio: ["ignore", "pipe", "inherit"],
       cwd: join(__dirname, ".."),
@@ -95,13 +95,39 @@ describe("AutomationStackEngine with the real Pulumi CLI and a file backend", fu
     });
     process.kill(-child.pid!, "SIGKILL");
     await new Promise((r) => setTimeout(r, 500));
+  }
 
+  it("recovers after a crash mid-update: the left-over lock refuses updates until cancel + refresh release it", async () => {
+    await engine.up(spec("tier-5"));
+    await crashDuringChange("engine", "tier-5");
     const locked = await engine.up(spec("tier-5", { generation: 3 })).catch((e) => e);
     expect(locked).to.be.instanceOf(ConflictError);
     await engine.cancel(spec("tier-5"));
     await engine.refresh(spec("tier-5"), { clearPendingCreates: true });
     const after = await engine.up(spec("tier-5", { generation: 4 }));
     expect(after.outputs.generation.value).to.equal(4);
+  });
+
+  it("restarts the service after it was killed mid-update: interrupted operation, recover operation, node usable", async () => {
+    const first = buildService({ dataDir: env.dataDir, auth: { disabled: true }, logger: jsonLogger(() => undefined), engine, runtime: new LocalWorkflowRuntime({ root: join(env.dataDir, "runtime") }) });
+    await first.recover();
+    const created = await first.deps.nodes.create({ id: "tier-6", mode: "basic", region: "us-east-1", options: {} });
+    expect((await first.deps.manager.settled(created.operation.id)).state).to.equal("succeeded");
+
+    await crashDuringChange("service", "tier-6");
+
+    const second = buildService({ dataDir: env.dataDir, auth: { disabled: true }, logger: jsonLogger(() => undefined), engine: realEngine(env), runtime: new LocalWorkflowRuntime({ root: join(env.dataDir, "runtime") }) });
+    await second.recover();
+    const node = await second.deps.nodes.get("tier-6");
+    const interrupted = (await second.deps.manager.get(node.lastOperationId!)).recoversOperationId!;
+    expect((await second.deps.manager.get(interrupted)).state).to.equal("interrupted");
+    const recovery = await second.deps.manager.settled(node.lastOperationId!);
+    expect(recovery).to.include({ kind: "recover", state: "succeeded" });
+    const update = await second.deps.nodes.update("tier-6", { options: { generation: 5 } });
+    expect((await second.deps.manager.settled(update.operation.id)).state).to.equal("succeeded");
+    const after = await second.deps.nodes.get("tier-6");
+    expect(after).to.include({ status: "ready" });
+    expect(after.outputs!.generation).to.equal(5);
   });
 
   it("serves the API over the real engine: create, concurrent update → 409, destroy", async () => {
