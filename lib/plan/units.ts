@@ -11,6 +11,12 @@ export interface UnitsOptions {
   minGroupSize: number;
   /** Twins must also agree on this (image, resources, retry…): one Map iteration renders them all. */
   renderKey: (p: ResolvedProcessor) => string;
+  /**
+   * A group's item list (`{"id","h"}` per member) lives in the state: larger groups are split into
+   * several groups of at most this many bytes, which run side by side (still exact).
+   * @default 65536
+   */
+  maxGroupBytes?: number;
   /** Expected seconds per processor id; missing ids get the mean of the given hints, or 1 when there are none. */
   hints?: Record<string, number>;
 }
@@ -43,8 +49,10 @@ export function buildUnitDag(processors: ResolvedProcessor[], options: UnitsOpti
     if (twins.length >= options.minGroupSize && twins.length > 1) {
       if (seen.has(key)) continue;
       seen.add(key);
-      for (const t of twins) unitOf.set(t.id, units.length);
-      units.push({ members: twins });
+      for (const chunk of byteChunks(twins, options.maxGroupBytes ?? 65_536)) {
+        for (const t of chunk) unitOf.set(t.id, units.length);
+        units.push({ members: chunk });
+      }
     } else {
       unitOf.set(p.id, units.length);
       units.push({ members: [p] });
@@ -59,4 +67,22 @@ export function buildUnitDag(processors: ResolvedProcessor[], options: UnitsOpti
   const preds = units.map((u) => [...new Set(u.members[0].dependsOn.map((d) => unitOf.get(d)!))].sort((a, b) => a - b));
   const weights = units.map((u) => u.members.reduce((max, p) => Math.max(max, weightOf(p.id)), 0));
   return { units, dag: { preds, weights } };
+}
+
+function byteChunks(members: ResolvedProcessor[], maxBytes: number): ResolvedProcessor[][] {
+  const chunks: ResolvedProcessor[][] = [];
+  let current: ResolvedProcessor[] = [];
+  let bytes = 0;
+  for (const p of members) {
+    const size = Buffer.byteLength(JSON.stringify({ id: p.id, h: p.hash })) + 1;
+    if (current.length && bytes + size > maxBytes) {
+      chunks.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(p);
+    bytes += size;
+  }
+  if (current.length) chunks.push(current);
+  return chunks;
 }

@@ -143,7 +143,7 @@ describe("compileWorkflow", () => {
     for (let trial = 0; trial < 40; trial++) {
       const deps = randomDag(random, 5 + Math.floor(random() * 40), 0.05 + random() * 0.4);
       const hints = Object.fromEntries(Object.keys(deps).map((id) => [id, Math.floor(random() * 100)]));
-      const compiled = compileWorkflow(planOf(deps), { hints });
+      const compiled = compileWorkflow(planOf(deps), { hints, scheduleEffort: 0.2 });
       expectCorrectSchedule(deps, compiled);
       expect(compiled.stats.makespan).to.be.at.most(compiled.stats.levelBarrierMakespan);
     }
@@ -183,7 +183,7 @@ describe("compileWorkflow", () => {
 
   it("splits a workflow past the per-machine budget into child machines started with startExecution.sync:2", () => {
     const deps = randomDag(prng(3), 60, 0.2);
-    const compiled = compileWorkflow(planOf(deps), { limits: { historyEvents: 300 } });
+    const compiled = compileWorkflow(planOf(deps), { limits: { historyEvents: 300 }, scheduleEffort: 0.2 });
     const childNames = Object.keys(compiled.children);
     expect(childNames.length).to.be.greaterThan(1);
     const starts = [...readMarkers(compiled.definition).values(), ...Object.values(compiled.children).flatMap((c) => [...readMarkers(c).values()])].filter((m) => m.kind === "child");

@@ -21,3 +21,16 @@ describe("buildUnitDag", () => {
     expect(dag.weights).to.deep.equal([2, 30, 14, 14]);
   });
 });
+
+describe("buildUnitDag with many long-named twins", () => {
+  it("splits a group whose item list would crowd the state payload into side-by-side groups", () => {
+    const deps: Record<string, string[]> = { split: [] };
+    for (let i = 0; i < 30; i++) deps[`${"w".repeat(200)}${i}`] = ["split"];
+    const plan = planOf(deps, { image: (id) => (id.startsWith("w") ? "registry.example/w:1" : "registry.example/split:1") });
+    const { units, dag } = buildUnitDag(plan.processors, { minGroupSize: 2, renderKey: (p) => p.image, maxGroupBytes: 2000 });
+    const groups = units.filter((u) => u.members.length > 1);
+    expect(groups.length).to.be.greaterThan(1);
+    expect(groups.reduce((n, u) => n + u.members.length, 0)).to.equal(30);
+    for (const [i, u] of units.entries()) if (u.members.length > 1) expect(dag.preds[i]).to.deep.equal([0]);
+  });
+});
