@@ -46,13 +46,22 @@ const CHAR_W = 7.2;
 const MAX_LABEL = 28;
 
 /**
- * A layered drawing with no layout engine: one row per topological level, nodes left to right in
- * plan order, edges as straight arrows. Enough to see the shape of a workflow; not Graphviz.
+ * A layered drawing with no layout engine: one row per topological level, nodes ordered by their
+ * dependencies' positions, edges as straight arrows. Enough to see the shape of a workflow; not Graphviz.
  */
 export function renderSvg(graph: GraphInput): string {
   const level = levelsOf(graph);
   const rows: GraphInput["nodes"][] = [];
   for (const n of graph.nodes) (rows[level.get(n.id)!] ??= []).push(n);
+  // One barycentre pass: each node sits near the mean position of its dependencies, which removes most crossings.
+  const order = new Map<string, number>();
+  rows.forEach((row, r) => {
+    if (r > 0) {
+      const centre = (n: GraphInput["nodes"][number]) => n.dependsOn.reduce((sum, d) => sum + order.get(d)!, 0) / Math.max(1, n.dependsOn.length);
+      row.sort((a, b) => centre(a) - centre(b));
+    }
+    row.forEach((n, i) => order.set(n.id, row.length > 1 ? i / (row.length - 1) : 0.5));
+  });
   const shown = (id: string) => (id.length > MAX_LABEL ? `${id.slice(0, MAX_LABEL - 1)}…` : id);
   const width = (id: string) => Math.max(60, Math.ceil(shown(id).length * CHAR_W) + 20);
   const rowWidths = rows.map((row) => row.reduce((sum, n) => sum + width(n.id), 0) + COL_GAP * (row.length - 1));

@@ -84,6 +84,14 @@ describe("compute-node graph", () => {
     expect(y("report")).to.be.below(y("bundle"));
   });
 
+  it("places a node under its dependency rather than in workflow order, avoiding a crossing", async () => {
+    const file = await tempJson({ name: "cross", processors: [{ id: "a", sourceUrl: "x/a" }, { id: "b", sourceUrl: "x/b" }, { id: "c", sourceUrl: "x/c", dependsOn: ["b"] }, { id: "d", sourceUrl: "x/d", dependsOn: ["a"] }] });
+    const svg = (await cli(["graph", file, "--format", "svg"])).stdout;
+    const x = (id: string) => Number(new RegExp(`<title>${id} \\([a-z]+\\)</title><rect x="([\\d.]+)"`).exec(svg)![1]);
+    expect(x("a")).to.be.below(x("b"));
+    expect(x("d")).to.be.below(x("c"));
+  });
+
   it("escapes processor ids that would break the markup", async () => {
     const file = await tempJson({ name: "odd", processors: [{ id: 'a"<b>&', sourceUrl: "x/a" }] });
     const svg = (await cli(["graph", file, "--format", "svg"])).stdout;
