@@ -1,0 +1,61 @@
+import { createHash } from "node:crypto";
+import { NodeOutputs, NodeOutputsSchema } from "../../model/node-outputs";
+import { parseOrThrow } from "../../model/validate";
+import { ValidationError } from "../../errors";
+
+/** Parses a node's stack outputs (NODE.json); a missing or malformed key is a ValidationError naming it. */
+export function parseNodeOutputs(value: unknown): NodeOutputs {
+  return parseOrThrow(NodeOutputsSchema, value, ["node"]);
+}
+
+/** The account id of the node, read from its state machine role ARN (`arn:aws:iam::<account>:role/…`). */
+export function nodeAccount(node: NodeOutputs): string {
+  const account = node.stateMachineRoleArn.split(":")[4];
+  if (!account || !/^\d{12}$/.test(account))
+    throw new ValidationError([{ code: "invalid_arn", path: ["node", "stateMachineRoleArn"], message: `"${node.stateMachineRoleArn}" is not an IAM role ARN with a 12-digit account id` }]);
+  return account;
+}
+
+/** The seed's static processor environment (processor-guide section 3), the same on ECS and Lambda. */
+export function staticEnvironment(node: NodeOutputs): Record<string, string> {
+  const extra = node as Record<string, unknown>;
+  const str = (key: string, fallback: string) => (typeof extra[key] === "string" && extra[key] ? (extra[key] as string) : fallback);
+  return {
+    PENNSIEVE_API_HOST: str("pennsieveApiHost", "https://api.pennsieve.net"),
+    PENNSIEVE_API_HOST2: str("pennsieveApiHost2", "https://api2.pennsieve.net"),
+    ENVIRONMENT: node.environment ?? "dev",
+    REGION: node.region,
+    DEPLOYMENT_MODE: node.deploymentMode,
+  };
+}
+
+export const TAG_NODE = "compute-node:node";
+export const TAG_WORKFLOW = "compute-node:workflow";
+/** One tag per workflow that uses a shared resource: `compute-node:wf:<hash of name>` = name. */
+export const TAG_WORKFLOW_USE_PREFIX = "compute-node:wf:";
+
+export function workflowUseTag(workflowName: string): string {
+  return `${TAG_WORKFLOW_USE_PREFIX}${createHash("sha256").update(workflowName).digest("hex").slice(0, 16)}`;
+}
+
+/** Tags every resource of a workflow carries; tag values are capped at 256 characters by AWS. */
+export function resourceTags(computeNodeId: string, workflowName: string): Record<string, string> {
+  return { [TAG_NODE]: computeNodeId.slice(0, 256), [TAG_WORKFLOW]: workflowName.slice(0, 256), [workflowUseTag(workflowName)]: workflowName.slice(0, 256) };
+}
+
+/** Canonical JSON (sorted keys) for content comparison. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(sortKeys(value));
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value && typeof value === "object")
+    return Object.fromEntries(
+      Object.keys(value as object)
+        .sort()
+        .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+        .map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]),
+    );
+  return value;
+}

@@ -1,0 +1,124 @@
+import { createHash } from "node:crypto";
+import { DescribeTaskDefinitionCommand, RegisterTaskDefinitionCommand, RegisterTaskDefinitionCommandInput, TagResourceCommand, Tag } from "@aws-sdk/client-ecs";
+import { NodeOutputs } from "../../model/node-outputs";
+import { ResolvedPlan, ResolvedProcessor } from "../../plan/resolve";
+import { taskDefinitionFamily } from "../../model/names";
+import { AwsClients } from "./clients";
+import { awsErrorName, toRuntimeError } from "./errors";
+import { resourceTags, staticEnvironment, canonicalJson, workflowUseTag } from "./node";
+
+/** Tag holding the hash of everything we asked ECS for, so a revision is reused only when it matches exactly. */
+export const TAG_FINGERPRINT = "compute-node:fingerprint";
+export const CONTAINER_NAME = "processor";
+export const EFS_MOUNT_PATH = "/mnt/efs";
+
+export interface RegisterOptions {
+  node: NodeOutputs;
+  plan: ResolvedPlan;
+  clients: AwsClients;
+}
+
+/** Processor id → ARN of the registered (or reused) resource. */
+export type RegistrationResult = Record<string, string>;
+
+/** The task definition a processor needs on a node: Fargate, EFS through the node's access point, logs to the node's group. */
+export function taskDefinitionInput(node: NodeOutputs, p: ResolvedProcessor): RegisterTaskDefinitionCommandInput {
+  const accessPointId = node.efsAccessPointArn.split("/").pop()!;
+  const environment = Object.entries(staticEnvironment(node))
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, value]) => ({ name, value }));
+  return {
+    family: taskDefinitionFamily(node.computeNodeId, p),
+    requiresCompatibilities: ["FARGATE"],
+    networkMode: "awsvpc",
+    cpu: String(Math.round(p.cpu * 1024)),
+    memory: String(p.memory),
+    executionRoleArn: node.taskExecutionRoleArn,
+    taskRoleArn: node.taskRoleArn,
+    // Fargate gives 20 GiB without asking; the setting only accepts 21–200.
+    ...(p.ephemeralStorage > 20 ? { ephemeralStorage: { sizeInGiB: p.ephemeralStorage } } : {}),
+    volumes: [{ name: "efs", efsVolumeConfiguration: { fileSystemId: node.efsFileSystemId, transitEncryption: "ENABLED", authorizationConfig: { accessPointId, iam: "ENABLED" } } }],
+    containerDefinitions: [
+      {
+        name: CONTAINER_NAME,
+        image: p.image,
+        essential: true,
+        // Equal to the task memory: a soft limit AWS accepts, and one moto requires.
+        memoryReservation: p.memory,
+        ...(p.commandArguments.length ? { command: p.commandArguments } : {}),
+        environment,
+        mountPoints: [{ sourceVolume: "efs", containerPath: EFS_MOUNT_PATH, readOnly: false }],
+        logConfiguration: { logDriver: "awslogs", options: { "awslogs-group": node.logGroupName, "awslogs-region": node.region, "awslogs-stream-prefix": "processor" } },
+        ...(p.gpu > 0 ? { resourceRequirements: [{ type: "GPU", value: String(p.gpu) }] } : {}),
+      },
+    ],
+  };
+}
+
+export function fingerprintOf(input: unknown): string {
+  return createHash("sha256").update(canonicalJson(input)).digest("hex").slice(0, 32);
+}
+
+/**
+ * Registers one task definition per distinct ECS configuration, reusing the latest ACTIVE revision
+ * of its family when its fingerprint matches (zero mutating calls on a repeat). A changed
+ * configuration registers a new revision; a revision left by an interrupted attempt is adopted.
+ */
+export async function registerTaskDefinitions(options: RegisterOptions): Promise<RegistrationResult> {
+  const { node, plan, clients } = options;
+  const byFamily = new Map<string, { input: RegisterTaskDefinitionCommandInput; ids: string[] }>();
+  for (const p of plan.processors.filter((p) => p.computeType === "ecs")) {
+    const input = taskDefinitionInput(node, p);
+    const entry = byFamily.get(input.family!) ?? { input, ids: [] };
+    entry.ids.push(p.id);
+    byFamily.set(input.family!, entry);
+  }
+  const result: RegistrationResult = {};
+  await Promise.all(
+    [...byFamily.values()].map(async ({ input, ids }) => {
+      const arn = await ensureTaskDefinition(clients, input, resourceTags(node.computeNodeId, plan.workflow.name), plan.workflow.name);
+      for (const id of ids) result[id] = arn;
+    }),
+  );
+  return result;
+}
+
+async function ensureTaskDefinition(clients: AwsClients, input: RegisterTaskDefinitionCommandInput, tags: Record<string, string>, workflowName: string): Promise<string> {
+  const family = input.family!;
+  const fingerprint = fingerprintOf(input);
+  const existing = await describeLatest(clients, family);
+  if (existing && existing.tags[TAG_FINGERPRINT] === fingerprint) {
+    const useTag = workflowUseTag(workflowName);
+    if (existing.tags[useTag] === undefined) {
+      await clients.limits
+        .run("ecs:TagResource", () => clients.ecs.send(new TagResourceCommand({ resourceArn: existing.arn, tags: toTags({ [useTag]: tags[useTag] }) })))
+        .catch((err) => {
+          throw toRuntimeError(err, `TagResource ${existing.arn}`);
+        });
+    }
+    return existing.arn;
+  }
+  const out = await clients.limits
+    .run("ecs:RegisterTaskDefinition", () => clients.ecs.send(new RegisterTaskDefinitionCommand({ ...input, tags: toTags({ ...tags, [TAG_FINGERPRINT]: fingerprint }) })))
+    .catch((err) => {
+      throw toRuntimeError(err, `RegisterTaskDefinition ${family}`);
+    });
+  return out.taskDefinition!.taskDefinitionArn!;
+}
+
+async function describeLatest(clients: AwsClients, family: string): Promise<{ arn: string; tags: Record<string, string> } | undefined> {
+  try {
+    const out = await clients.limits.run("ecs:DescribeTaskDefinition", () => clients.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: family, include: ["TAGS"] })));
+    const td = out.taskDefinition;
+    if (!td?.taskDefinitionArn || td.status !== "ACTIVE") return undefined;
+    return { arn: td.taskDefinitionArn, tags: Object.fromEntries((out.tags ?? []).map((t) => [t.key ?? "", t.value ?? ""])) };
+  } catch (err) {
+    // ECS answers an unknown family with a generic ClientException.
+    if (awsErrorName(err) === "ClientException") return undefined;
+    throw toRuntimeError(err, `DescribeTaskDefinition ${family}`);
+  }
+}
+
+export function toTags(tags: Record<string, string>): Tag[] {
+  return Object.entries(tags).map(([key, value]) => ({ key, value }));
+}

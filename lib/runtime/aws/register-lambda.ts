@@ -1,0 +1,181 @@
+import {
+  CreateFunctionCommand,
+  CreateFunctionCommandInput,
+  DeleteFunctionCommand,
+  FunctionConfiguration,
+  GetFunctionCommand,
+  GetFunctionConfigurationCommand,
+  TagResourceCommand,
+  UpdateFunctionCodeCommand,
+  UpdateFunctionConfigurationCommand,
+} from "@aws-sdk/client-lambda";
+import { NodeOutputs } from "../../model/node-outputs";
+import { LAMBDA_NAME_PATTERN, lambdaFunctionName } from "../../model/names";
+import { ResolvedProcessor } from "../../plan/resolve";
+import { ValidationError } from "../../errors";
+import { AwsClients } from "./clients";
+import { isNotFound, toRuntimeError } from "./errors";
+import { EFS_MOUNT_PATH, RegisterOptions, RegistrationResult, TAG_FINGERPRINT, fingerprintOf } from "./register-ecs";
+import { resourceTags, staticEnvironment, workflowUseTag } from "./node";
+
+/** What a processor function must look like; compared field by field with what Lambda reports. */
+export interface LambdaFunctionSpec {
+  name: string;
+  image: string;
+  role: string;
+  memory: number;
+  timeout: number;
+  subnetIds: string[];
+  securityGroupIds: string[];
+  accessPointArn: string;
+  environment: Record<string, string>;
+}
+
+/**
+ * One spec per distinct image (`proc-lambda-<node>-<imageHash>`). Processors sharing an image share
+ * the function, so it gets the largest memory and timeout any of them asks for.
+ */
+export function lambdaFunctionSpecs(node: NodeOutputs, processors: ResolvedProcessor[]): Map<string, { spec: LambdaFunctionSpec; ids: string[] }> {
+  const out = new Map<string, { spec: LambdaFunctionSpec; ids: string[] }>();
+  for (const p of processors.filter((p) => p.computeType === "lambda")) {
+    const name = lambdaFunctionName(node.computeNodeId, p.image);
+    if (!LAMBDA_NAME_PATTERN.test(name))
+      throw new ValidationError([{ code: "invalid_lambda_name", path: ["processors"], processorId: p.id, message: `Lambda name "${name}" breaks the 64-character [A-Za-z0-9_-] rule` }]);
+    const entry = out.get(name);
+    if (entry) {
+      entry.spec.memory = Math.max(entry.spec.memory, p.memory);
+      entry.spec.timeout = Math.max(entry.spec.timeout, p.timeout);
+      entry.ids.push(p.id);
+      continue;
+    }
+    out.set(name, {
+      ids: [p.id],
+      spec: {
+        name,
+        image: p.image,
+        role: node.lambdaExecutionRoleArn,
+        memory: p.memory,
+        timeout: p.timeout,
+        subnetIds: [...node.subnetIds].sort(),
+        securityGroupIds: [...node.securityGroupIds].sort(),
+        accessPointArn: node.efsAccessPointArn,
+        environment: staticEnvironment(node),
+      },
+    });
+  }
+  return out;
+}
+
+/**
+ * Creates or updates the processor functions of a plan. A function whose image and configuration
+ * already match is reused without any mutating call; a function that an interrupted attempt left
+ * behind is adopted (and updated if it differs), and one that Lambda marked Failed is replaced.
+ */
+export async function registerLambdaFunctions(options: RegisterOptions): Promise<RegistrationResult> {
+  const { node, plan, clients } = options;
+  const result: RegistrationResult = {};
+  const tags = resourceTags(node.computeNodeId, plan.workflow.name);
+  await Promise.all(
+    [...lambdaFunctionSpecs(node, plan.processors).values()].map(async ({ spec, ids }) => {
+      const arn = await ensureFunction(clients, spec, tags, workflowUseTag(plan.workflow.name));
+      for (const id of ids) result[id] = arn;
+    }),
+  );
+  return result;
+}
+
+async function ensureFunction(clients: AwsClients, spec: LambdaFunctionSpec, tags: Record<string, string>, useTag: string): Promise<string> {
+  const call = <T>(op: string, fn: () => Promise<T>) =>
+    clients.limits.run(`lambda:${op}`, fn).catch((err) => {
+      throw toRuntimeError(err, `${op} ${spec.name}`);
+    });
+  let current = await clients.limits.run("lambda:GetFunction", () => clients.lambda.send(new GetFunctionCommand({ FunctionName: spec.name }))).catch((err) => {
+    if (isNotFound(err)) return undefined;
+    throw toRuntimeError(err, `GetFunction ${spec.name}`);
+  });
+  if (current?.Configuration?.State === "Failed") {
+    await call("DeleteFunction", () => clients.lambda.send(new DeleteFunctionCommand({ FunctionName: spec.name })));
+    current = undefined;
+  }
+  if (!current?.Configuration) {
+    const created = await call("CreateFunction", () => clients.lambda.send(new CreateFunctionCommand(createInput(spec, { ...tags, [TAG_FINGERPRINT]: fingerprintOf(spec) }))));
+    await waitUntilReady(clients, spec.name, created);
+    return created.FunctionArn!;
+  }
+  const config = current.Configuration;
+  const have = current.Tags ?? {};
+  const fingerprint = fingerprintOf(spec);
+  // The fingerprint tag covers what GetFunction may not report (moto drops FileSystemConfigs).
+  const configChanged = configDiffers(config, spec) || have[TAG_FINGERPRINT] !== fingerprint;
+  if (configChanged) {
+    const updated = await call("UpdateFunctionConfiguration", () =>
+      clients.lambda.send(
+        new UpdateFunctionConfigurationCommand({
+          FunctionName: spec.name,
+          Role: spec.role,
+          MemorySize: spec.memory,
+          Timeout: spec.timeout,
+          VpcConfig: { SubnetIds: spec.subnetIds, SecurityGroupIds: spec.securityGroupIds },
+          FileSystemConfigs: [{ Arn: spec.accessPointArn, LocalMountPath: EFS_MOUNT_PATH }],
+          Environment: { Variables: spec.environment },
+        }),
+      ),
+    );
+    await waitUntilReady(clients, spec.name, updated);
+  }
+  const image = current.Code?.ImageUri;
+  if (image !== undefined && image !== spec.image) {
+    const updated = await call("UpdateFunctionCode", () => clients.lambda.send(new UpdateFunctionCodeCommand({ FunctionName: spec.name, ImageUri: spec.image })));
+    await waitUntilReady(clients, spec.name, updated);
+  }
+  const missing: Record<string, string> = Object.fromEntries(Object.entries(tags).filter(([k]) => have[k] === undefined && (k === useTag || !k.startsWith("compute-node:workflow"))));
+  if (configChanged || image !== spec.image) missing[TAG_FINGERPRINT] = fingerprint;
+  if (Object.keys(missing).length) await call("TagResource", () => clients.lambda.send(new TagResourceCommand({ Resource: config.FunctionArn!, Tags: missing })));
+  return config.FunctionArn!;
+}
+
+function createInput(spec: LambdaFunctionSpec, tags: Record<string, string>): CreateFunctionCommandInput {
+  return {
+    FunctionName: spec.name,
+    PackageType: "Image",
+    Code: { ImageUri: spec.image },
+    Role: spec.role,
+    MemorySize: spec.memory,
+    Timeout: spec.timeout,
+    VpcConfig: { SubnetIds: spec.subnetIds, SecurityGroupIds: spec.securityGroupIds },
+    FileSystemConfigs: [{ Arn: spec.accessPointArn, LocalMountPath: EFS_MOUNT_PATH }],
+    Environment: { Variables: spec.environment },
+    Tags: tags,
+  };
+}
+
+function configDiffers(config: FunctionConfiguration, spec: LambdaFunctionSpec): boolean {
+  const sorted = (xs: string[] | undefined) => JSON.stringify([...(xs ?? [])].sort());
+  const env = config.Environment?.Variables ?? {};
+  const fs = config.FileSystemConfigs ?? [];
+  return (
+    config.Role !== spec.role ||
+    config.MemorySize !== spec.memory ||
+    config.Timeout !== spec.timeout ||
+    sorted(config.VpcConfig?.SubnetIds) !== sorted(spec.subnetIds) ||
+    sorted(config.VpcConfig?.SecurityGroupIds) !== sorted(spec.securityGroupIds) ||
+    (config.FileSystemConfigs !== undefined && (fs.length !== 1 || fs[0].Arn !== spec.accessPointArn || fs[0].LocalMountPath !== EFS_MOUNT_PATH)) ||
+    Object.keys(env).length !== Object.keys(spec.environment).length ||
+    Object.entries(spec.environment).some(([k, v]) => env[k] !== v)
+  );
+}
+
+// Lambda rejects invocations and further updates while a function is Pending or an update InProgress.
+async function waitUntilReady(clients: AwsClients, name: string, config: FunctionConfiguration, timeoutMs = 300_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let current = config;
+  let delay = 500;
+  while (current.State === "Pending" || current.LastUpdateStatus === "InProgress") {
+    if (Date.now() > deadline) throw toRuntimeError(Object.assign(new Error(`still ${current.State}/${current.LastUpdateStatus}`), { name: "ResourceNotReadyException" }), `waiting for function ${name}`);
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(delay * 2, 5000);
+    current = await clients.limits.run("lambda:GetFunctionConfiguration", () => clients.lambda.send(new GetFunctionConfigurationCommand({ FunctionName: name })));
+  }
+  if (current.State === "Failed" || current.LastUpdateStatus === "Failed")
+    throw toRuntimeError(Object.assign(new Error(current.StateReason ?? current.LastUpdateStatusReason ?? "failed"), { name: current.StateReasonCode ?? current.LastUpdateStatusReasonCode ?? "FunctionFailed" }), `function ${name}`);
+}
