@@ -16,7 +16,7 @@ const workflow = {
     { id: "c", sourceUrl: "123456789012.dkr.ecr.us-east-1.amazonaws.com/qc:1", dependsOn: ["a"] },
   ],
 };
-const registrations = (qcImage = "123456789012.dkr.ecr.us-east-1.amazonaws.com/qc:1", alignImage = workflow.processors[0].sourceUrl) => [
+const registrations = (qcImage = "123456789012.dkr.ecr.us-east-1.amazonaws.com/qc:1", alignImage = workflow.processors[0].sourceUrl): Record<string, unknown>[] => [
   { sourceUrl: alignImage, computeTypes: ["ecs"], cpu: 1, memory: 2048 },
   { sourceUrl: workflow.processors[1].sourceUrl, computeTypes: ["lambda"], memory: 1024, timeout: 300 },
   { sourceUrl: qcImage, computeTypes: ["lambda"] },
