@@ -218,6 +218,12 @@ function fit(s: Placed, budget: Cost, cost: (s: Placed) => Cost, childBudget: Co
     throw new CompileError("limit_exceeded", `processor${ids.length > 1 ? "s" : ""} ${ids.map((id) => `"${id}"`).join(", ")} alone exceed${ids.length > 1 ? "" : "s"} the per-machine budget (${budget.events} history events, ${budget.bytes} bytes)`, ids);
   }
   const items = s.items.map((item) => (fits(cost(item), childBudget) ? item : fit(item, childBudget, cost, childBudget, units)));
+  const kind = s.kind;
+  const group = (list: Placed[]): Placed => (list.length === 1 ? list[0] : { kind, items: list });
+  const inline = group(items);
+  if (fits(cost(inline), budget)) return inline;
+  // Pack consecutive items into chunks that each fit a child machine, then move chunks out,
+  // largest first, only until what stays here fits: small parts keep running in this machine.
   const chunks: Placed[][] = [];
   let current: Placed[] = [];
   let used: Cost = { events: EVENTS.parallel, bytes: PARALLEL_BYTES };
@@ -232,9 +238,15 @@ function fit(s: Placed, budget: Cost, cost: (s: Placed) => Cost, childBudget: Co
     used = { events: used.events + c.events, bytes: used.bytes + c.bytes + BRANCH_BYTES };
   }
   chunks.push(current);
-  const kind = s.kind;
-  const group = (list: Placed[]): Placed => (list.length === 1 ? list[0] : { kind, items: list });
-  const placed = group(chunks.map((chunk) => ({ kind: "child" as const, body: group(chunk) })));
+  const moved = chunks.map(() => false);
+  const build = () => group(chunks.flatMap((chunk, i) => (moved[i] ? [{ kind: "child" as const, body: group(chunk) }] : chunk)));
+  const bySize = chunks.map((chunk, i) => ({ i, bytes: cost(group(chunk)).bytes, events: cost(group(chunk)).events })).sort((a, b) => b.events / budget.events + b.bytes / budget.bytes - (a.events / budget.events + a.bytes / budget.bytes) || a.i - b.i);
+  let placed = build();
+  for (const { i } of bySize) {
+    if (fits(cost(placed), budget)) break;
+    moved[i] = true;
+    placed = build();
+  }
   if (fits(cost(placed), budget)) return placed;
   // Too many children for this machine: nest them one level deeper.
   return fit(placed, budget, cost, childBudget, units);
