@@ -38,14 +38,14 @@ export function buildOpenApiDocument(routes: RouteSpec[], info: OpenApiInfo): Re
       for (const [name, prop] of Object.entries(props))
         parameters.push({ name, in: location, required: location === "path" || required.has(name), schema: prop, ...(prop.description ? { description: prop.description } : {}) });
     }
-    for (const header of route.headers ?? []) parameters.push({ name: header.name, in: "header", required: !!header.required, description: header.description, schema: { type: "string" } });
+    for (const header of route.headers ?? []) parameters.push({ name: header.name, in: "header", required: !!header.required, description: header.description, schema: { type: "string", ...(header.pattern ? { pattern: header.pattern } : {}) } });
 
     const responses: Record<string, unknown> = {};
     for (const [status, spec] of Object.entries(route.responses)) {
       responses[status] = {
         description: spec.description,
         ...(spec.headers ? { headers: spec.headers } : {}),
-        ...(spec.schema ? { content: { [spec.contentType ?? "application/json"]: { schema: toSchema(spec.schema, "output") } } } : {}),
+        ...(spec.schema ? { content: { [spec.contentType ?? "application/json"]: { schema: contentSchema(spec.contentType, toSchema(spec.schema, "output")) } } } : {}),
       };
     }
     paths[route.path] ??= {};
@@ -67,6 +67,21 @@ export function buildOpenApiDocument(routes: RouteSpec[], info: OpenApiInfo): Re
     components: {
       securitySchemes: { bearerAuth: { type: "http", scheme: "bearer", description: "COMPUTE_NODE_API_TOKEN of the service." } },
       schemas: Object.fromEntries(Object.entries(components).sort(([a], [b]) => a.localeCompare(b))),
+    },
+  };
+}
+
+/** SSE: the schema describes one event (`id`, `event`, `data`), its `data` being JSON of the given schema. */
+function contentSchema(contentType: string | undefined, schema: JsonSchema): JsonSchema {
+  if (contentType !== "text/event-stream") return schema;
+  return {
+    type: "object",
+    required: ["data"],
+    properties: {
+      id: { type: "string" },
+      event: { type: "string" },
+      retry: { type: "integer" },
+      data: { type: "string", contentMediaType: "application/json", contentSchema: schema },
     },
   };
 }

@@ -41,7 +41,7 @@ export interface RouteSpec<P = unknown, Q = unknown, B = unknown> {
   query?: z.ZodType<Q>;
   body?: z.ZodType<B>;
   /** Header parameters worth documenting (Idempotency-Key, Last-Event-ID). */
-  headers?: { name: string; description: string; required?: boolean }[];
+  headers?: { name: string; description: string; required?: boolean; pattern?: string }[];
   responses: Record<number, ResponseSpec>;
   handler: (ctx: HandlerContext<P, Q, B>) => Promise<HttpResult | void>;
 }

@@ -11,7 +11,7 @@ export interface StartWorkflowRequest {
   /** The workflow's processors and description; its name comes from the path. */
   workflow: { description?: string; processors: unknown[] };
   processors?: unknown;
-  invocation?: Record<string, unknown>;
+  invocation?: object;
   inputDir?: string;
 }
 
@@ -23,10 +23,9 @@ export class ExecutionService {
 
   async start(request: StartWorkflowRequest): Promise<{ executionId: string; nodeId: string; workflowName: string }> {
     const node = await this.options.nodes.get(request.nodeId);
-    if (node.status === "destroyed") throw new NotFoundError(`compute node "${node.id}" was destroyed`);
     if (node.status !== "ready")
       throw new ConflictError(`compute node "${node.id}" is ${node.status}, not ready: wait for operation ${node.lastOperationId ?? "(none)"} to finish`, node.lastOperationId);
-    const invocation = request.invocation ?? {};
+    const invocation = (request.invocation ?? {}) as Record<string, unknown>;
     const config = (invocation.workflowInstanceConfiguration ?? {}) as Record<string, unknown>;
     const plan = resolvePlan(
       { ...request.workflow, name: request.workflowName },

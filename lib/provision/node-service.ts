@@ -47,14 +47,21 @@ export class NodeService {
     this.now = options.now ?? (() => new Date());
   }
 
+  /** A live node; destroyed ones are gone (NotFoundError), as after any DELETE. */
   async get(id: string): Promise<NodeRecord> {
-    const node = await this.options.store.getNode(id);
+    const node = await this.find(id);
     if (!node) throw new NotFoundError(`no compute node "${id}"`);
+    if (node.status === "destroyed") throw new NotFoundError(`compute node "${id}" was destroyed by operation ${node.lastOperationId ?? "(unknown)"}; create it again with POST /v1/nodes`);
     return node;
   }
 
-  list(): Promise<NodeRecord[]> {
-    return this.options.store.listNodes();
+  /** The stored record, destroyed nodes included (for answers about their last operation). */
+  find(id: string): Promise<NodeRecord | undefined> {
+    return this.options.store.getNode(id);
+  }
+
+  async list(): Promise<NodeRecord[]> {
+    return (await this.options.store.listNodes()).filter((node) => node.status !== "destroyed");
   }
 
   async create(request: CreateNodeRequest): Promise<NodeOperationResult> {
@@ -72,7 +79,6 @@ export class NodeService {
 
   async update(id: string, request: UpdateNodeRequest): Promise<NodeOperationResult> {
     const node = await this.get(id);
-    if (node.status === "destroyed") throw new NotFoundError(`compute node "${id}" was destroyed; create it again with POST /v1/nodes`);
     const spec: NodeSpec = { id, mode: request.mode ?? node.mode, region: node.region, options: request.options ?? node.options };
     this.options.validateSpec?.(spec);
     await this.options.engine.ensureAvailable();
@@ -84,7 +90,6 @@ export class NodeService {
   /** Destroys the node's stack after the per-node cleanup; refuses while an execution runs unless `force`. */
   async destroy(id: string, options: { force: boolean }): Promise<NodeOperationResult> {
     const node = await this.get(id);
-    if (node.status === "destroyed") throw new NotFoundError(`compute node "${id}" is already destroyed`);
     const running = await this.options.runtime.runningExecutionOf(node);
     if (running && !options.force)
       throw new ConflictError(`execution ${running} is running on compute node "${id}"; wait for it, or destroy with ?force=true to stop it`, running);

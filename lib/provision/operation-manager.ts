@@ -139,7 +139,8 @@ export class OperationManager {
    */
   async cancel(operationId: string): Promise<OperationRecord> {
     const active = this.active.get(operationId);
-    if (!active) {
+    // Finished but still flushing its events counts as finished.
+    if (!active || isTerminalOperationState(active.record.state)) {
       const stored = await this.get(operationId);
       throw new ConflictError(`operation ${operationId} already finished (${stored.state}); nothing to cancel`, operationId);
     }

@@ -18,6 +18,7 @@ export interface NodeRouteDeps {
 const IDEMPOTENCY_HEADER = {
   name: "Idempotency-Key",
   description: "Makes the call safe to retry: the same key with the same request answers the first call's operation; with a different request, 422.",
+  pattern: "^[!-~]{1,255}$",
 };
 
 const accepted = {
@@ -34,7 +35,7 @@ export function nodeRoutes(deps: NodeRouteDeps): RouteSpec[] {
       const fingerprint = requestFingerprint(ctx.req.method, ctx.req.path, { body: ctx.body ?? null, query: ctx.query ?? {} });
       operation = (await deps.idempotency.run(key, fingerprint, async () => (await run()).operation)).operation;
     } else operation = (await run()).operation;
-    const node = await deps.nodes.get(nodeId).catch(() => undefined);
+    const node = await deps.nodes.find(nodeId);
     return operationAccepted(operation, { operation, node }, deps.retryAfterSeconds);
   };
 
@@ -53,7 +54,7 @@ export function nodeRoutes(deps: NodeRouteDeps): RouteSpec[] {
       method: "get",
       path: "/v1/nodes",
       operationId: "listNodes",
-      summary: "List compute nodes, destroyed ones included.",
+      summary: "List compute nodes (destroyed ones are gone).",
       responses: { 200: { description: "Every node the service knows.", schema: NodeListSchema }, ...errorResponses(401) },
       handler: async () => ({ status: 200, body: { nodes: await deps.nodes.list() } }),
     }),
@@ -61,9 +62,9 @@ export function nodeRoutes(deps: NodeRouteDeps): RouteSpec[] {
       method: "get",
       path: "/v1/nodes/{id}",
       operationId: "getNode",
-      summary: "A compute node: mode, status, outputs without secrets, last operation.",
+      summary: "A compute node: mode, status, outputs without secrets, last operation. 404 once destroyed.",
       params: IdParamsSchema,
-      responses: { 200: { description: "The node, with its last operation.", schema: NodeDetailSchema }, ...errorResponses(401, 404) },
+      responses: { 200: { description: "The node, with its last operation.", schema: NodeDetailSchema }, ...errorResponses(400, 401, 404) },
       handler: async ({ params }) => {
         const node = await deps.nodes.get(params.id);
         const lastOperation = node.lastOperationId ? await deps.manager.get(node.lastOperationId).catch(() => undefined) : undefined;

@@ -5,7 +5,7 @@ import { OperationManager } from "../../lib/provision/operation-manager";
 import { defineRoute, RouteSpec } from "../route";
 import { IdParamsSchema } from "../schemas/common";
 import { OperationSchema } from "../schemas/nodes";
-import { EventsQuerySchema } from "../schemas/operations";
+import { EventsQuerySchema, OperationEventSchema } from "../schemas/operations";
 import { errorResponses } from "./responses";
 
 export interface OperationRouteDeps {
@@ -22,7 +22,7 @@ export function operationRoutes(deps: OperationRouteDeps): RouteSpec[] {
       operationId: "getOperation",
       summary: "An operation: state, timestamps, summary, error.",
       params: IdParamsSchema,
-      responses: { 200: { description: "The operation.", schema: OperationSchema }, ...errorResponses(401, 404) },
+      responses: { 200: { description: "The operation.", schema: OperationSchema }, ...errorResponses(400, 401, 404) },
       handler: async ({ params }) => ({ status: 200, body: await deps.manager.get(params.id) }),
     }),
     defineRoute<z.output<typeof IdParamsSchema>>({
@@ -33,7 +33,7 @@ export function operationRoutes(deps: OperationRouteDeps): RouteSpec[] {
       params: IdParamsSchema,
       responses: {
         202: { description: "Cancellation requested or done; poll the operation.", schema: OperationSchema },
-        ...errorResponses(401, 404, 409),
+        ...errorResponses(400, 401, 404, 409),
       },
       handler: async ({ params }) => ({ status: 202, body: await deps.manager.cancel(params.id), headers: { Location: `/v1/operations/${params.id}` } }),
     }),
@@ -44,12 +44,12 @@ export function operationRoutes(deps: OperationRouteDeps): RouteSpec[] {
       summary: "The operation's engine events as Server-Sent Events, live; ends with an `operation-finished` event.",
       params: IdParamsSchema,
       query: EventsQuerySchema,
-      headers: [{ name: "Last-Event-ID", description: "Resume after this event sequence (sent by EventSource on reconnect)." }],
+      headers: [{ name: "Last-Event-ID", description: "Resume after this event sequence (sent by EventSource on reconnect).", pattern: "^[0-9]{1,15}$" }],
       responses: {
         200: {
           description: "`text/event-stream`: each message has `id:` (the event sequence), `event:` (its type) and `data:` (an OperationEvent as JSON).",
           contentType: "text/event-stream",
-          schema: z.string(),
+          schema: OperationEventSchema,
         },
         204: { description: "The operation finished and every event was already delivered: nothing to stream." },
         ...errorResponses(400, 401, 404),
@@ -78,7 +78,6 @@ export function operationRoutes(deps: OperationRouteDeps): RouteSpec[] {
         }
         res.status(200).set({ "Content-Type": "text/event-stream", "Cache-Control": "no-cache", Connection: "keep-alive", "X-Accel-Buffering": "no" });
         res.flushHeaders();
-        res.write("retry: 2000\n\n");
         open = true;
         for (const event of backlog.splice(0)) if (!finished) write(event);
         if (!finished && !live) res.end();
@@ -97,7 +96,7 @@ export function operationRoutes(deps: OperationRouteDeps): RouteSpec[] {
 
 function afterSequence(header: string | undefined, query: string | undefined): number {
   const raw = header ?? query;
-  if (raw === undefined || raw === "") return 0;
+  if (raw === undefined) return 0;
   if (!/^\d{1,15}$/.test(raw)) throw new ValidationError([{ code: "invalid_last_event_id", path: ["headers", "Last-Event-ID"], message: "must be an event sequence number" }]);
   return Number(raw);
 }

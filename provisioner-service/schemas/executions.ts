@@ -1,5 +1,8 @@
 import { z } from "zod";
 import { ExecutionRecordSchema } from "../../lib/model/execution-record";
+import { InvocationSchema } from "../../lib/model/invocation";
+import { ProcessorRegistrationListSchema } from "../../lib/model/processor";
+import { WorkflowSchema } from "../../lib/model/workflow";
 import { NODE_ID_PATTERN } from "../../lib/provision/records";
 
 export const WorkflowParamsSchema = z.object({
@@ -9,15 +12,9 @@ export const WorkflowParamsSchema = z.object({
 
 export const StartExecutionBodySchema = z
   .object({
-    workflow: z
-      .object({
-        description: z.string().optional(),
-        processors: z.array(z.record(z.string(), z.unknown())).min(1),
-      })
-      .strict()
-      .describe("The workflow DAG; its name is the {name} of the path."),
-    processors: z.array(z.record(z.string(), z.unknown())).optional().describe("Processor registrations; absent means every processor defaults to ECS."),
-    invocation: z.record(z.string(), z.unknown()).optional(),
+    workflow: WorkflowSchema.omit({ name: true }).describe("The workflow DAG; its name is the {name} of the path."),
+    processors: ProcessorRegistrationListSchema.optional().describe("Processor registrations; absent means every processor defaults to ECS."),
+    invocation: InvocationSchema.optional(),
     inputDir: z.string().min(1).optional().describe("Local runtime only: directory, inside the service's input root, copied in as the execution's input."),
   })
   .strict()

@@ -25,7 +25,7 @@ export const UpdateNodeBodySchema = z
   })
   .strict()
   .refine((body) => body.mode !== undefined || body.options !== undefined, { message: "give at least one of mode, options" })
-  .meta({ id: "UpdateNodeRequest", description: "Fields given replace the stored ones. The region cannot change: destroy and create the node again." });
+  .meta({ id: "UpdateNodeRequest", description: "Fields given replace the stored ones. The region cannot change: destroy and create the node again.", minProperties: 1 });
 
 export const NodeSchema = NodeRecordSchema.meta({ id: "Node" });
 export const OperationSchema = OperationRecordSchema.meta({ id: "Operation" });

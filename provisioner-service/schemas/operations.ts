@@ -2,7 +2,7 @@ import { z } from "zod";
 
 export const EventsQuerySchema = z
   .object({
-    lastEventId: z.string().regex(/^\d+$/, "must be an event sequence number").optional().describe("Replay events after this sequence (same as the Last-Event-ID header)."),
+    lastEventId: z.string().regex(/^\d{1,15}$/, "must be an event sequence number").optional().describe("Replay events after this sequence (same as the Last-Event-ID header)."),
   })
   .strict();
 

@@ -118,9 +118,9 @@ describe("provisioner service: nodes", () => {
     const op = await waitForOperation(svc, res.body.operation.id);
     expect(op).to.include({ state: "succeeded" });
     expect(op.summary.resourceChanges).to.deep.equal({ delete: 3 });
-    const node = (await svc.get("/v1/nodes/lab-7").expect(200)).body;
-    expect(node.status).to.equal("destroyed");
-    expect(node).to.not.have.property("outputs");
+    const gone = (await svc.get("/v1/nodes/lab-7").expect(404)).body;
+    expect(gone.error.message).to.include(`destroyed by operation ${op.id}`);
+    expect((await svc.get("/v1/nodes").expect(200)).body.nodes.map((n: { id: string }) => n.id)).to.not.include("lab-7");
     expect(svc.engine.backend.stacks.has("lab-7")).to.equal(false);
     await svc.del("/v1/nodes/lab-7").expect(404);
     await createReadyNode(svc, "lab-7");
@@ -131,7 +131,7 @@ describe("provisioner service: nodes", () => {
     svc.engine.backend.stacks.delete("lab-9");
     const res = await svc.del("/v1/nodes/lab-9").expect(202);
     expect((await waitForOperation(svc, res.body.operation.id)).state).to.equal("succeeded");
-    expect((await svc.get("/v1/nodes/lab-9").expect(200)).body.status).to.equal("destroyed");
+    await svc.get("/v1/nodes/lab-9").expect(404);
   });
 
   it("answers 503 saying what to install when the engine is unavailable, and creates nothing", async () => {
