@@ -11,4 +11,5 @@ COMPUTE_NODE_API_TOKEN="$token" node -r ts-node/register/transpile-only scripts/
 server=$!
 trap 'kill $server' EXIT
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
+cd "$(mktemp -d)"   # schemathesis writes .schemathesis/ into the current directory
 schemathesis run "http://127.0.0.1:$port/openapi.json" -H "Authorization: Bearer $token" --max-examples "${MAX_EXAMPLES:-60}" "$@"
