@@ -48,6 +48,15 @@ export function buildService(options: ServiceOptions): Service {
     maxConcurrent: options.maxConcurrentOperations,
     now,
     onInternalError: (err, operationId) => options.logger.error("operation failed internally", { operationId, ...errorFields(err) }),
+    onFinished: (op) =>
+      (op.state === "succeeded" ? options.logger.info : options.logger.warn)("operation finished", {
+        operationId: op.id,
+        nodeId: op.nodeId,
+        kind: op.kind,
+        state: op.state,
+        ...(op.error ? { errorCode: op.error.code } : {}),
+        durationMs: op.startedAt && op.finishedAt ? Date.parse(op.finishedAt) - Date.parse(op.startedAt) : undefined,
+      }),
   });
   const nodes = new NodeService({ store, manager, engine: options.engine, runtime: options.runtime, validateSpec: options.validateSpec, now });
   const executions = new ExecutionService({ store, nodes, runtime: options.runtime, now });

@@ -33,6 +33,8 @@ export interface OperationManagerOptions {
   newOperationId?: () => string;
   /** Failures that are not ComputeNodeErrors are logged here, and shown to callers without detail. */
   onInternalError?: (err: unknown, operationId: string) => void;
+  /** Called once per operation when it is finished (for logs and metrics). */
+  onFinished?: (operation: OperationRecord) => void;
 }
 
 interface ActiveOperation {
@@ -61,6 +63,7 @@ export class OperationManager {
   private readonly now: () => Date;
   private readonly newId: () => string;
   private readonly onInternalError: (err: unknown, operationId: string) => void;
+  private readonly onFinished: (operation: OperationRecord) => void;
   private readonly locks = new Map<string, string>();
   private readonly active = new Map<string, ActiveOperation>();
   private readonly queue: ActiveOperation[] = [];
@@ -72,6 +75,7 @@ export class OperationManager {
     this.now = options.now ?? (() => new Date());
     this.newId = options.newOperationId ?? (() => newOperationId(this.now()));
     this.onInternalError = options.onInternalError ?? (() => undefined);
+    this.onFinished = options.onFinished ?? (() => undefined);
   }
 
   /** The operation holding a node's stack, if any. */
@@ -273,6 +277,7 @@ export class OperationManager {
     this.active.delete(final.id);
     active.listeners.clear();
     active.resolveSettled();
+    this.onFinished(structuredClone(final));
   }
 
   private emit(active: ActiveOperation, body: OperationEventBody) {

@@ -50,6 +50,14 @@ describe("provisioner service: auth, errors and logs", () => {
     for (const secret of [TOKEN, "wrong-secret-in-header", "query-secret"]) expect(all).to.not.include(secret);
   });
 
+  it("logs each finished operation with its node, kind, state and error code", async () => {
+    svc.engine.failNext("log-1", "up");
+    const res = await svc.post("/v1/nodes", { id: "log-1", region: "us-east-1" }).expect(202);
+    for (let i = 0; i < 200 && !svc.logs.some((l) => l.includes("operation finished")); i++) await new Promise((r) => setTimeout(r, 10));
+    const line = svc.logs.map((l) => JSON.parse(l)).find((l) => l.msg === "operation finished");
+    expect(line).to.include({ level: "warn", operationId: res.body.operation.id, nodeId: "log-1", kind: "create", state: "failed", errorCode: "stack_operation_failed" });
+  });
+
   it("replaces an unsafe X-Request-Id with its own", async () => {
     const res = await svc.get("/v1/nodes").set("X-Request-Id", "bad id with spaces/and slashes").expect(200);
     expect(res.headers["x-request-id"]).to.match(/^[0-9a-f-]{36}$/);
