@@ -1,0 +1,213 @@
+import { createHash, randomBytes } from "node:crypto";
+import { CreateSecretCommand, DeleteSecretCommand, PutSecretValueCommand } from "@aws-sdk/client-secrets-manager";
+import { StartExecutionCommand } from "@aws-sdk/client-sfn";
+import { compileWorkflow, CompiledWorkflow } from "../../compile";
+import { AslStateMachine } from "../../compile/asl/types";
+import { NodeOutputs } from "../../model/node-outputs";
+import { ExecutionRecord, ExecutionSnapshot } from "../../model/execution-record";
+import { ExecutionRecordStore } from "../../model/record-store";
+import { ResolvedPlan } from "../../plan/resolve";
+import { ValidationError } from "../../errors";
+import { ExecutionTokens, tokenSecretName, tokenSecretString } from "../../handlers/resolve-token";
+import { AwsClients } from "./clients";
+import { awsErrorName, toRuntimeError } from "./errors";
+import { canonicalJson, resourceTags, TAG_NODE, TAG_WORKFLOW } from "./node";
+import { registerTaskDefinitions } from "./register-ecs";
+import { registerLambdaFunctions } from "./register-lambda";
+import { deployStateMachines, workflowMachineArns } from "./state-machines";
+
+export interface DeployWorkflowOptions {
+  node: NodeOutputs;
+  /** Resolved for the node's mode; its `computeNodeId` is ignored in favour of the node's. */
+  plan: ResolvedPlan;
+  clients: AwsClients;
+}
+
+export interface DeployWorkflowResult {
+  stateMachineArn: string;
+  childStateMachineArns: Record<string, string>;
+  /** Processor id → task definition ARN (ECS processors). */
+  taskDefinitions: Record<string, string>;
+  /** Processor id → function ARN (Lambda processors). */
+  lambdaFunctions: Record<string, string>;
+  definition: AslStateMachine;
+  children: Record<string, AslStateMachine>;
+  /** sha256 of the main and child definitions, as in the execution record. */
+  definitionHash: string;
+  /** AWS calls of this deploy that created, updated, deleted or tagged something: 0 when all was in place. */
+  mutatingCalls: number;
+}
+
+/**
+ * Registers a workflow's processors and creates or updates its state machines (processor-guide
+ * "What Happens at Runtime", steps 2–4). Content-addressed throughout: deploying the same workflow
+ * again makes no mutating call, and a deploy interrupted half-way is completed by the next one.
+ */
+export async function deployWorkflow(options: DeployWorkflowOptions): Promise<DeployWorkflowResult> {
+  const { node, clients } = options;
+  const plan = { ...options.plan, computeNodeId: node.computeNodeId };
+  const before = clients.mutations.calls.length;
+  const [taskDefinitions, lambdaFunctions] = await Promise.all([registerTaskDefinitions({ node, plan, clients }), registerLambdaFunctions({ node, plan, clients })]);
+  const compiled = compileForNode(node, plan, taskDefinitions, lambdaFunctions);
+  const machines = await deployStateMachines({ node, workflowName: plan.workflow.name, definition: compiled.definition, children: compiled.children, clients });
+  return {
+    ...machines,
+    taskDefinitions,
+    lambdaFunctions,
+    definition: compiled.definition,
+    children: compiled.children,
+    definitionHash: definitionHash(compiled),
+    mutatingCalls: clients.mutations.calls.length - before,
+  };
+}
+
+/** Compiles for the node's real resources. Child ARNs depend on child names, so a machine with children is compiled twice. */
+export function compileForNode(node: NodeOutputs, plan: ResolvedPlan, taskDefinitions: Record<string, string>, lambdaFunctions: Record<string, string>): CompiledWorkflow {
+  const target = {
+    computeNodeId: node.computeNodeId,
+    region: node.region,
+    clusterArn: node.clusterArn,
+    subnetIds: node.subnetIds,
+    securityGroupIds: node.securityGroupIds,
+    assignPublicIp: node.assignPublicIp ?? false,
+    dataTransferFunctionArn: node.dataTransferFunctionArn,
+    finalizeFunctionArn: node.finalizeFunctionArn ?? node.dataTransferFunctionArn,
+    taskDefinitions,
+    lambdaFunctions,
+    efsMountPath: "/mnt/efs",
+  };
+  const first = compileWorkflow(plan, { target: { ...target, childStateMachineArns: {} } });
+  const childNames = Object.keys(first.children);
+  if (childNames.length === 0) return first;
+  return compileWorkflow(plan, { target: { ...target, childStateMachineArns: workflowMachineArns(node, plan.workflow.name, childNames).children } });
+}
+
+export function definitionHash(compiled: Pick<CompiledWorkflow, "definition" | "children">): string {
+  return createHash("sha256").update(canonicalJson({ definition: compiled.definition, children: compiled.children })).digest("hex");
+}
+
+export interface StartWorkflowExecutionOptions extends DeployWorkflowOptions {
+  store: ExecutionRecordStore;
+  /** Written to the execution's own secret, never to its input. @default PENNSIEVE_SESSION_TOKEN / PENNSIEVE_REFRESH_TOKEN of `env` */
+  tokens?: ExecutionTokens;
+  env?: NodeJS.ProcessEnv;
+  /** What DownloadInputs copies into the input dir (`s3://…` URIs). @default none */
+  inputs?: string[];
+  /** @default a new `wi-<time>-<random>` id; also the Step Functions execution name */
+  workflowInstanceId?: string;
+  now?: () => Date;
+}
+
+export interface StartWorkflowExecutionResult {
+  executionId: string;
+  executionArn: string;
+  stateMachineArn: string;
+  record: ExecutionRecord;
+  deploy: DeployWorkflowResult;
+}
+
+const EXECUTION_NAME = /^[A-Za-z0-9_-]{1,80}$/;
+
+/**
+ * Deploys, writes the immutable execution record and the per-execution token secret, then starts
+ * the execution. If starting fails, the secret is deleted and the record ends FAILED, so nothing
+ * that holds a token outlives a run that never began.
+ */
+export async function startWorkflowExecution(options: StartWorkflowExecutionOptions): Promise<StartWorkflowExecutionResult> {
+  const { node, clients, store } = options;
+  const now = options.now ?? (() => new Date());
+  const workflowInstanceId = options.workflowInstanceId ?? newWorkflowInstanceId(now());
+  if (!EXECUTION_NAME.test(workflowInstanceId))
+    throw new ValidationError([{ code: "invalid_execution_id", path: ["workflowInstanceId"], message: `"${workflowInstanceId}" must be 1–80 characters of [A-Za-z0-9_-] (it names the Step Functions execution)` }]);
+  const env = options.env ?? process.env;
+  const tokens = options.tokens ?? { sessionToken: env.PENNSIEVE_SESSION_TOKEN ?? "", refreshToken: env.PENNSIEVE_REFRESH_TOKEN ?? "" };
+  const plan = { ...options.plan, computeNodeId: node.computeNodeId };
+
+  const deploy = await deployWorkflow({ node, plan, clients });
+  const record: ExecutionRecord = {
+    executionId: workflowInstanceId,
+    workflowInstanceId,
+    backend: "aws",
+    computeNodeId: node.computeNodeId,
+    stateMachineArn: deploy.stateMachineArn,
+    createdAt: now().toISOString(),
+    snapshot: snapshotOf(plan, deploy.definitionHash),
+    status: "PENDING",
+    processors: Object.fromEntries(plan.processors.map((p) => [p.id, { status: "NOT_STARTED" as const }])),
+  };
+  await store.create(record);
+
+  let secretArn: string | undefined;
+  try {
+    secretArn = await writeTokenSecret(clients, node, plan.workflow.name, workflowInstanceId, tokens);
+    const input = {
+      workflowInstanceId,
+      computeNodeId: node.computeNodeId,
+      tokenSecretId: secretArn,
+      ...(plan.invocation.datasetId ? { datasetId: plan.invocation.datasetId } : {}),
+      packageIds: plan.invocation.packageIds,
+      ...(options.inputs?.length ? { inputs: options.inputs } : {}),
+    };
+    const started = await clients.limits.run("sfn:StartExecution", () =>
+      clients.sfn.send(new StartExecutionCommand({ stateMachineArn: deploy.stateMachineArn, name: workflowInstanceId, input: JSON.stringify(input) })),
+    );
+    const updated = await store.updateExecution(workflowInstanceId, { status: "RUNNING", executionArn: started.executionArn, startedAt: (started.startDate ?? now()).toISOString() });
+    return { executionId: workflowInstanceId, executionArn: started.executionArn!, stateMachineArn: deploy.stateMachineArn, record: updated, deploy };
+  } catch (err) {
+    if (secretArn) await deleteTokenSecret(clients, secretArn).catch(() => undefined);
+    const failure = toRuntimeError(err, `starting execution ${workflowInstanceId}`);
+    await store.updateExecution(workflowInstanceId, { status: "FAILED", finishedAt: now().toISOString(), error: { error: awsErrorName(err) ?? "StartFailed", cause: failure.message } }).catch(() => undefined);
+    throw failure;
+  }
+}
+
+export function newWorkflowInstanceId(now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+  return `wi-${stamp}-${randomBytes(3).toString("hex")}`;
+}
+
+function snapshotOf(plan: ResolvedPlan, hash: string): ExecutionSnapshot {
+  return {
+    workflow: plan.workflow,
+    processors: plan.registrations,
+    invocation: plan.invocation,
+    mode: plan.mode,
+    resolved: plan.processors.map((p) => ({ id: p.id, uuid: p.uuid, image: p.image, computeType: p.computeType, cpu: p.cpu, memory: p.memory, hash: p.hash })),
+    definitionHash: hash,
+  };
+}
+
+async function writeTokenSecret(clients: AwsClients, node: NodeOutputs, workflowName: string, workflowInstanceId: string, tokens: ExecutionTokens): Promise<string> {
+  const name = tokenSecretName(node.computeNodeId, workflowInstanceId);
+  const secretString = tokenSecretString(tokens);
+  const tags = { ...resourceTags(node.computeNodeId, workflowName), "compute-node:execution": workflowInstanceId };
+  try {
+    const out = await clients.limits.run("secretsmanager:CreateSecret", () =>
+      clients.secrets.send(
+        new CreateSecretCommand({
+          Name: name,
+          SecretString: secretString,
+          Description: `Pennsieve tokens of workflow execution ${workflowInstanceId}`,
+          Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
+        }),
+      ),
+    );
+    return out.ARN!;
+  } catch (err) {
+    // A retried start with the same id: the secret exists from the first attempt.
+    if (awsErrorName(err) !== "ResourceExistsException") throw err;
+    const out = await clients.limits.run("secretsmanager:PutSecretValue", () => clients.secrets.send(new PutSecretValueCommand({ SecretId: name, SecretString: secretString })));
+    return out.ARN!;
+  }
+}
+
+/** Deletes an execution's token secret at once (no recovery window: the tokens must not linger). */
+export async function deleteTokenSecret(clients: AwsClients, secretId: string): Promise<void> {
+  try {
+    await clients.limits.run("secretsmanager:DeleteSecret", () => clients.secrets.send(new DeleteSecretCommand({ SecretId: secretId, ForceDeleteWithoutRecovery: true })));
+  } catch (err) {
+    if (awsErrorName(err) !== "ResourceNotFoundException") throw err;
+  }
+}
+
+export { TAG_NODE, TAG_WORKFLOW };

@@ -1,0 +1,222 @@
+import { DescribeExecutionCommand, DescribeStateMachineForExecutionCommand, DescribeStateMachineCommand, GetExecutionHistoryCommand, HistoryEvent } from "@aws-sdk/client-sfn";
+import { NotFoundError } from "../../errors";
+import { ExecutionRecord, ExecutionStatus, ProcessorRunState, advanceProcessorState, isTerminalExecutionStatus } from "../../model/execution-record";
+import { ExecutionRecordStore } from "../../model/record-store";
+import { readMarkers, StateMarker } from "../../compile/markers";
+import { AslStateMachine } from "../../compile/asl/types";
+import { AwsClients } from "./clients";
+import { toRuntimeError } from "./errors";
+import { deleteTokenSecret } from "./executions";
+import { tokenSecretName } from "../../handlers/resolve-token";
+
+export interface RefreshExecutionOptions {
+  executionId: string;
+  store: ExecutionRecordStore;
+  clients: AwsClients;
+}
+
+const FAILURE_EVENTS = new Set(["TaskFailed", "TaskTimedOut", "TaskStartFailed", "TaskSubmitFailed"]);
+const MAX_CAUSE = 1000;
+
+/**
+ * Brings an execution record up to date from Step Functions: the execution's status and, from its
+ * history (every page, child executions included), each processor's NOT_STARTED → STARTED →
+ * SUCCEEDED / FAILED with times, attempts and failure causes. Once the execution has ended, no
+ * processor stays STARTED and the per-execution token secret is deleted.
+ */
+export async function refreshExecutionStatus(options: RefreshExecutionOptions): Promise<ExecutionRecord> {
+  const { executionId, store, clients } = options;
+  const record = await store.get(executionId);
+  if (!record) throw new NotFoundError(`no execution "${executionId}" in the execution record store`);
+  if (!record.executionArn) return record;
+  if (isTerminalExecutionStatus(record.status) && Object.values(record.processors).every((p) => p.status !== "STARTED")) return record;
+
+  const described = await clients.limits.run("sfn:DescribeExecution", () => clients.sfn.send(new DescribeExecutionCommand({ executionArn: record.executionArn }))).catch((err) => {
+    throw toRuntimeError(err, `DescribeExecution ${record.executionArn}`);
+  });
+  const status = (described.status ?? "RUNNING") as ExecutionStatus;
+  const terminal = isTerminalExecutionStatus(status);
+  const derived = await processorStatesOf(clients, record.executionArn, record.stateMachineArn, terminal, record.snapshot.resolved);
+
+  const updates: Record<string, ProcessorRunState> = {};
+  for (const id of Object.keys(record.processors)) {
+    let next = advanceProcessorState(record.processors[id], derived.get(id) ?? record.processors[id]);
+    if (terminal && status !== "SUCCEEDED" && next.status === "STARTED")
+      next = { ...next, status: "FAILED", finishedAt: (described.stopDate ?? new Date()).toISOString(), cause: next.cause ?? `the execution ended ${status} while the processor was running` };
+    if (JSON.stringify(next) !== JSON.stringify(record.processors[id])) updates[id] = next;
+  }
+  const patch = terminal
+    ? {
+        status,
+        finishedAt: (described.stopDate ?? new Date()).toISOString(),
+        ...(status !== "SUCCEEDED" ? { error: { error: described.error ?? status, ...(described.cause ? { cause: described.cause.slice(0, MAX_CAUSE) } : {}) } } : {}),
+      }
+    : record.status !== status
+      ? { status }
+      : {};
+
+  let updated = record;
+  const bulk = (store as { applyChanges?: (id: string, p: Record<string, ProcessorRunState>, patch: object) => Promise<ExecutionRecord> }).applyChanges;
+  if (bulk && (Object.keys(updates).length || Object.keys(patch).length)) updated = await bulk.call(store, executionId, updates, patch);
+  else {
+    for (const [id, state] of Object.entries(updates)) updated = await store.updateProcessor(executionId, id, state);
+    if (Object.keys(patch).length) updated = await store.updateExecution(executionId, patch);
+  }
+  if (terminal) await deleteTokenSecret(clients, tokenSecretName(record.computeNodeId, record.workflowInstanceId)).catch(() => undefined);
+  return updated;
+}
+
+/** Reads a record and refreshes it from AWS when it may have moved on. */
+export async function getExecutionRecord(options: RefreshExecutionOptions): Promise<ExecutionRecord> {
+  return refreshExecutionStatus(options);
+}
+
+interface Tracked {
+  state: ProcessorRunState;
+  /** The failure event waiting to see whether a retry follows it. */
+  pendingFailure?: { eventId: number; at: string; cause: string; exitCode?: number };
+}
+
+async function processorStatesOf(
+  clients: AwsClients,
+  executionArn: string,
+  stateMachineArn: string | undefined,
+  terminal: boolean,
+  resolved: { id: string; hash: string }[],
+): Promise<Map<string, ProcessorRunState>> {
+  const byHash = new Map(resolved.map((p) => [p.hash, p.id]));
+  const out = new Map<string, Tracked>();
+  await walkExecution(clients, executionArn, stateMachineArn, terminal, byHash, out, 0);
+  return new Map([...out].map(([id, t]) => [id, t.state]));
+}
+
+async function walkExecution(
+  clients: AwsClients,
+  executionArn: string,
+  stateMachineArn: string | undefined,
+  terminal: boolean,
+  byHash: Map<string, string>,
+  out: Map<string, Tracked>,
+  depth: number,
+): Promise<void> {
+  const markers = readMarkers(await definitionOf(clients, executionArn, stateMachineArn));
+  const events = await history(clients, executionArn);
+  const byId = new Map(events.map((e) => [e.id!, e]));
+  const followers = new Map<number, HistoryEvent[]>();
+  for (const e of events) if (e.previousEventId !== undefined) followers.set(e.previousEventId, [...(followers.get(e.previousEventId) ?? []), e]);
+  // Each event belongs to the state whose Entered event its previousEventId chain reaches.
+  const owner = new Map<number, { state: string; processorIds: string[] }>();
+  const ownerOf = (e: HistoryEvent): { state: string; processorIds: string[] } | undefined => {
+    if (owner.has(e.id!)) return owner.get(e.id!);
+    let found: { state: string; processorIds: string[] } | undefined;
+    if (e.stateEnteredEventDetails?.name) {
+      const marker = markers.get(e.stateEnteredEventDetails.name);
+      found = { state: e.stateEnteredEventDetails.name, processorIds: marker?.kind === "processor" ? processorsOfEntry(marker, e.stateEnteredEventDetails.input, byHash) : [] };
+    } else if (e.previousEventId && byId.has(e.previousEventId) && !e.type?.endsWith("StateExited")) found = ownerOf(byId.get(e.previousEventId)!);
+    owner.set(e.id!, found!);
+    return found;
+  };
+  const children: string[] = [];
+  for (const e of events) {
+    const at = (e.timestamp ?? new Date()).toISOString();
+    const own = ownerOf(e);
+    if (!own) continue;
+    const marker = markers.get(own.state);
+    if (marker?.kind === "child" && (e.type === "TaskSubmitted" || e.type === "TaskSucceeded" || e.type === "TaskStarted")) {
+      const arn = childExecutionArn(e.taskSubmittedEventDetails?.output ?? e.taskSucceededEventDetails?.output);
+      if (arn && !children.includes(arn)) children.push(arn);
+    }
+    if (marker?.kind !== "processor") continue;
+    for (const id of own.processorIds) {
+      const t = out.get(id) ?? { state: { status: "NOT_STARTED" as const } };
+      out.set(id, t);
+      if (e.type === "TaskStateEntered") t.state = { ...t.state, status: "STARTED", startedAt: t.state.startedAt ?? at, attempts: Math.max(1, t.state.attempts ?? 0) };
+      else if (e.type === "TaskScheduled" && t.pendingFailure) {
+        t.pendingFailure = undefined;
+        t.state = { ...t.state, status: "STARTED", attempts: (t.state.attempts ?? 1) + 1 };
+      } else if (e.type === "TaskSucceeded") t.state = { ...t.state, status: "SUCCEEDED", finishedAt: at, cause: undefined };
+      else if (FAILURE_EVENTS.has(e.type!)) t.pendingFailure = { eventId: e.id!, at, ...failureOf(e) };
+    }
+  }
+  for (const t of out.values()) {
+    const pending = t.pendingFailure;
+    if (!pending) continue;
+    const next = followers.get(pending.eventId) ?? [];
+    // A retry schedules the task again; anything else after the failure means the machine moved on (Catch or end).
+    const movedOn = next.some((e) => e.type !== "TaskScheduled") || (terminal && next.length === 0);
+    if (movedOn) t.state = { ...t.state, status: "FAILED", finishedAt: pending.at, cause: pending.cause, ...(pending.exitCode !== undefined ? { exitCode: pending.exitCode } : {}) };
+  }
+  if (depth < 3) for (const child of children) await walkExecution(clients, child, undefined, terminal, byHash, out, depth + 1);
+}
+
+/** The iteration of a Map runs one processor: its entry input carries `p.id` (docs/asl-contract.md). */
+function processorsOfEntry(marker: StateMarker, input: string | undefined, byHash: Map<string, string>): string[] {
+  if (marker.processorIds.length <= 1) return marker.processorIds;
+  try {
+    const value = JSON.parse(input ?? "{}") as { p?: { id?: string; h?: string } };
+    if (value.p?.id && marker.processorIds.includes(value.p.id)) return [value.p.id];
+    if (value.p?.h && byHash.has(value.p.h)) return [byHash.get(value.p.h)!];
+  } catch {
+    // fall through: attribute to every processor of the Map
+  }
+  return marker.processorIds;
+}
+
+/** Error and a short cause; an ECS task description is reduced to exit code and stopped reason (it holds container overrides, i.e. tokens). */
+function failureOf(e: HistoryEvent): { cause: string; exitCode?: number } {
+  const d: { error?: string; cause?: string } = e.taskFailedEventDetails ?? e.taskTimedOutEventDetails ?? e.taskStartFailedEventDetails ?? e.taskSubmitFailedEventDetails ?? {};
+  const error = d.error ?? e.type ?? "failed";
+  let parsed: Record<string, unknown> | undefined;
+  try {
+    parsed = JSON.parse(d.cause ?? "") as Record<string, unknown>;
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed && Array.isArray(parsed.Containers ?? parsed.containers)) {
+    const containers = (parsed.Containers ?? parsed.containers) as { ExitCode?: number; exitCode?: number; Reason?: string; reason?: string }[];
+    const exitCode = containers.map((c) => c.ExitCode ?? c.exitCode).find((c) => typeof c === "number");
+    const reason = (parsed.StoppedReason ?? parsed.stoppedReason) as string | undefined;
+    return { cause: [`${error}`, exitCode !== undefined ? `exit code ${exitCode}` : "", reason ?? ""].filter(Boolean).join(": ").slice(0, MAX_CAUSE), exitCode };
+  }
+  if (parsed && typeof parsed.errorMessage === "string") return { cause: `${error}: ${parsed.errorMessage}`.slice(0, MAX_CAUSE) };
+  return { cause: (d.cause ? `${error}: ${d.cause}` : error).slice(0, MAX_CAUSE) };
+}
+
+function childExecutionArn(output: string | undefined): string | undefined {
+  try {
+    const value = JSON.parse(output ?? "") as { ExecutionArn?: string; executionArn?: string };
+    return value.ExecutionArn ?? value.executionArn;
+  } catch {
+    return undefined;
+  }
+}
+
+async function definitionOf(clients: AwsClients, executionArn: string, stateMachineArn: string | undefined): Promise<AslStateMachine> {
+  try {
+    const out = await clients.limits.run("sfn:DescribeStateMachineForExecution", () => clients.sfn.send(new DescribeStateMachineForExecutionCommand({ executionArn })));
+    return JSON.parse(out.definition!) as AslStateMachine;
+  } catch (err) {
+    // Endpoints without DescribeStateMachineForExecution (moto) fall back to the machine's current definition.
+    if (!stateMachineArn) throw toRuntimeError(err, `DescribeStateMachineForExecution ${executionArn}`);
+    const out = await clients.limits.run("sfn:DescribeStateMachine", () => clients.sfn.send(new DescribeStateMachineCommand({ stateMachineArn: stateMachineArn! }))).catch((e) => {
+      throw toRuntimeError(e, `DescribeStateMachine ${stateMachineArn}`);
+    });
+    return JSON.parse(out.definition!) as AslStateMachine;
+  }
+}
+
+/** Every page of an execution's history, within GetExecutionHistory's shared budget (20/s). */
+async function history(clients: AwsClients, executionArn: string): Promise<HistoryEvent[]> {
+  const events: HistoryEvent[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await clients.limits
+      .run("sfn:GetExecutionHistory", () => clients.sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000, nextToken, includeExecutionData: true })))
+      .catch((err) => {
+        throw toRuntimeError(err, `GetExecutionHistory ${executionArn}`);
+      });
+    events.push(...(page.events ?? []));
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return events.sort((a, b) => (a.id ?? 0) - (b.id ?? 0));
+}

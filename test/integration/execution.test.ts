@@ -1,0 +1,126 @@
+import { expect } from "chai";
+import { CreateFunctionCommand, DeleteFunctionCommand } from "@aws-sdk/client-lambda";
+import { CreateTableCommand } from "@aws-sdk/client-dynamodb";
+import { DescribeExecutionCommand, StopExecutionCommand } from "@aws-sdk/client-sfn";
+import { GetSecretValueCommand } from "@aws-sdk/client-secrets-manager";
+import { resolvePlan } from "../../lib/plan/resolve";
+import { NodeOutputs } from "../../lib/model/node-outputs";
+import { AwsClients } from "../../lib/runtime/aws/clients";
+import { deployWorkflow, startWorkflowExecution } from "../../lib/runtime/aws/executions";
+import { refreshExecutionStatus } from "../../lib/runtime/aws/tracking";
+import { DynamoRecordStore, executionTableDefinition } from "../../lib/runtime/aws/dynamo-record-store";
+import { ExecutionRecord } from "../../lib/model/execution-record";
+import { Moto, startMoto } from "./moto";
+import { motoClients, motoNode } from "./fixtures";
+
+const diamond = {
+  name: "lambda-diamond",
+  processors: [
+    { id: "a", sourceUrl: "img-a:1" },
+    { id: "b", sourceUrl: "img-b:1", dependsOn: ["a"] },
+    { id: "c", sourceUrl: "img-c:1", dependsOn: ["a"] },
+    { id: "d", sourceUrl: "img-d:1", dependsOn: ["b", "c"] },
+  ],
+};
+const lambdaOnly = ["a", "b", "c", "d"].map((x) => ({ sourceUrl: `img-${x}:1`, computeTypes: ["lambda"] }));
+const TOKENS = { sessionToken: "sess-TOKEN-abc123", refreshToken: "refresh-TOKEN-def456" };
+
+/** The node's own functions (data transfer, finalize) exist before any workflow; moto echoes their payloads. */
+async function nodeFunctions(clients: AwsClients, node: NodeOutputs) {
+  for (const arn of [node.dataTransferFunctionArn, node.finalizeFunctionArn!])
+    await clients.lambda.send(new CreateFunctionCommand({ FunctionName: arn.split(":").pop(), PackageType: "Image", Code: { ImageUri: "node-fn:1" }, Role: node.lambdaExecutionRoleArn }));
+}
+
+async function untilTerminal(clients: AwsClients, store: DynamoRecordStore, executionId: string): Promise<ExecutionRecord> {
+  for (let i = 0; i < 120; i++) {
+    const record = await refreshExecutionStatus({ executionId, store, clients });
+    if (["SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT"].includes(record.status)) return record;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`execution ${executionId} did not finish`);
+}
+
+describe("executions on Step Functions (moto)", function () {
+  this.timeout(40000);
+  let moto: Moto;
+  let clients: AwsClients;
+  let node: NodeOutputs;
+  let store: DynamoRecordStore;
+  before(async () => (moto = await startMoto()));
+  after(() => moto?.stop());
+  beforeEach(async () => {
+    // moto may answer a second StartExecution in a region with a 500: every test starts from a reset.
+    await moto.reset();
+    clients = motoClients(moto.endpoint);
+    node = await motoNode(moto.endpoint, "node-e2e");
+    await nodeFunctions(clients, node);
+    await clients.dynamodb.send(new CreateTableCommand(executionTableDefinition("cn-executions")));
+    store = new DynamoRecordStore({ clients, tableName: "cn-executions" });
+  });
+
+  it("runs a Lambda-only diamond to SUCCEEDED with every processor SUCCEEDED, and keeps tokens out of the input", async () => {
+    const plan = resolvePlan(diamond, { processors: lambdaOnly, mode: "secure" });
+    const started = await startWorkflowExecution({ node, plan, clients, store, tokens: TOKENS });
+    expect(started.executionArn).to.match(/:execution:cn-node-e2e-lambda-diamond-[0-9a-f]{8}:wi-/);
+    const described = await clients.sfn.send(new DescribeExecutionCommand({ executionArn: started.executionArn }));
+    expect(described.input).to.not.include("TOKEN");
+    expect(JSON.parse(described.input!)).to.include({ workflowInstanceId: started.executionId, computeNodeId: "node-e2e" });
+    const secret = await clients.secrets.send(new GetSecretValueCommand({ SecretId: `cn/node-e2e/${started.executionId}` }));
+    expect(JSON.parse(secret.SecretString!)).to.deep.equal(TOKENS);
+
+    const initial = await store.get(started.executionId);
+    expect(initial!.snapshot.definitionHash).to.equal(started.deploy.definitionHash);
+    expect(initial!.snapshot.resolved.map((p) => p.computeType)).to.deep.equal(["lambda", "lambda", "lambda", "lambda"]);
+
+    const record = await untilTerminal(clients, store, started.executionId);
+    expect(record.status).to.equal("SUCCEEDED");
+    for (const id of ["a", "b", "c", "d"]) {
+      expect(record.processors[id].status, id).to.equal("SUCCEEDED");
+      expect(record.processors[id].startedAt, id).to.be.a("string");
+      expect(record.processors[id].finishedAt! >= record.processors[id].startedAt!, id).to.equal(true);
+    }
+    expect(record.processors.d.startedAt! >= record.processors.b.finishedAt!).to.equal(true);
+    expect(JSON.stringify(record)).to.not.include("TOKEN");
+    // The token secret goes once the execution has ended.
+    const gone = await clients.secrets.send(new GetSecretValueCommand({ SecretId: `cn/node-e2e/${started.executionId}` })).then(() => false, () => true);
+    expect(gone).to.equal(true);
+
+    const again = motoClients(moto.endpoint);
+    expect((await deployWorkflow({ node, plan, clients: again })).mutatingCalls).to.equal(0);
+  });
+
+  it("marks the processor whose function failed FAILED with a cause, and leaves its dependants NOT_STARTED", async () => {
+    const plan = resolvePlan(diamond, { processors: lambdaOnly, mode: "secure" });
+    const deployed = await deployWorkflow({ node, plan, clients });
+    // Fault injection: the function of "c" disappears after deploy, so invoking it fails like a broken processor.
+    const broken: AwsClients = {
+      ...clients,
+      sfn: {
+        send: (async (command: { constructor: { name: string } }) => {
+          if (command.constructor.name === "StartExecutionCommand") await clients.lambda.send(new DeleteFunctionCommand({ FunctionName: deployed.lambdaFunctions.c }));
+          return clients.sfn.send(command as never);
+        }) as never,
+      },
+    };
+    const started = await startWorkflowExecution({ node, plan, clients: broken, store, tokens: TOKENS });
+    const record = await untilTerminal(clients, store, started.executionId);
+    expect(record.status).to.equal("FAILED");
+    expect(record.processors.a.status).to.equal("SUCCEEDED");
+    expect(record.processors.c.status).to.equal("FAILED");
+    expect(record.processors.c.cause).to.be.a("string").and.not.equal("");
+    expect(record.processors.d.status).to.equal("NOT_STARTED");
+    expect(Object.values(record.processors).map((p) => p.status)).to.not.include("STARTED");
+  });
+
+  it("leaves no processor STARTED once an execution is stopped", async () => {
+    const plan = resolvePlan(diamond, { processors: lambdaOnly, mode: "secure" });
+    const started = await startWorkflowExecution({ node, plan, clients, store, tokens: TOKENS });
+    await clients.sfn.send(new StopExecutionCommand({ executionArn: started.executionArn, error: "Stopped", cause: "test" }));
+    const record = await untilTerminal(clients, store, started.executionId);
+    expect(record.status).to.be.oneOf(["ABORTED", "SUCCEEDED"]);
+    if (record.status === "ABORTED") {
+      expect(Object.values(record.processors).map((p) => p.status)).to.not.include("STARTED");
+      for (const p of Object.values(record.processors).filter((p) => p.status === "FAILED")) expect(p.cause).to.match(/ABORTED/);
+    }
+  });
+});
