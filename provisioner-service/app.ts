@@ -114,7 +114,7 @@ function parsePart<T>(schema: z.ZodType<T> | undefined, value: unknown, where: s
 }
 
 function pathMatches(template: string, path: string): boolean {
-  const pattern = new RegExp("^" + template.replace(/[.*+?^$()|[\]\\]/g, "\\$&").replace(/\\?\{\w+\\?\}|\{\w+\}/g, "[^/]+") + "/?$");
+  const pattern = new RegExp("^" + template.split(/\{\w+\}/).map((part) => part.replace(/[.*+?^$()|[\]\\]/g, "\\$&")).join("[^/]+") + "/?$");
   return pattern.test(path);
 }
 

@@ -1,4 +1,4 @@
-import { readFile, stat } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { UnavailableError, ValidationError } from "../lib/errors";
 import { AutomationStackEngine } from "../lib/provision/automation-engine";
@@ -109,8 +109,4 @@ function awsPlugin() {
 function awsRuntime(): WorkflowRuntime {
   const { AwsWorkflowRuntime } = require("../lib/provision/aws-runtime") as typeof import("../lib/provision/aws-runtime");
   return new AwsWorkflowRuntime();
-}
-
-export async function isDirectory(path: string) {
-  return (await stat(path).catch(() => undefined))?.isDirectory() ?? false;
 }
