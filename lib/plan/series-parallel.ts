@@ -235,69 +235,90 @@ class Decomposer {
   private approximateCutCandidates(set: number[], limit: number): Uint8Array[] {
     const stamp = this.enter(set);
     const m = set.length;
+    // The set's own edges, as compressed rows of local indices.
+    const predStart = new Int32Array(m + 1);
+    for (let i = 0; i < m; i++) {
+      let count = 0;
+      for (const p of this.dag.preds[set[i]]) if (this.mark[p] === stamp) count++;
+      predStart[i + 1] = predStart[i] + count;
+    }
+    const predList = new Int32Array(predStart[m]);
+    for (let i = 0, at = 0; i < m; i++) for (const p of this.dag.preds[set[i]]) if (this.mark[p] === stamp) predList[at++] = this.pos[p];
     const w = Float64Array.from(set, (v) => this.weights[v]);
     const finish = new Float64Array(m);
-    const tail = new Float64Array(m);
+    const depth = new Float64Array(m);
     for (let i = 0; i < m; i++) {
       let start = 0;
-      for (const p of this.dag.preds[set[i]]) if (this.mark[p] === stamp && finish[this.pos[p]] > start) start = finish[this.pos[p]];
+      let d = 0;
+      for (let e = predStart[i]; e < predStart[i + 1]; e++) {
+        const p = predList[e];
+        if (finish[p] > start) start = finish[p];
+        if (depth[p] + 1 > d) d = depth[p] + 1;
+      }
       finish[i] = start + w[i];
+      depth[i] = d;
     }
+    const tail = Float64Array.from(w);
+    const height = new Float64Array(m);
     let total = 0;
     for (let i = m - 1; i >= 0; i--) {
-      let after = 0;
-      for (const s of this.succs[set[i]]) if (this.mark[s] === stamp && tail[this.pos[s]] > after) after = tail[this.pos[s]];
-      tail[i] = w[i] + after;
       if (tail[i] > total) total = tail[i];
+      for (let e = predStart[i]; e < predStart[i + 1]; e++) {
+        const p = predList[e];
+        if (w[p] + tail[i] > tail[p]) tail[p] = w[p] + tail[i];
+        if (height[i] + 1 > height[p]) height[p] = height[i] + 1;
+      }
     }
-    // Unweighted depth from the set's sources and height from its sinks: cuts between "stages".
-    const depth = new Float64Array(m);
-    const height = new Float64Array(m);
-    for (let i = 0; i < m; i++) for (const p of this.dag.preds[set[i]]) if (this.mark[p] === stamp) depth[i] = Math.max(depth[i], depth[this.pos[p]] + 1);
-    for (let i = m - 1; i >= 0; i--) for (const c of this.succs[set[i]]) if (this.mark[c] === stamp) height[i] = Math.max(height[i], height[this.pos[c]] + 1);
     const latestStart = Float64Array.from(tail, (t) => total - t);
     const negativeHeight = Float64Array.from(height, (h) => -h);
-    type Candidate = { inFirst: Uint8Array; score: number; waiting: number };
-    const perFamily: Candidate[][] = [];
+    type Candidate = { inFirst: Uint8Array; score: number; waiting: number; upper: number };
+    const ranked: Candidate[] = [];
+    const seen = new Set<number>();
+    const restTail = new Float64Array(m + 1);
     // Each key is monotone along edges (never smaller at a successor), so "key below a threshold" is a downset.
     for (const key of [finish, latestStart, depth, negativeHeight]) {
-      const order = Array.from({ length: m }, (_, i) => i).sort((a, b) => key[a] - key[b] || a - b);
-      const restTail = new Float64Array(m + 1);
+      const keep = PER_FAMILY;
+      const order = Int32Array.from({ length: m }, (_, i) => i).sort((a, b) => key[a] - key[b] || a - b);
+      restTail[m] = 0;
       for (let k = m - 1; k >= 0; k--) restTail[k] = Math.max(restTail[k + 1], tail[order[k]]);
-      const family: { k: number; score: number }[] = [];
+      // The PER_FAMILY lowest lower bounds of this family, kept sorted.
+      const bestK: number[] = [];
+      const bestScore: number[] = [];
       let firstFinish = 0;
       for (let k = 1; k < m; k++) {
         firstFinish = Math.max(firstFinish, finish[order[k - 1]]);
         if (key[order[k]] === key[order[k - 1]]) continue;
-        family.push({ k, score: firstFinish + restTail[k] });
+        const score = firstFinish + restTail[k];
+        if (bestK.length === keep && score >= bestScore[keep - 1]) continue;
+        let at = bestK.length;
+        while (at > 0 && bestScore[at - 1] > score) at--;
+        bestK.splice(at, 0, k);
+        bestScore.splice(at, 0, score);
+        if (bestK.length > keep) {
+          bestK.pop();
+          bestScore.pop();
+        }
       }
-      family.sort((a, b) => a.score - b.score || a.k - b.k);
-      perFamily.push(
-        family.slice(0, PER_FAMILY).map(({ k, score }) => {
-          const inFirst = new Uint8Array(m);
-          let barrier = 0;
-          for (let j = 0; j < k; j++) {
-            inFirst[order[j]] = 1;
-            barrier = Math.max(barrier, finish[order[j]]);
-          }
-          let waiting = 0;
-          for (let i = 0; i < m; i++) if (!inFirst[i]) waiting += Math.max(0, barrier - (finish[i] - w[i]));
-          return { inFirst, score, waiting };
-        }),
-      );
+      bestK.forEach((k, r) => {
+        // Same prefix length of the same family's order is the same set; across families, a hash of the members.
+        let hash = k;
+        const inFirst = new Uint8Array(m);
+        let barrier = 0;
+        for (let j = 0; j < k; j++) {
+          inFirst[order[j]] = 1;
+          hash = (hash + Math.imul(order[j] + 1, 2654435761)) | 0;
+          if (finish[order[j]] > barrier) barrier = finish[order[j]];
+        }
+        if (seen.has(hash)) return;
+        seen.add(hash);
+        let waiting = 0;
+        for (let i = 0; i < m; i++) if (!inFirst[i] && barrier > finish[i] - w[i]) waiting += barrier - (finish[i] - w[i]);
+        const upper = levelsUpperBound(predStart, predList, w, inFirst, 1) + levelsUpperBound(predStart, predList, w, inFirst, 0);
+        ranked.push({ inFirst, score: bestScore[r], waiting, upper });
+      });
     }
     // Rank by an upper bound on what the recursion will make of each side (it never does worse than
     // one barrier per level inside each connected part); the lower bound only breaks ties.
-    const localPreds: number[][] = set.map((v) => this.dag.preds[v].filter((p) => this.mark[p] === stamp).map((p) => this.pos[p]));
-    const ranked: (Candidate & { upper: number })[] = [];
-    const seen = new Set<string>();
-    for (const family of perFamily)
-      for (const c of family) {
-        const key = Buffer.from(c.inFirst).toString("base64");
-        if (seen.has(key)) continue;
-        seen.add(key);
-        ranked.push({ ...c, upper: levelsUpperBound(localPreds, w, c.inFirst, 1) + levelsUpperBound(localPreds, w, c.inFirst, 0) });
-      }
     ranked.sort((a, b) => a.upper - b.upper || a.score - b.score || a.waiting - b.waiting);
     if (ranked.length === 0) throw new Error("internal: a connected set of several nodes has no downset cut");
     return ranked.slice(0, limit).map((c) => c.inFirst);
@@ -308,11 +329,15 @@ class Decomposer {
  * Makespan of the nodes with `side[i] === which` run as: connected parts in parallel, each part
  * one barrier per level. Linear time.
  */
-function levelsUpperBound(preds: number[][], w: Float64Array, side: Uint8Array, which: number): number {
-  const m = preds.length;
-  const parent = new Int32Array(m);
-  const depth = new Int32Array(m);
-  for (let i = 0; i < m; i++) parent[i] = i;
+function levelsUpperBound(predStart: Int32Array, predList: Int32Array, w: Float64Array, side: Uint8Array, which: number): number {
+  const m = w.length;
+  const { parent, depth, maxDepth, root, offset, levelMax } = scratch(m);
+  for (let i = 0; i < m; i++) {
+    parent[i] = i;
+    depth[i] = 0;
+    maxDepth[i] = -1;
+    levelMax[i] = 0;
+  }
   const find = (i: number): number => {
     while (parent[i] !== i) {
       parent[i] = parent[parent[i]];
@@ -322,7 +347,8 @@ function levelsUpperBound(preds: number[][], w: Float64Array, side: Uint8Array, 
   };
   for (let i = 0; i < m; i++) {
     if (side[i] !== which) continue;
-    for (const p of preds[i]) {
+    for (let e = predStart[i]; e < predStart[i + 1]; e++) {
+      const p = predList[e];
       if (side[p] !== which) continue;
       if (depth[p] + 1 > depth[i]) depth[i] = depth[p] + 1;
       const a = find(i);
@@ -330,21 +356,41 @@ function levelsUpperBound(preds: number[][], w: Float64Array, side: Uint8Array, 
       if (a !== b) parent[Math.max(a, b)] = Math.min(a, b);
     }
   }
-  const levelMax = new Map<number, number>();
+  // Slots (part, level) laid out per part: part r owns [offset[r], offset[r] + maxDepth[r]]; at most m slots.
   for (let i = 0; i < m; i++) {
     if (side[i] !== which) continue;
-    const key = find(i) * (m + 1) + depth[i];
-    const cur = levelMax.get(key);
-    if (cur === undefined || w[i] > cur) levelMax.set(key, w[i]);
+    root[i] = find(i);
+    if (depth[i] > maxDepth[root[i]]) maxDepth[root[i]] = depth[i];
   }
-  const perPart = new Map<number, number>();
-  for (const [key, value] of levelMax) {
-    const root = Math.floor(key / (m + 1));
-    perPart.set(root, (perPart.get(root) ?? 0) + value);
+  let slots = 0;
+  for (let r = 0; r < m; r++) {
+    if (maxDepth[r] < 0) continue;
+    offset[r] = slots;
+    slots += maxDepth[r] + 1;
+  }
+  for (let i = 0; i < m; i++) {
+    if (side[i] !== which) continue;
+    const slot = offset[root[i]] + depth[i];
+    if (w[i] > levelMax[slot]) levelMax[slot] = w[i];
   }
   let best = 0;
-  for (const v of perPart.values()) if (v > best) best = v;
+  for (let r = 0; r < m; r++) {
+    if (maxDepth[r] < 0) continue;
+    let sum = 0;
+    for (let d = 0; d <= maxDepth[r]; d++) sum += levelMax[offset[r] + d];
+    if (sum > best) best = sum;
+  }
   return best;
+}
+
+/** Work arrays of levelsUpperBound, reused across calls (compile is synchronous). */
+let buffers: { parent: Int32Array; depth: Int32Array; maxDepth: Int32Array; root: Int32Array; offset: Int32Array; levelMax: Float64Array } | undefined;
+function scratch(m: number) {
+  if (!buffers || buffers.parent.length < m) {
+    const size = Math.max(m, 64);
+    buffers = { parent: new Int32Array(size), depth: new Int32Array(size), maxDepth: new Int32Array(size), root: new Int32Array(size), offset: new Int32Array(size), levelMax: new Float64Array(size) };
+  }
+  return buffers;
 }
 
 function popcount(x: number): number {
