@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { UnavailableError, ValidationError } from "../lib/errors";
 import { AutomationStackEngine } from "../lib/provision/automation-engine";
+import { AwsWorkflowRuntime } from "../lib/provision/aws-runtime";
 import { LocalWorkflowRuntime } from "../lib/provision/local-runtime";
 import { defaultNodeProgram, NodeProgramSource } from "../lib/provision/node-program";
 import { StackEngine } from "../lib/provision/stack-engine";
@@ -24,6 +25,8 @@ export interface ServeOptions {
   pulumiRoot?: string;
   /** DynamoDB table for operations, nodes and keys (see provisionTableDefinition). @default files under the data dir */
   stateTable?: string;
+  /** AWS mode: DynamoDB table of execution records. @default COMPUTE_NODE_EXECUTIONS_TABLE, else each node's `executionTableName` output */
+  executionsTable?: string;
 }
 
 /**
@@ -70,7 +73,9 @@ export async function createDefaultService(options: ServeOptions, deps: { env: N
     envVars,
     plugins: options.local ? [] : awsPlugin(),
   });
-  const runtime: WorkflowRuntime = options.local ? new LocalWorkflowRuntime({ root: join(dataDir, "runtime"), inputRoot: join(dataDir, "inputs") }) : awsRuntime();
+  const runtime: WorkflowRuntime = options.local
+    ? new LocalWorkflowRuntime({ root: join(dataDir, "runtime"), inputRoot: join(dataDir, "inputs") })
+    : new AwsWorkflowRuntime({ executionTable: options.executionsTable ?? env.COMPUTE_NODE_EXECUTIONS_TABLE });
   return buildService({
     dataDir,
     store: options.stateTable ? dynamoStore(options.stateTable, env) : undefined,
@@ -106,7 +111,3 @@ function awsPlugin() {
   }
 }
 
-function awsRuntime(): WorkflowRuntime {
-  const { AwsWorkflowRuntime } = require("../lib/provision/aws-runtime") as typeof import("../lib/provision/aws-runtime");
-  return new AwsWorkflowRuntime();
-}

@@ -67,7 +67,8 @@ export const serveCommand: CliCommand = {
       .option("--max-operations <n>", "stack operations running at once across nodes", positiveInt("--max-operations"), 4)
       .option("--pulumi-root <dir>", "directory containing bin/pulumi (default: PULUMI_CLI_ROOT, else PATH)")
       .option("--state-table <name>", "keep operations, nodes and idempotency keys in this DynamoDB table instead of the data dir")
-      .action((opts: { port: number; host: string; local?: boolean; dataDir: string; tokenFile?: string; insecureNoAuth?: boolean; maxOperations: number; pulumiRoot?: string; stateTable?: string }) =>
+      .option("--executions-table <name>", "AWS mode: DynamoDB table of execution records (default: COMPUTE_NODE_EXECUTIONS_TABLE, else the node's executionTableName output)")
+      .action((opts: { port: number; host: string; local?: boolean; dataDir: string; tokenFile?: string; insecureNoAuth?: boolean; maxOperations: number; pulumiRoot?: string; stateTable?: string; executionsTable?: string }) =>
         runAction(ctx, false, () =>
           runServe(
             {
@@ -80,6 +81,7 @@ export const serveCommand: CliCommand = {
               maxConcurrentOperations: Math.max(1, opts.maxOperations),
               pulumiRoot: opts.pulumiRoot,
               stateTable: opts.stateTable,
+              executionsTable: opts.executionsTable,
             },
             ctx.io,
           ),
