@@ -25,7 +25,10 @@ export async function startMoto(): Promise<Moto> {
   });
   const child: ChildProcess = spawn("python3", ["-m", "moto.server", "-H", "127.0.0.1", "-p", String(port)], { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
-  child.stderr?.on("data", (d) => (stderr = (stderr + d).slice(-4000)));
+  child.stderr?.on("data", (d) => {
+    stderr = (stderr + d).slice(-4000);
+    if (process.env.MOTO_DEBUG) process.stderr.write(d);
+  });
   const endpoint = `http://127.0.0.1:${port}`;
   let ready = false;
   for (let i = 0; i < 400 && !ready; i++) {

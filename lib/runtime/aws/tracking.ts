@@ -36,7 +36,14 @@ export async function refreshExecutionStatus(options: RefreshExecutionOptions): 
   });
   const status = (described.status ?? "RUNNING") as ExecutionStatus;
   const terminal = isTerminalExecutionStatus(status);
-  const derived = await processorStatesOf(clients, record.executionArn, record.stateMachineArn, terminal, record.snapshot.resolved);
+  let derived: Map<string, ProcessorRunState>;
+  try {
+    derived = await processorStatesOf(clients, record.executionArn, record.stateMachineArn, terminal, record.snapshot.resolved);
+  } catch (err) {
+    // An ended execution must not keep processors STARTED because its history could not be read.
+    if (!terminal) throw err;
+    derived = new Map();
+  }
 
   const updates: Record<string, ProcessorRunState> = {};
   for (const id of Object.keys(record.processors)) {
