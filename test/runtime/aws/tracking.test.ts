@@ -89,7 +89,7 @@ describe("refreshExecutionStatus", () => {
       { id: 1, type: "ExecutionStarted", timestamp: t(0) },
       { id: 2, previousEventId: 1, type: "TaskStateEntered", timestamp: t(1), stateEnteredEventDetails: { name: runState.a, input: "{}" } },
       { id: 3, previousEventId: 2, type: "TaskScheduled", timestamp: t(1) },
-      { id: 4, previousEventId: 3, type: "TaskFailed", timestamp: t(2), taskFailedEventDetails: { error: "States.TaskFailed", cause: ecsCause } },
+      { id: 4, previousEventId: 3, type: "TaskFailed", timestamp: t(2), taskFailedEventDetails: { resourceType: "ecs", resource: "runTask.sync", error: "States.TaskFailed", cause: ecsCause } },
       { id: 5, previousEventId: 4, type: "TaskScheduled", timestamp: t(12) },
       { id: 6, previousEventId: 5, type: "TaskSucceeded", timestamp: t(13) },
       { id: 7, previousEventId: 6, type: "TaskStateExited", timestamp: t(13), stateExitedEventDetails: { name: runState.a } },
@@ -97,7 +97,7 @@ describe("refreshExecutionStatus", () => {
       { id: 9, previousEventId: 7, type: "TaskStateEntered", timestamp: t(14), stateEnteredEventDetails: { name: runState.c, input: "{}" } },
       { id: 10, previousEventId: 8, type: "TaskScheduled", timestamp: t(14) },
       { id: 11, previousEventId: 9, type: "TaskScheduled", timestamp: t(14) },
-      { id: 12, previousEventId: 10, type: "TaskFailed", timestamp: t(20), taskFailedEventDetails: { error: "States.TaskFailed", cause: ecsCause } },
+      { id: 12, previousEventId: 10, type: "TaskFailed", timestamp: t(20), taskFailedEventDetails: { resourceType: "ecs", resource: "runTask.sync", error: "States.TaskFailed", cause: ecsCause } },
       { id: 13, previousEventId: 12, type: "FailStateEntered", timestamp: t(20), stateEnteredEventDetails: { name: "Fail b", input: "{}" } },
     ];
   }
