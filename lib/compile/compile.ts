@@ -88,7 +88,7 @@ export function compileWorkflow(plan: ResolvedPlan, options: CompileOptions = {}
   const byId = new Map(plan.processors.map((p) => [p.id, p]));
   const { units, dag } = buildUnitDag(plan.processors, {
     minGroupSize: options.mapMinGroup ?? 4,
-    renderKey: (p) => JSON.stringify([p.computeType, runTargetOf(target, p), p.timeout, p.retry ?? null]),
+    renderKey: (p) => JSON.stringify([p.computeType, runTargetOf(target, p), p.timeout, p.gpu, p.retry ?? null]),
     hints: options.hints,
   });
 

@@ -67,6 +67,7 @@ function renderSingle(ctx: UnitRenderContext, p: ResolvedProcessor): Fragment {
     retry: p.retry,
     comment: processorComment(p.id),
     failState: failName,
+    gpu: p.gpu,
     network: target,
   });
   states.push([runName, run]);
@@ -109,6 +110,7 @@ function renderGroup(ctx: UnitRenderContext, members: ResolvedProcessor[]): Frag
     lambdaTimeout: p.timeout,
     retry: p.retry,
     failState: describeName,
+    gpu: p.gpu,
     network: target,
   });
   inner.push([names.name("Run", label), run]);

@@ -104,6 +104,14 @@ describe("compileWorkflow", () => {
     expect(token.Retry[0].ErrorEquals).to.include("SecretsManager.ThrottlingException");
   });
 
+  it("leaves a GPU processor off Fargate, on the cluster's default capacity providers", () => {
+    const plan = planOf({ a: [], b: ["a"] }, { processors: [{ sourceUrl: "registry.example/a:1" }, { sourceUrl: "registry.example/b:1", gpu: 1, cpu: 4, memory: 16384 }] });
+    const states = allStates(compileWorkflow(plan).definition);
+    const params = (id: string) => (states.find(([, s]) => "Comment" in s && s.Comment === `processor:${id}`)![1] as { Parameters: Record<string, unknown> }).Parameters;
+    expect(params("a").LaunchType).to.equal("FARGATE");
+    expect(params("b")).to.not.have.property("LaunchType");
+  });
+
   it("catches a processor failure into a Fail state that keeps the error name but not the cause", () => {
     const states = allStates(compileWorkflow(planOf({ a: [] })).definition);
     const [, run] = states.find(([, s]) => "Comment" in s && s.Comment === "processor:a")!;

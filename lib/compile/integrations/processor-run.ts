@@ -23,6 +23,8 @@ export interface ProcessorRunProps {
   retry?: ProcessorRetry;
   comment?: string;
   failState: string;
+  /** GPUs requested: Fargate has none, so such a task runs on the cluster's default capacity provider strategy (the node's GPU instances). */
+  gpu: number;
   network: { clusterArn: string; subnetIds: string[]; securityGroupIds: string[]; assignPublicIp: boolean };
 }
 
@@ -43,7 +45,7 @@ export function processorRunTask(p: ProcessorRunProps): TaskState {
     const parameters: AslObject = {
       Cluster: p.network.clusterArn,
       TaskDefinition: p.target,
-      LaunchType: "FARGATE",
+      ...(p.gpu > 0 ? {} : { LaunchType: "FARGATE" }),
       NetworkConfiguration: {
         AwsvpcConfiguration: { Subnets: p.network.subnetIds, SecurityGroups: p.network.securityGroupIds, AssignPublicIp: p.network.assignPublicIp ? "ENABLED" : "DISABLED" },
       },
