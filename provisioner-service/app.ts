@@ -8,7 +8,7 @@ import { IdempotencyGuard } from "../lib/provision/idempotency";
 import { NodeService } from "../lib/provision/node-service";
 import { OperationManager } from "../lib/provision/operation-manager";
 import { AuthConfig, bearerAuth } from "./auth";
-import { MethodNotAllowedError, toHttpError } from "./http-errors";
+import { MethodNotAllowedError, toHttpError, UnsupportedMediaTypeError } from "./http-errors";
 import { errorFields, Logger } from "./logger";
 import { buildOpenApiDocument } from "./openapi";
 import { expressPath, RouteSpec } from "./route";
@@ -81,6 +81,7 @@ export function createApp(deps: AppDeps): express.Express {
       try {
         const params = parsePart(route.params, req.params, "params");
         const query = parsePart(route.query, req.query ?? {}, "query");
+        if (route.body && req.body === undefined && hasBody(req) && !req.is("application/json")) throw new UnsupportedMediaTypeError();
         const body = route.body ? parsePart(route.body, req.body, "body") : undefined;
         const result = await route.handler({ params, query, body, req, res });
         if (!result) return;
@@ -105,6 +106,8 @@ export function createApp(deps: AppDeps): express.Express {
   });
   return app;
 }
+
+const hasBody = (req: Request) => req.headers["transfer-encoding"] !== undefined || Number(req.headers["content-length"] ?? 0) > 0;
 
 function parsePart<T>(schema: z.ZodType<T> | undefined, value: unknown, where: string): T {
   if (!schema) return {} as T;

@@ -19,6 +19,14 @@ export class MethodNotAllowedError extends ComputeNodeError {
   }
 }
 
+/** A body was sent with another content type than JSON. HTTP 415. */
+export class UnsupportedMediaTypeError extends ComputeNodeError {
+  override name = "UnsupportedMediaTypeError";
+  constructor() {
+    super("unsupported_media_type", "send the request body as JSON with Content-Type: application/json");
+  }
+}
+
 export interface HttpError {
   status: number;
   body: ErrorResponse;
@@ -52,6 +60,7 @@ export function toHttpError(err: unknown, requestId: string): HttpError {
   if (err instanceof NotFoundError) return make(404, err.code, err.message);
   if (err instanceof MethodNotAllowedError) return make(405, err.code, err.message, {}, { Allow: err.allowed.join(", ") });
   if (err instanceof ConflictError) return make(409, err.code, err.message, err.holderId ? { holderId: err.holderId } : {});
+  if (err instanceof UnsupportedMediaTypeError) return make(415, err.code, err.message);
   if (err instanceof IdempotencyKeyReusedError) return make(422, err.code, err.message);
   if (err instanceof UnavailableError) return make(503, err.code, err.message, {}, { "Retry-After": "30" });
   const bodyError = typeof err === "object" && err !== null && typeof (err as { type?: unknown }).type === "string" ? BODY_ERRORS[(err as { type: string }).type] : undefined;

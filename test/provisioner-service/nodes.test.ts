@@ -48,6 +48,8 @@ describe("provisioner service: nodes", () => {
   it("answers 400 for malformed JSON and 404 for an unknown node", async () => {
     const bad = await svc.post("/v1/nodes").set("Content-Type", "application/json").send('{"id": ').expect(400);
     expect(bad.body.error.code).to.equal("invalid_json");
+    const form = await svc.post("/v1/nodes").set("Content-Type", "application/x-www-form-urlencoded").send("id=x&region=us-east-1").expect(415);
+    expect(form.body.error.message).to.include("application/json");
     await svc.get("/v1/nodes/..%2F..%2Fetc").expect(404);
     await svc.get("/v1/operations/..%2Fx").expect(404);
     const missing = await svc.get("/v1/nodes/nope").expect(404);
