@@ -1,0 +1,47 @@
+import { expect } from "chai";
+import { UnavailableError, ValidationError } from "../../lib/errors";
+import { defaultNodeProgram, nodeConfigInput } from "../../lib/provision/node-program";
+import { NodeSpec } from "../../lib/provision/stack-engine";
+
+const spec: NodeSpec = { id: "lab-1", mode: "secure", region: "eu-west-1", options: { maxVcpus: 8 } };
+
+describe("defaultNodeProgram", () => {
+  it("builds the program from the node config the spec maps to, loading lib/node once", () => {
+    let loads = 0;
+    const configs: unknown[] = [];
+    const source = defaultNodeProgram(() => {
+      loads++;
+      return { parseNodeConfig: (v) => v, computeNodeProgram: (config) => (configs.push(config), async () => ({})) };
+    });
+    source.program(spec);
+    source.validate(spec);
+    expect(loads).to.equal(1);
+    expect(configs).to.deep.equal([nodeConfigInput(spec)]);
+    expect(nodeConfigInput(spec)).to.deep.equal({ maxVcpus: 8, computeNodeId: "lab-1", deploymentMode: "secure", region: "eu-west-1" });
+  });
+
+  it("reports the node config's issues under body.options", () => {
+    const source = defaultNodeProgram(() => ({
+      computeNodeProgram: () => async () => ({}),
+      parseNodeConfig: () => {
+        throw new ValidationError([{ code: "too_big", path: ["maxVcpus"], message: "at most 4" }]);
+      },
+    }));
+    const err = (() => {
+      try {
+        source.validate(spec);
+      } catch (e) {
+        return e as ValidationError;
+      }
+    })();
+    expect(err).to.be.instanceOf(ValidationError);
+    expect(err!.issues[0].path).to.deep.equal(["body", "options", "maxVcpus"]);
+  });
+
+  it("answers UnavailableError when lib/node cannot be loaded", () => {
+    const source = defaultNodeProgram(() => {
+      throw new UnavailableError("the compute node program (lib/node/program.ts) could not be loaded");
+    });
+    expect(() => source.program(spec)).to.throw(UnavailableError);
+  });
+});
