@@ -1,0 +1,279 @@
+import { DeleteTaskDefinitionsCommand, DeregisterTaskDefinitionCommand, DescribeTaskDefinitionCommand, ListTaskDefinitionFamiliesCommand, ListTaskDefinitionsCommand, UntagResourceCommand as EcsUntag } from "@aws-sdk/client-ecs";
+import { DeleteFunctionCommand, ListFunctionsCommand, ListTagsCommand, UntagResourceCommand as LambdaUntag } from "@aws-sdk/client-lambda";
+import { DeleteStateMachineCommand, ListExecutionsCommand, ListStateMachinesCommand, ListTagsForResourceCommand, StopExecutionCommand } from "@aws-sdk/client-sfn";
+import { DeleteNetworkInterfaceCommand, DescribeNetworkInterfacesCommand } from "@aws-sdk/client-ec2";
+import { DeleteSecretCommand, ListSecretsCommand } from "@aws-sdk/client-secrets-manager";
+import { ConflictError } from "../../errors";
+import { lambdaFunctionPrefix, stateMachineName, stateMachinePrefix, taskDefinitionPrefix } from "../../model/names";
+import { AwsClients, createAwsClients } from "./clients";
+import { awsErrorName, isNotFound, toRuntimeError } from "./errors";
+import { TAG_NODE, TAG_WORKFLOW_USE_PREFIX, workflowUseTag } from "./node";
+
+export interface CleanupResult {
+  deletedFunctions: string[];
+  deletedStateMachines: string[];
+  /** Task definition revisions deregistered (and deleted where the API allows). */
+  deregisteredTaskDefinitions: string[];
+  deletedNetworkInterfaces: string[];
+  /** Lambda VPC ENIs still attached: Lambda releases them some minutes after the function is deleted. */
+  pendingNetworkInterfaces: string[];
+  deletedSecrets: string[];
+  /** Executions stopped because `force` was given. */
+  stoppedExecutions: string[];
+  /** Tags removed from resources other workflows still use. */
+  releasedResources: string[];
+  mutatingCalls: number;
+}
+
+export interface CleanupNodeOptions {
+  computeNodeId: string;
+  region: string;
+  endpoint?: string;
+  /** Stop running executions instead of refusing. @default false */
+  force?: boolean;
+  clients?: AwsClients;
+}
+
+const emptyResult = (): CleanupResult => ({
+  deletedFunctions: [],
+  deletedStateMachines: [],
+  deregisteredTaskDefinitions: [],
+  deletedNetworkInterfaces: [],
+  pendingNetworkInterfaces: [],
+  deletedSecrets: [],
+  stoppedExecutions: [],
+  releasedResources: [],
+  mutatingCalls: 0,
+});
+
+/**
+ * Removes everything executions registered on a node: every `proc-lambda-<node>-*` function (and
+ * its VPC ENIs), every state machine and task definition of the node, and leftover token secrets.
+ * Refuses with ConflictError while one of the node's machines has a RUNNING execution, unless
+ * `force` (then it stops them first). Idempotent: a second call finds nothing and changes nothing.
+ * The node's Pulumi destroy hook calls this.
+ */
+export async function cleanupNodeResources(options: CleanupNodeOptions): Promise<CleanupResult> {
+  const clients = options.clients ?? createAwsClients({ region: options.region, endpoint: options.endpoint });
+  const before = clients.mutations.calls.length;
+  const result = emptyResult();
+  const machines = await nodeStateMachines(clients, options.computeNodeId);
+  await settleRunning(clients, machines, !!options.force, result, `node "${options.computeNodeId}"`);
+
+  for (const fn of await nodeFunctions(clients, options.computeNodeId)) await deleteFunction(clients, fn, result);
+  for (const arn of machines) await deleteStateMachine(clients, arn, result);
+  for (const family of await nodeFamilies(clients, options.computeNodeId)) for (const arn of await familyRevisions(clients, family)) await deregister(clients, arn, result);
+  await deleteTaskDefinitions(clients, result.deregisteredTaskDefinitions);
+  await deleteNodeSecrets(clients, options.computeNodeId, result);
+  result.mutatingCalls = clients.mutations.calls.length - before;
+  return result;
+}
+
+export interface CleanupWorkflowOptions {
+  computeNodeId: string;
+  workflowName: string;
+  region: string;
+  endpoint?: string;
+  force?: boolean;
+  clients?: AwsClients;
+}
+
+/**
+ * Removes what deleting a workflow definition frees: its state machines, and the functions and
+ * task definitions no other workflow uses (each use is a `compute-node:wf:<hash>` tag; shared
+ * resources only lose this workflow's tag). Idempotent.
+ */
+export async function cleanupWorkflow(options: CleanupWorkflowOptions): Promise<CleanupResult> {
+  const clients = options.clients ?? createAwsClients({ region: options.region, endpoint: options.endpoint });
+  const before = clients.mutations.calls.length;
+  const result = emptyResult();
+  const main = stateMachineName(options.computeNodeId, options.workflowName);
+  const machines = (await nodeStateMachines(clients, options.computeNodeId)).filter((arn) => {
+    const name = arn.split(":").pop()!;
+    return name === main || name.startsWith(`${main}-`);
+  });
+  await settleRunning(clients, machines, !!options.force, result, `workflow "${options.workflowName}"`);
+  const useTag = workflowUseTag(options.workflowName);
+
+  for (const fn of await nodeFunctions(clients, options.computeNodeId)) {
+    const tags = (await clients.limits.run("lambda:ListTags", () => clients.lambda.send(new ListTagsCommand({ Resource: fn.arn })))).Tags ?? {};
+    if (tags[useTag] === undefined) continue;
+    const others = Object.keys(tags).filter((k) => k.startsWith(TAG_WORKFLOW_USE_PREFIX) && k !== useTag);
+    if (others.length === 0) await deleteFunction(clients, fn, result);
+    else {
+      await clients.limits.run("lambda:UntagResource", () => clients.lambda.send(new LambdaUntag({ Resource: fn.arn, TagKeys: [useTag] })));
+      result.releasedResources.push(fn.arn);
+    }
+  }
+  for (const arn of machines) await deleteStateMachine(clients, arn, result);
+  for (const family of await nodeFamilies(clients, options.computeNodeId)) {
+    for (const arn of await familyRevisions(clients, family)) {
+      const described = await clients.limits.run("ecs:DescribeTaskDefinition", () => clients.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn, include: ["TAGS"] })));
+      const keys = (described.tags ?? []).map((t) => t.key ?? "");
+      if (!keys.includes(useTag)) continue;
+      if (keys.some((k) => k.startsWith(TAG_WORKFLOW_USE_PREFIX) && k !== useTag)) {
+        await clients.limits.run("ecs:UntagResource", () => clients.ecs.send(new EcsUntag({ resourceArn: arn, tagKeys: [useTag] })));
+        result.releasedResources.push(arn);
+      } else await deregister(clients, arn, result);
+    }
+  }
+  await deleteTaskDefinitions(clients, result.deregisteredTaskDefinitions);
+  result.mutatingCalls = clients.mutations.calls.length - before;
+  return result;
+}
+
+async function settleRunning(clients: AwsClients, machines: string[], force: boolean, result: CleanupResult, what: string): Promise<void> {
+  for (const arn of machines) {
+    let nextToken: string | undefined;
+    do {
+      const page = await clients.limits.run("sfn:ListExecutions", () => clients.sfn.send(new ListExecutionsCommand({ stateMachineArn: arn, statusFilter: "RUNNING", nextToken })));
+      for (const execution of page.executions ?? []) {
+        if (!force) throw new ConflictError(`cannot clean up ${what}: execution ${execution.executionArn} is RUNNING; wait for it or pass force to stop it`, execution.executionArn);
+        await clients.limits.run("sfn:StopExecution", () => clients.sfn.send(new StopExecutionCommand({ executionArn: execution.executionArn, error: "CleanupForced", cause: "stopped by compute-node cleanup" })));
+        result.stoppedExecutions.push(execution.executionArn!);
+      }
+      nextToken = page.nextToken;
+    } while (nextToken);
+  }
+}
+
+/** The node's machines: name prefix to narrow, the node tag to be exact (prefix `cn-a-` also matches node `a-b`). */
+async function nodeStateMachines(clients: AwsClients, computeNodeId: string): Promise<string[]> {
+  const prefix = stateMachinePrefix(computeNodeId);
+  const out: string[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await clients.limits.run("sfn:ListStateMachines", () => clients.sfn.send(new ListStateMachinesCommand({ nextToken })));
+    for (const m of page.stateMachines ?? []) {
+      if (!m.name?.startsWith(prefix)) continue;
+      const tags = await clients.limits
+        .run("sfn:ListTagsForResource", () => clients.sfn.send(new ListTagsForResourceCommand({ resourceArn: m.stateMachineArn })))
+        .catch((err) => {
+          if (isNotFound(err) || awsErrorName(err) === "StateMachineDoesNotExist") return { tags: [] };
+          throw toRuntimeError(err, `ListTagsForResource ${m.stateMachineArn}`);
+        });
+      if ((tags.tags ?? []).some((t) => t.key === TAG_NODE && t.value === computeNodeId)) out.push(m.stateMachineArn!);
+    }
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return out;
+}
+
+async function nodeFunctions(clients: AwsClients, computeNodeId: string): Promise<{ name: string; arn: string }[]> {
+  // Exact shape `proc-lambda-<node part>-<12 hex>`: another node whose id extends this one never matches.
+  const pattern = new RegExp(`^${escape(lambdaFunctionPrefix(computeNodeId))}[0-9a-f]{12}$`);
+  const out: { name: string; arn: string }[] = [];
+  let marker: string | undefined;
+  do {
+    const page = await clients.limits.run("lambda:ListFunctions", () => clients.lambda.send(new ListFunctionsCommand({ Marker: marker })));
+    for (const f of page.Functions ?? []) if (f.FunctionName && pattern.test(f.FunctionName)) out.push({ name: f.FunctionName, arn: f.FunctionArn! });
+    marker = page.NextMarker;
+  } while (marker);
+  return out;
+}
+
+async function deleteFunction(clients: AwsClients, fn: { name: string; arn: string }, result: CleanupResult): Promise<void> {
+  try {
+    await clients.limits.run("lambda:DeleteFunction", () => clients.lambda.send(new DeleteFunctionCommand({ FunctionName: fn.name })));
+    result.deletedFunctions.push(fn.name);
+  } catch (err) {
+    if (!isNotFound(err)) throw toRuntimeError(err, `DeleteFunction ${fn.name}`);
+  }
+  const enis = await clients.limits
+    .run("ec2:DescribeNetworkInterfaces", () => clients.ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: "description", Values: [`AWS Lambda VPC ENI-${fn.name}*`] }] })))
+    .catch((err) => {
+      throw toRuntimeError(err, `DescribeNetworkInterfaces for ${fn.name}`);
+    });
+  for (const eni of enis.NetworkInterfaces ?? []) {
+    if (eni.Status !== "available") {
+      result.pendingNetworkInterfaces.push(eni.NetworkInterfaceId!);
+      continue;
+    }
+    try {
+      await clients.limits.run("ec2:DeleteNetworkInterface", () => clients.ec2.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: eni.NetworkInterfaceId })));
+      result.deletedNetworkInterfaces.push(eni.NetworkInterfaceId!);
+    } catch (err) {
+      if (awsErrorName(err) === "InvalidNetworkInterface.InUse") result.pendingNetworkInterfaces.push(eni.NetworkInterfaceId!);
+      else if (!isNotFound(err)) throw toRuntimeError(err, `DeleteNetworkInterface ${eni.NetworkInterfaceId}`);
+    }
+  }
+}
+
+async function deleteStateMachine(clients: AwsClients, arn: string, result: CleanupResult): Promise<void> {
+  try {
+    await clients.limits.run("sfn:DeleteStateMachine", () => clients.sfn.send(new DeleteStateMachineCommand({ stateMachineArn: arn })));
+    result.deletedStateMachines.push(arn);
+  } catch (err) {
+    if (!(isNotFound(err) || awsErrorName(err) === "StateMachineDoesNotExist")) throw toRuntimeError(err, `DeleteStateMachine ${arn}`);
+  }
+}
+
+async function nodeFamilies(clients: AwsClients, computeNodeId: string): Promise<string[]> {
+  const prefix = taskDefinitionPrefix(computeNodeId);
+  const pattern = new RegExp(`^${escape(prefix)}[0-9a-f]{16}$`);
+  const out: string[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await clients.limits.run("ecs:ListTaskDefinitionFamilies", () => clients.ecs.send(new ListTaskDefinitionFamiliesCommand({ familyPrefix: prefix, status: "ACTIVE", nextToken })));
+    out.push(...(page.families ?? []).filter((f) => pattern.test(f)));
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return out;
+}
+
+async function familyRevisions(clients: AwsClients, family: string): Promise<string[]> {
+  const out: string[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await clients.limits.run("ecs:ListTaskDefinitions", () => clients.ecs.send(new ListTaskDefinitionsCommand({ familyPrefix: family, status: "ACTIVE", nextToken })));
+    // familyPrefix is a prefix: keep only this family's revisions.
+    out.push(...(page.taskDefinitionArns ?? []).filter((arn) => arn.split("/").pop()!.replace(/:\d+$/, "") === family));
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return out;
+}
+
+async function deregister(clients: AwsClients, arn: string, result: CleanupResult): Promise<void> {
+  try {
+    await clients.limits.run("ecs:DeregisterTaskDefinition", () => clients.ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition: arn })));
+    result.deregisteredTaskDefinitions.push(arn);
+  } catch (err) {
+    if (awsErrorName(err) !== "ClientException" && !isNotFound(err)) throw toRuntimeError(err, `DeregisterTaskDefinition ${arn}`);
+  }
+}
+
+// DeleteTaskDefinitions takes INACTIVE revisions, at most 10 per call. Endpoints without it (moto)
+// leave them INACTIVE, which no longer counts as registered.
+async function deleteTaskDefinitions(clients: AwsClients, arns: string[]): Promise<void> {
+  for (let i = 0; i < arns.length; i += 10) {
+    try {
+      await clients.limits.run("ecs:DeleteTaskDefinitions", () => clients.ecs.send(new DeleteTaskDefinitionsCommand({ taskDefinitions: arns.slice(i, i + 10) })));
+    } catch (err) {
+      const name = awsErrorName(err) ?? "";
+      if (["InvalidAction", "UnknownOperationException", "NotImplemented", "ClientException"].includes(name) || /NotImplemented/.test(name)) return;
+      throw toRuntimeError(err, "DeleteTaskDefinitions");
+    }
+  }
+}
+
+async function deleteNodeSecrets(clients: AwsClients, computeNodeId: string, result: CleanupResult): Promise<void> {
+  const prefix = `cn/${computeNodeId}/`;
+  let nextToken: string | undefined;
+  do {
+    const page = await clients.limits.run("secretsmanager:ListSecrets", () => clients.secrets.send(new ListSecretsCommand({ Filters: [{ Key: "name", Values: [prefix] }], NextToken: nextToken })));
+    for (const s of page.SecretList ?? []) {
+      if (!s.Name?.startsWith(prefix) || !(s.Tags ?? []).some((t) => t.Key === TAG_NODE && t.Value === computeNodeId)) continue;
+      try {
+        await clients.limits.run("secretsmanager:DeleteSecret", () => clients.secrets.send(new DeleteSecretCommand({ SecretId: s.ARN, ForceDeleteWithoutRecovery: true })));
+        result.deletedSecrets.push(s.Name);
+      } catch (err) {
+        if (!isNotFound(err)) throw toRuntimeError(err, `DeleteSecret ${s.Name}`);
+      }
+    }
+    nextToken = page.NextToken;
+  } while (nextToken);
+}
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}

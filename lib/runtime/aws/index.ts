@@ -1,0 +1,18 @@
+export { createAwsClients, isMutatingCommand } from "./clients";
+export type { AwsClients, CreateAwsClientsOptions, MutationLog } from "./clients";
+export { createRateLimits, DEFAULT_RATES } from "./rate-limit";
+export type { RateLimits, RateLimitOptions } from "./rate-limit";
+export { classifyAwsError, toRuntimeError } from "./errors";
+export type { AwsErrorKind } from "./errors";
+export { parseNodeOutputs } from "./node";
+export { registerTaskDefinitions } from "./register-ecs";
+export { registerLambdaFunctions } from "./register-lambda";
+export { deployStateMachines } from "./state-machines";
+export { deployWorkflow, startWorkflowExecution, newWorkflowInstanceId } from "./executions";
+export type { DeployWorkflowOptions, DeployWorkflowResult, StartWorkflowExecutionOptions, StartWorkflowExecutionResult } from "./executions";
+export { refreshExecutionStatus, getExecutionRecord } from "./tracking";
+export type { RefreshExecutionOptions } from "./tracking";
+export { cleanupNodeResources, cleanupWorkflow } from "./cleanup";
+export type { CleanupResult, CleanupNodeOptions, CleanupWorkflowOptions } from "./cleanup";
+export { DynamoRecordStore, executionTableDefinition } from "./dynamo-record-store";
+export { recordStoreFor } from "./record-store";
