@@ -1,4 +1,4 @@
-import { IndexedDag, Structure, parallelOf, seriesOf } from "./structure";
+import { IndexedDag, Structure, parallelOf, seriesOf, structureMakespan } from "./structure";
 
 /**
  * Turns a DAG into a series-parallel schedule that keeps every dependency.
@@ -26,10 +26,31 @@ export interface Decomposition {
 }
 
 export function seriesParallelDecomposition(dag: IndexedDag, options: DecompositionOptions = {}): Decomposition {
-  const d = new Decomposer(dag, Math.max(0, options.effort ?? 1));
-  const structure = d.run();
-  return { structure, approximateCuts: d.approximateCuts };
+  const effort = Math.max(0, options.effort ?? 1);
+  // Large DAGs get one ranking: compile time there is bounded by the size of the output.
+  const rankings: Ranking[] = dag.preds.length <= PORTFOLIO_MAX_NODES ? ["upper", "lower"] : ["upper"];
+  const first = new Decomposer(dag, effort / rankings.length, rankings[0]);
+  let best = { structure: first.run(), approximateCuts: first.approximateCuts };
+  // A series-parallel DAG never ranks a cut. Otherwise no single ranking predicts the best cut,
+  // and a second one with its share of the budget often finds a shorter schedule.
+  if (best.approximateCuts === 0) return best;
+  let bestSpan = structureMakespan(best.structure, dag.weights);
+  for (const ranking of rankings.slice(1)) {
+    const d = new Decomposer(dag, effort / rankings.length, ranking);
+    const structure = d.run();
+    const span = structureMakespan(structure, dag.weights);
+    if (span < bestSpan) {
+      best = { structure, approximateCuts: d.approximateCuts };
+      bestSpan = span;
+    }
+  }
+  return best;
 }
+
+/** How cut candidates are ordered before the best few are tried: by upper bound first, or by lower bound first. */
+type Ranking = "upper" | "lower";
+/** DAGs up to this size are decomposed with both rankings and keep the shorter schedule. */
+const PORTFOLIO_MAX_NODES = 1000;
 
 /** Cut candidates tried in full at a non-series-parallel split, while the work budget lasts. */
 const LOOKAHEAD = 6;
@@ -61,6 +82,7 @@ class Decomposer {
   constructor(
     private readonly dag: IndexedDag,
     effort: number,
+    private readonly ranking: Ranking,
   ) {
     this.n = dag.preds.length;
     this.succs = dag.preds.map(() => []);
@@ -319,7 +341,8 @@ class Decomposer {
     }
     // Rank by an upper bound on what the recursion will make of each side (it never does worse than
     // one barrier per level inside each connected part); the lower bound only breaks ties.
-    ranked.sort((a, b) => a.upper - b.upper || a.score - b.score || a.waiting - b.waiting);
+    if (this.ranking === "upper") ranked.sort((a, b) => a.upper - b.upper || a.score - b.score || a.waiting - b.waiting);
+    else ranked.sort((a, b) => a.score - b.score || a.upper - b.upper || a.waiting - b.waiting);
     if (ranked.length === 0) throw new Error("internal: a connected set of several nodes has no downset cut");
     return ranked.slice(0, limit).map((c) => c.inFirst);
   }
