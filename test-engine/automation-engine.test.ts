@@ -130,7 +130,7 @@ describe("AutomationStackEngine with the real Pulumi CLI and a file backend", fu
     expect(after.outputs!.generation).to.equal(5);
   });
 
-  it("serves the API over the real engine: create, concurrent update → 409, destroy", async () => {
+  it("serves the API over the real engine: create, concurrent update → 409, cancel, destroy", async () => {
     const logs: string[] = [];
     const service = buildService({
       dataDir: env.dataDir,
@@ -163,6 +163,15 @@ describe("AutomationStackEngine with the real Pulumi CLI and a file backend", fu
       expect([a.status, b.status].sort()).to.deep.equal([202, 409]);
       const winner = ((await (a.status === 202 ? a : b).json()) as { operation: { id: string } }).operation.id;
       expect((await waitFor(winner)).state).to.equal("succeeded");
+
+      const slow = await call("PATCH", "/v1/nodes/tier-http", { options: { delayMs: 30000 } });
+      const slowOp = ((await slow.json()) as { operation: { id: string } }).operation.id;
+      await new Promise((r) => setTimeout(r, 4000));
+      expect((await call("POST", `/v1/operations/${slowOp}/cancel`)).status).to.equal(202);
+      expect((await waitFor(slowOp)).state).to.equal("cancelled");
+      const converge = await call("PATCH", "/v1/nodes/tier-http", { options: { generation: 7 } });
+      const convergeOp = ((await converge.json()) as { operation: { id: string } }).operation.id;
+      expect((await waitFor(convergeOp)).state).to.equal("succeeded");
 
       const destroyed = await call("DELETE", "/v1/nodes/tier-http");
       const destroyOp = ((await destroyed.json()) as { operation: { id: string } }).operation.id;
