@@ -75,7 +75,7 @@ export async function createDefaultService(options: ServeOptions, deps: { env: N
   });
   const runtime: WorkflowRuntime = options.local
     ? new LocalWorkflowRuntime({ root: join(dataDir, "runtime"), inputRoot: join(dataDir, "inputs") })
-    : new AwsWorkflowRuntime({ executionTable: options.executionsTable ?? env.COMPUTE_NODE_EXECUTIONS_TABLE });
+    : new AwsWorkflowRuntime({ executionTable: options.executionsTable ?? env.COMPUTE_NODE_EXECUTIONS_TABLE, recordsDir: join(dataDir, "records") });
   return buildService({
     dataDir,
     store: options.stateTable ? dynamoStore(options.stateTable, env) : undefined,

@@ -1,4 +1,4 @@
-import { ConflictError, NotFoundError, UnavailableError, ValidationError } from "../errors";
+import { ConflictError, NotFoundError, UnavailableError } from "../errors";
 import { ExecutionRecord, isTerminalExecutionStatus } from "../model/execution-record";
 import { NodeOutputs } from "../model/node-outputs";
 import { ExecutionRecordStore } from "../model/record-store";
@@ -9,17 +9,20 @@ import { StartExecutionRequest, WorkflowRuntime } from "./workflow-runtime";
 /** The AWS runtime functions this adapter calls; injected in tests, loaded from lib/runtime/aws otherwise. */
 export interface AwsRuntimeApi {
   createClients(region: string): AwsClients;
-  createStore(clients: AwsClients, tableName: string): ExecutionRecordStore;
+  /** The node's record store: `table` when given, else the node's `executionTableName`, else files under `recordsDir`. */
+  recordStore(outputs: NodeOutputs, clients: AwsClients, table: string | undefined, recordsDir: string): ExecutionRecordStore;
   parseNodeOutputs(value: unknown): NodeOutputs;
   startWorkflowExecution(options: { node: NodeOutputs; plan: StartExecutionRequest["plan"]; clients: AwsClients; store: ExecutionRecordStore }): Promise<{ executionId: string }>;
   getExecutionRecord(options: { executionId: string; store: ExecutionRecordStore; clients: AwsClients }): Promise<ExecutionRecord>;
-  /** Throws ConflictError while an execution runs unless `force`. Absent until lib/runtime/aws/cleanup.ts exists. */
+  /** Throws ConflictError while an execution runs unless `force`. */
   cleanupNodeResources?: (options: { computeNodeId: string; region: string; force?: boolean; clients?: AwsClients }) => Promise<unknown>;
 }
 
 export interface AwsWorkflowRuntimeOptions {
-  /** DynamoDB table of execution records. @default the node's `executionTableName` output */
+  /** DynamoDB table of execution records. @default the node's `executionTableName` output, else files under `recordsDir` */
   executionTable?: string;
+  /** Where records go for nodes without a table. */
+  recordsDir: string;
   api?: AwsRuntimeApi;
 }
 
@@ -32,7 +35,7 @@ export class AwsWorkflowRuntime implements WorkflowRuntime {
   private readonly clients = new Map<string, AwsClients>();
   private api?: AwsRuntimeApi;
 
-  constructor(private readonly options: AwsWorkflowRuntimeOptions = {}) {
+  constructor(private readonly options: AwsWorkflowRuntimeOptions) {
     this.api = options.api;
   }
 
@@ -62,7 +65,7 @@ export class AwsWorkflowRuntime implements WorkflowRuntime {
 
   async cleanupNode(node: NodeRecord, options: { force: boolean }): Promise<void> {
     const api = this.load();
-    if (!api.cleanupNodeResources) throw new UnavailableError("per-node cleanup (lib/runtime/aws/cleanup.ts) is not part of this build; refusing to destroy a node whose registered resources would leak");
+    if (!api.cleanupNodeResources) throw new UnavailableError("per-node cleanup is not available; refusing to destroy a node whose registered resources would leak");
     if (!options.force) {
       const running = await this.runningExecutionOf(node);
       if (running) throw new ConflictError(`execution ${running} is running on compute node "${node.id}"`, running);
@@ -73,11 +76,8 @@ export class AwsWorkflowRuntime implements WorkflowRuntime {
   private context(node: NodeRecord) {
     const api = this.load();
     const outputs = api.parseNodeOutputs(node.outputs ?? {});
-    const table = this.options.executionTable ?? (typeof node.outputs?.executionTableName === "string" ? node.outputs.executionTableName : undefined);
-    if (!table)
-      throw new ValidationError([{ code: "no_execution_table", path: ["node", "outputs", "executionTableName"], message: `compute node "${node.id}" has no executionTableName output and the service has no --executions-table` }]);
     const clients = this.clientsFor(node.region);
-    return { api, outputs, clients, store: api.createStore(clients, table) };
+    return { api, outputs, clients, store: api.recordStore(outputs, clients, this.options.executionTable, this.options.recordsDir) };
   }
 
   private clientsFor(region: string): AwsClients {
@@ -94,23 +94,14 @@ export class AwsWorkflowRuntime implements WorkflowRuntime {
 
 function loadAwsRuntime(): AwsRuntimeApi {
   // Loaded on first use: the AWS SDK clients are heavy and a --local service never needs them.
-  const clients = require("../runtime/aws/clients") as typeof import("../runtime/aws/clients");
-  const executions = require("../runtime/aws/executions") as typeof import("../runtime/aws/executions");
-  const tracking = require("../runtime/aws/tracking") as typeof import("../runtime/aws/tracking");
-  const records = require("../runtime/aws/dynamo-record-store") as typeof import("../runtime/aws/dynamo-record-store");
-  const node = require("../runtime/aws/node") as typeof import("../runtime/aws/node");
-  let cleanup: AwsRuntimeApi["cleanupNodeResources"];
-  try {
-    cleanup = (require("../runtime/aws/cleanup") as { cleanupNodeResources?: AwsRuntimeApi["cleanupNodeResources"] }).cleanupNodeResources;
-  } catch {
-    cleanup = undefined;
-  }
+  const aws = require("../runtime/aws") as typeof import("../runtime/aws");
   return {
-    createClients: (region) => clients.createAwsClients({ region }),
-    createStore: (c, tableName) => new records.DynamoRecordStore({ clients: c, tableName }),
-    parseNodeOutputs: node.parseNodeOutputs,
-    startWorkflowExecution: executions.startWorkflowExecution,
-    getExecutionRecord: tracking.getExecutionRecord,
-    cleanupNodeResources: cleanup,
+    createClients: (region) => aws.createAwsClients({ region }),
+    recordStore: (outputs, clients, table, recordsDir) =>
+      table ? new aws.DynamoRecordStore({ clients, tableName: table }) : aws.recordStoreFor(outputs, clients, recordsDir),
+    parseNodeOutputs: aws.parseNodeOutputs,
+    startWorkflowExecution: aws.startWorkflowExecution,
+    getExecutionRecord: aws.getExecutionRecord,
+    cleanupNodeResources: aws.cleanupNodeResources,
   };
 }

@@ -9,14 +9,17 @@ export interface NodeProgramSource {
   validate(spec: NodeSpec): void;
 }
 
-/** The node config the program takes, built from the API's node spec. */
+/** The node config the program takes (lib/node/config.ts), built from the API's node spec. */
 export function nodeConfigInput(spec: NodeSpec): Record<string, unknown> {
-  return { ...spec.options, computeNodeId: spec.id, deploymentMode: spec.mode, region: spec.region };
+  return { ...spec.options, computeNodeId: spec.id, mode: spec.mode, region: spec.region };
 }
 
+// Config keys the API takes as top-level fields of the node; every other key is one of its options.
+const TOP_LEVEL = new Set(["computeNodeId", "mode", "region"]);
+
 interface NodeModules {
-  computeNodeProgram: (config: unknown) => PulumiFn | (() => unknown);
-  parseNodeConfig: (value: unknown) => unknown;
+  computeNodeProgram: (config: never) => PulumiFn | (() => unknown);
+  parseNodeConfig: (value: unknown, prefix?: (string | number)[]) => unknown;
 }
 
 /**
@@ -29,15 +32,18 @@ export function defaultNodeProgram(load: () => NodeModules = loadNodeModules): N
   return {
     program: (spec) => {
       const { computeNodeProgram, parseNodeConfig } = get();
-      const program = computeNodeProgram(parseNodeConfig(nodeConfigInput(spec)));
+      const program = computeNodeProgram(parseNodeConfig(nodeConfigInput(spec), []) as never);
       return program as PulumiFn;
     },
     validate: (spec) => {
       try {
-        get().parseNodeConfig(nodeConfigInput(spec));
+        get().parseNodeConfig(nodeConfigInput(spec), []);
       } catch (err) {
         if (err instanceof ValidationError)
-          throw new ValidationError(err.issues.map((i) => ({ ...i, path: ["body", "options", ...i.path.filter((p, n) => !(n === 0 && (p === "config" || p === "nodeConfig")))] })), { cause: err });
+          throw new ValidationError(
+            err.issues.map((i) => ({ ...i, path: TOP_LEVEL.has(String(i.path[0])) ? ["body", ...i.path] : ["body", "options", ...i.path] })),
+            { cause: err },
+          );
         throw err;
       }
     },

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { DeploymentModeSchema } from "../model/mode";
 
 /** Compute node ids name stacks, AWS resources and files: keep them to a safe, short alphabet. */
-export const NODE_ID_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/;
+export const NODE_ID_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,37}[a-z0-9])?$/;
 
 export const NodeStatusSchema = z.enum(["creating", "ready", "updating", "destroying", "destroyed", "failed"]);
 export type NodeStatus = z.infer<typeof NodeStatusSchema>;

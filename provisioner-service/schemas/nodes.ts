@@ -2,7 +2,7 @@ import { z } from "zod";
 import { DeploymentModeSchema } from "../../lib/model/mode";
 import { NODE_ID_PATTERN, NodeRecordSchema, OperationRecordSchema } from "../../lib/provision/records";
 
-const AWS_REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/;
+const AWS_REGION = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
 
 export const NodeOptionsSchema = z
   .record(z.string(), z.unknown())
@@ -10,7 +10,7 @@ export const NodeOptionsSchema = z
 
 export const CreateNodeBodySchema = z
   .object({
-    id: z.string().regex(NODE_ID_PATTERN, "must be 1–40 characters of lowercase letters, digits and '-', starting and ending with a letter or digit").describe("Compute node id; names the stack and the node's AWS resources."),
+    id: z.string().regex(NODE_ID_PATTERN, "must be 1–39 characters of lowercase letters, digits and '-', starting and ending with a letter or digit").describe("Compute node id; names the stack and the node's AWS resources."),
     mode: DeploymentModeSchema.default("basic"),
     region: z.string().regex(AWS_REGION, "must be an AWS region such as us-east-1"),
     options: NodeOptionsSchema.default({}),

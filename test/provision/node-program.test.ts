@@ -17,14 +17,17 @@ describe("defaultNodeProgram", () => {
     source.validate(spec);
     expect(loads).to.equal(1);
     expect(configs).to.deep.equal([nodeConfigInput(spec)]);
-    expect(nodeConfigInput(spec)).to.deep.equal({ maxVcpus: 8, computeNodeId: "lab-1", deploymentMode: "secure", region: "eu-west-1" });
+    expect(nodeConfigInput(spec)).to.deep.equal({ maxVcpus: 8, computeNodeId: "lab-1", mode: "secure", region: "eu-west-1" });
   });
 
   it("reports the node config's issues under body.options", () => {
     const source = defaultNodeProgram(() => ({
       computeNodeProgram: () => async () => ({}),
       parseNodeConfig: () => {
-        throw new ValidationError([{ code: "too_big", path: ["maxVcpus"], message: "at most 4" }]);
+        throw new ValidationError([
+          { code: "too_big", path: ["maxVcpus"], message: "at most 4" },
+          { code: "invalid_format", path: ["region"], message: "must be an AWS region" },
+        ]);
       },
     }));
     const err = (() => {
@@ -35,7 +38,7 @@ describe("defaultNodeProgram", () => {
       }
     })();
     expect(err).to.be.instanceOf(ValidationError);
-    expect(err!.issues[0].path).to.deep.equal(["body", "options", "maxVcpus"]);
+    expect(err!.issues.map((i) => i.path)).to.deep.equal([["body", "options", "maxVcpus"], ["body", "region"]]);
   });
 
   it("answers UnavailableError when lib/node cannot be loaded", () => {
