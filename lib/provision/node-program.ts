@@ -17,27 +17,28 @@ export function nodeConfigInput(spec: NodeSpec): Record<string, unknown> {
 // Config keys the API takes as top-level fields of the node; every other key is one of its options.
 const TOP_LEVEL = new Set(["computeNodeId", "mode", "region"]);
 
-interface NodeModules {
-  computeNodeProgram: (config: never) => PulumiFn | (() => unknown);
-  parseNodeConfig: (value: unknown, prefix?: (string | number)[]) => unknown;
+type ParseNodeConfig = (value: unknown, prefix?: (string | number)[]) => unknown;
+type ComputeNodeProgram = (config: never) => PulumiFn | (() => unknown);
+
+export interface NodeModuleLoaders {
+  config: () => ParseNodeConfig;
+  program: () => ComputeNodeProgram;
 }
 
 /**
  * The ComputeNode component as inline program (lib/node/program.ts) with its config parser
- * (lib/node/config.ts), loaded lazily: importing @pulumi/aws is slow and only node calls need it.
+ * (lib/node/config.ts), each loaded on first use: importing @pulumi/aws is slow and only node
+ * calls need it; validation needs only the config module.
  */
-export function defaultNodeProgram(load: () => NodeModules = loadNodeModules): NodeProgramSource {
-  let modules: NodeModules | undefined;
-  const get = () => (modules ??= load());
+export function defaultNodeProgram(loaders: NodeModuleLoaders = { config: loadConfigModule, program: loadProgramModule }): NodeProgramSource {
+  let parse: ParseNodeConfig | undefined;
+  let build: ComputeNodeProgram | undefined;
+  const parseConfig = (spec: NodeSpec) => (parse ??= loaders.config())(nodeConfigInput(spec), []);
   return {
-    program: (spec) => {
-      const { computeNodeProgram, parseNodeConfig } = get();
-      const program = computeNodeProgram(parseNodeConfig(nodeConfigInput(spec), []) as never);
-      return program as PulumiFn;
-    },
+    program: (spec) => (build ??= loaders.program())(parseConfig(spec) as never) as PulumiFn,
     validate: (spec) => {
       try {
-        get().parseNodeConfig(nodeConfigInput(spec), []);
+        parseConfig(spec);
       } catch (err) {
         if (err instanceof ValidationError)
           throw new ValidationError(
@@ -50,14 +51,22 @@ export function defaultNodeProgram(load: () => NodeModules = loadNodeModules): N
   };
 }
 
-function loadNodeModules(): NodeModules {
+function loadConfigModule(): ParseNodeConfig {
+  return loadExport<ParseNodeConfig>("../node/config", "parseNodeConfig", "lib/node/config.ts");
+}
+
+function loadProgramModule(): ComputeNodeProgram {
+  return loadExport<ComputeNodeProgram>("../node/program", "computeNodeProgram", "lib/node/program.ts");
+}
+
+function loadExport<T>(path: string, name: string, file: string): T {
+  let value: unknown;
   try {
     // Required at run time: the node program is optional for everything but node calls.
-    const program = require("../node/program") as Partial<NodeModules>;
-    const config = require("../node/config") as Partial<NodeModules>;
-    if (typeof program.computeNodeProgram !== "function" || typeof config.parseNodeConfig !== "function") throw new Error("lib/node does not export computeNodeProgram and parseNodeConfig");
-    return { computeNodeProgram: program.computeNodeProgram, parseNodeConfig: config.parseNodeConfig };
+    value = (require(path) as Record<string, unknown>)[name];
   } catch (err) {
-    throw new UnavailableError("the compute node program (lib/node/program.ts) could not be loaded", { cause: err });
+    throw new UnavailableError(`the compute node program (${file}) could not be loaded`, { cause: err });
   }
+  if (typeof value !== "function") throw new UnavailableError(`${file} does not export ${name}`);
+  return value as T;
 }

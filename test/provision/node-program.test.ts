@@ -6,30 +6,30 @@ import { NodeSpec } from "../../lib/provision/stack-engine";
 const spec: NodeSpec = { id: "lab-1", mode: "secure", region: "eu-west-1", options: { maxVcpus: 8 } };
 
 describe("defaultNodeProgram", () => {
-  it("builds the program from the node config the spec maps to, loading lib/node once", () => {
+  it("builds the program from the node config the spec maps to, loading each lib/node module once", () => {
     let loads = 0;
     const configs: unknown[] = [];
-    const source = defaultNodeProgram(() => {
-      loads++;
-      return { parseNodeConfig: (v) => v, computeNodeProgram: (config) => (configs.push(config), async () => ({})) };
+    const source = defaultNodeProgram({
+      config: () => (loads++, (v) => v),
+      program: () => (loads++, (config: never) => (configs.push(config), async () => ({}))),
     });
     source.program(spec);
     source.validate(spec);
-    expect(loads).to.equal(1);
+    expect(loads).to.equal(2);
     expect(configs).to.deep.equal([nodeConfigInput(spec)]);
     expect(nodeConfigInput(spec)).to.deep.equal({ maxVcpus: 8, computeNodeId: "lab-1", mode: "secure", region: "eu-west-1" });
   });
 
   it("reports the node config's issues under body.options", () => {
-    const source = defaultNodeProgram(() => ({
-      computeNodeProgram: () => async () => ({}),
-      parseNodeConfig: () => {
+    const source = defaultNodeProgram({
+      program: () => () => async () => ({}),
+      config: () => () => {
         throw new ValidationError([
           { code: "too_big", path: ["maxVcpus"], message: "at most 4" },
           { code: "invalid_format", path: ["region"], message: "must be an AWS region" },
         ]);
       },
-    }));
+    });
     const err = (() => {
       try {
         source.validate(spec);
@@ -42,9 +42,13 @@ describe("defaultNodeProgram", () => {
   });
 
   it("answers UnavailableError when lib/node cannot be loaded", () => {
-    const source = defaultNodeProgram(() => {
-      throw new UnavailableError("the compute node program (lib/node/program.ts) could not be loaded");
+    const source = defaultNodeProgram({
+      config: () => (v) => v,
+      program: () => {
+        throw new UnavailableError("the compute node program (lib/node/program.ts) could not be loaded");
+      },
     });
     expect(() => source.program(spec)).to.throw(UnavailableError);
+    expect(() => source.validate(spec)).to.not.throw();
   });
 });
