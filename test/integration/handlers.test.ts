@@ -1,0 +1,68 @@
+import { expect } from "chai";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { CloudWatchLogsClient, CreateLogGroupCommand, CreateLogStreamCommand, PutLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
+import { CreateTableCommand } from "@aws-sdk/client-dynamodb";
+import { createDataTransferHandler } from "../../lib/handlers/data-transfer";
+import { createFinalizeHandler } from "../../lib/handlers/finalize";
+import { DynamoRecordStore, executionTableDefinition } from "../../lib/runtime/aws/dynamo-record-store";
+import { resolvePlan } from "../../lib/plan/resolve";
+import { Moto, startMoto } from "./moto";
+import { motoClients } from "./fixtures";
+
+describe("Lambda handlers against moto", function () {
+  this.timeout(30000);
+  let moto: Moto;
+  let s3: S3Client;
+  let logs: CloudWatchLogsClient;
+  let dir: string;
+  before(async () => (moto = await startMoto()));
+  after(() => moto?.stop());
+  beforeEach(async () => {
+    await moto.reset();
+    const config = { region: "us-east-1", endpoint: moto.endpoint, credentials: { accessKeyId: "test", secretAccessKey: "test" }, maxAttempts: 1 };
+    s3 = new S3Client({ ...config, forcePathStyle: true });
+    logs = new CloudWatchLogsClient(config);
+    dir = await mkdtemp(join(tmpdir(), "cn-handlers-"));
+  });
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  it("downloads an S3 prefix into the execution's input dir", async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: "inputs" }));
+    await s3.send(new PutObjectCommand({ Bucket: "inputs", Key: "ds/1/a.txt", Body: "alpha" }));
+    await s3.send(new PutObjectCommand({ Bucket: "inputs", Key: "ds/1/deep/b.txt", Body: "beta" }));
+    const targetDir = join(dir, "node", "input", "wi-1");
+    const out = await createDataTransferHandler({ s3 })({ action: "download", computeNodeId: "node", workflowInstanceId: "wi-1", targetDir, inputs: ["s3://inputs/ds/1/"] });
+    expect(out).to.deep.include({ copied: 2 });
+    expect(await readFile(join(targetDir, "deep", "b.txt"), "utf8")).to.equal("beta");
+  });
+
+  it("archives the execution's logs and writes a cost report from its record", async () => {
+    await s3.send(new CreateBucketCommand({ Bucket: "archive" }));
+    await logs.send(new CreateLogGroupCommand({ logGroupName: "/cn/node" }));
+    await logs.send(new CreateLogStreamCommand({ logGroupName: "/cn/node", logStreamName: "processor/processor/t1" }));
+    const t0 = Date.now();
+    await logs.send(new PutLogEventsCommand({ logGroupName: "/cn/node", logStreamName: "processor/processor/t1", logEvents: [{ timestamp: t0 + 1000, message: "hello" }, { timestamp: t0 + 2000, message: "done" }] }));
+    const clients = motoClients(moto.endpoint);
+    await clients.dynamodb.send(new CreateTableCommand(executionTableDefinition("execs")));
+    const plan = resolvePlan({ name: "w", processors: [{ id: "p", sourceUrl: "img:1" }] }, { processors: [{ sourceUrl: "img:1", computeTypes: ["lambda"], memory: 2048 }] });
+    const store = new DynamoRecordStore({ clients, tableName: "execs" });
+    await store.create({
+      executionId: "wi-9", workflowInstanceId: "wi-9", backend: "aws", computeNodeId: "node", createdAt: new Date(t0).toISOString(), status: "RUNNING", startedAt: new Date(t0).toISOString(),
+      snapshot: { workflow: plan.workflow, processors: plan.registrations, invocation: plan.invocation, mode: plan.mode, resolved: plan.processors.map((p) => ({ id: p.id, uuid: p.uuid, image: p.image, computeType: p.computeType, cpu: p.cpu, memory: p.memory, hash: p.hash })), definitionHash: "h" },
+      processors: { p: { status: "SUCCEEDED", startedAt: new Date(t0).toISOString(), finishedAt: new Date(t0 + 10_000).toISOString(), attempts: 1 } },
+    });
+    const finalize = createFinalizeHandler({ s3, logs, dynamodb: clients.dynamodb, env: { LOG_ARCHIVE_BUCKET: "archive", LOG_GROUP_NAME: "/cn/node", EXECUTION_TABLE: "execs" }, now: () => new Date(t0 + 60_000) });
+    const out = await finalize({ action: "finalize", computeNodeId: "node", workflowInstanceId: "wi-9", status: "SUCCEEDED" });
+    expect(out).to.deep.equal({ logs: "s3://archive/executions/node/wi-9/logs.jsonl", costReport: "s3://archive/executions/node/wi-9/cost-report.json", logEvents: 2 });
+    const archived = await (await s3.send(new GetObjectCommand({ Bucket: "archive", Key: "executions/node/wi-9/logs.jsonl" }))).Body!.transformToString();
+    expect(archived.trim().split("\n").map((l) => JSON.parse(l).message)).to.deep.equal(["hello", "done"]);
+    const report = JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: "archive", Key: "executions/node/wi-9/cost-report.json" }))).Body!.transformToString());
+    expect(report.processors).to.have.length(1);
+    expect(report.processors[0]).to.deep.include({ processorId: "p", computeType: "lambda", durationSeconds: 10 });
+    // 10 s × 2 GB × Lambda's GB-second price + one request.
+    expect(report.totalEstimatedUsd).to.be.closeTo(10 * 2 * 0.0000166667 + 0.0000002, 1e-6);
+  });
+});
