@@ -19,7 +19,7 @@ export class MapState extends ChainableState {
     super();
   }
 
-  toStateJson(): AslMapState {
+  protected render(): AslMapState {
     const p = this.props;
     const endOfBranch = this.endsBranch && this.next === undefined;
     return compact({

@@ -14,7 +14,7 @@ export class ParallelState extends ChainableState {
     if (props.branches.length === 0) throw new Error("internal: a Parallel state needs at least one branch");
   }
 
-  toStateJson(): AslParallelState {
+  protected render(): AslParallelState {
     const endOfBranch = this.endsBranch && this.next === undefined;
     return compact({
       Type: "Parallel" as const,

@@ -13,7 +13,7 @@ export class PassState extends ChainableState {
     super();
   }
 
-  toStateJson(): AslPassState {
+  protected render(): AslPassState {
     const p = this.props;
     return compact({ Type: "Pass" as const, Comment: p.comment, Parameters: p.parameters, Result: p.result, ResultPath: p.resultPath, ...this.renderNextEnd() });
   }

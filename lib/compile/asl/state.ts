@@ -8,6 +8,7 @@ export abstract class State {
 /** A state that continues with `Next` or ends its branch. Wiring twice is a bug, so it throws. */
 export abstract class ChainableState extends State {
   private nextName?: string;
+  private rendered?: { key: string; json: AslState };
   /** Set when the state ends a branch or Map iteration: it then outputs only a tiny value, so results gathered by a Parallel or Map stay far below the 256 KiB payload limit. */
   protected endsBranch = false;
 
@@ -23,6 +24,17 @@ export abstract class ChainableState extends State {
   markEndOfBranch(): void {
     this.endsBranch = true;
   }
+
+  /** Rendered once per wiring: compile measures a state's size before placing it, then emits the same object. */
+  toStateJson(): AslState {
+    const key = `${this.nextName ?? ""}\u0000${this.endsBranch}`;
+    if (this.rendered?.key === key) return this.rendered.json;
+    const json = this.render();
+    this.rendered = { key, json };
+    return json;
+  }
+
+  protected abstract render(): AslState;
 
   protected renderNextEnd(): { Next: string } | { End: true } {
     return this.nextName !== undefined ? { Next: this.nextName } : { End: true };

@@ -20,7 +20,7 @@ export class TaskState extends ChainableState {
     super();
   }
 
-  toStateJson(): AslTaskState {
+  protected render(): AslTaskState {
     const p = this.props;
     const endOfBranch = this.endsBranch && this.next === undefined;
     return compact({
