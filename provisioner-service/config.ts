@@ -68,6 +68,7 @@ export async function createDefaultService(options: ServeOptions, deps: { env: N
   }
   const engine: StackEngine = new AutomationStackEngine({
     program: (spec) => program.program(spec),
+    preflight: () => program.ensureLoaded(),
     dataDir,
     cliRoot,
     envVars,

@@ -35,6 +35,8 @@ export interface AutomationEngineOptions {
   cliRoot?: string;
   /** Provider plugins installed once (serialized) before the first operation. @default [] */
   plugins?: { name: string; version: string }[];
+  /** Also checked by ensureAvailable (e.g. that the node program loads), so a call that cannot run is refused up front. */
+  preflight?: () => void;
   /** Secrets provider of new stacks. @default "passphrase" when PULUMI_CONFIG_PASSPHRASE is set, else the backend's default */
   secretsProvider?: string;
   automation?: AutomationApi;
@@ -79,6 +81,7 @@ export class AutomationStackEngine implements StackEngine {
       throw new UnavailableError(`the Pulumi CLI is not available (${this.options.cliRoot ? join(this.options.cliRoot, "bin/pulumi") : "pulumi on PATH"}): ${PULUMI_INSTALL_HINT}`, { cause: err });
     });
     await this.cli;
+    this.options.preflight?.();
   }
 
   up(node: NodeSpec, options: StackOperationOptions = {}): Promise<StackChangeResult> {

@@ -7,6 +7,8 @@ export interface NodeProgramSource {
   program(spec: NodeSpec): PulumiFn;
   /** Throws ValidationError when the node options do not fit the node config schema. */
   validate(spec: NodeSpec): void;
+  /** Throws UnavailableError when the program cannot be loaded, before any operation is accepted. */
+  ensureLoaded(): void;
 }
 
 /** The node config the program takes (lib/node/config.ts), built from the API's node spec. */
@@ -34,8 +36,10 @@ export function defaultNodeProgram(loaders: NodeModuleLoaders = { config: loadCo
   let parse: ParseNodeConfig | undefined;
   let build: ComputeNodeProgram | undefined;
   const parseConfig = (spec: NodeSpec) => (parse ??= loaders.config())(nodeConfigInput(spec), []);
+  const program = () => (build ??= loaders.program());
   return {
-    program: (spec) => (build ??= loaders.program())(parseConfig(spec) as never) as PulumiFn,
+    ensureLoaded: () => void program(),
+    program: (spec) => program()(parseConfig(spec) as never) as PulumiFn,
     validate: (spec) => {
       try {
         parseConfig(spec);

@@ -163,6 +163,17 @@ describe("AutomationStackEngine", () => {
     expect(fake.seen).to.deep.equal([]);
   });
 
+  it("refuses up front when its preflight (the node program loading) fails", async () => {
+    const fake = fakeAutomation();
+    const engine = engineWith(fake, {
+      preflight: () => {
+        throw new UnavailableError("the compute node program (lib/node/program.ts) could not be loaded");
+      },
+    });
+    expect(await engine.ensureAvailable().catch((e) => e)).to.be.instanceOf(UnavailableError);
+    expect(fake.seen).to.deep.equal([]);
+  });
+
   it("installs plugins once, one at a time, however many operations start together", async () => {
     let inFlight = 0;
     let maxInFlight = 0;

@@ -49,6 +49,7 @@ describe("defaultNodeProgram", () => {
       },
     });
     expect(() => source.program(spec)).to.throw(UnavailableError);
+    expect(() => source.ensureLoaded()).to.throw(UnavailableError);
     expect(() => source.validate(spec)).to.not.throw();
   });
 });
