@@ -128,6 +128,19 @@ describe("provisioner service: nodes", () => {
     await createReadyNode(svc, "lab-7");
   });
 
+  it("fails an operation with code conflict when another process holds the stack lock, and leaves the node usable", async () => {
+    await createReadyNode(svc, "lab-10");
+    svc.engine.backend.stacks.get("lab-10")!.lock = "held-by-another-process";
+    const res = await svc.patch("/v1/nodes/lab-10", { options: {} }).expect(202);
+    const op = await waitForOperation(svc, res.body.operation.id);
+    expect(op).to.include({ state: "failed" });
+    expect(op.error.code).to.equal("conflict");
+    expect(op.error.message).to.include("locked");
+    svc.engine.backend.stacks.get("lab-10")!.lock = undefined;
+    const retry = await svc.patch("/v1/nodes/lab-10", { options: {} }).expect(202);
+    expect((await waitForOperation(svc, retry.body.operation.id)).state).to.equal("succeeded");
+  });
+
   it("destroys a node whose stack does not exist (its create failed early) instead of failing forever", async () => {
     await createReadyNode(svc, "lab-9");
     svc.engine.backend.stacks.delete("lab-9");
