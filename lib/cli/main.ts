@@ -6,6 +6,9 @@ import { graphCommand } from "./commands/graph";
 import { statusCommand } from "./commands/status";
 import { compileCommand } from "./commands/compile";
 import { serveCommand } from "./commands/serve";
+import { deployCommand } from "./commands/deploy";
+import { startCommand } from "./commands/start";
+import { cleanupCommand } from "./commands/cleanup";
 
 // Each command lives in its own module under ./commands; add one line here per command.
 const COMMANDS: CliCommand[] = [
@@ -15,6 +18,9 @@ const COMMANDS: CliCommand[] = [
   statusCommand,
   compileCommand,
   serveCommand,
+  deployCommand,
+  startCommand,
+  cleanupCommand,
 ];
 
 export function buildProgram(ctx: CliContext): Command {

@@ -7,6 +7,9 @@ import { assertSafeExecutionId } from "../../runtime/local/record-store";
 import { CliCommand, EXIT } from "../io";
 import { runAction, writeJson } from "../action";
 import { formatRecord } from "../format-record";
+import { readJsonFile } from "../load-inputs";
+import { isExecutionArn, loadAwsExecutionRecord } from "../../runtime/aws/status";
+import { parseNodeOutputs } from "../../runtime/aws/node";
 
 export interface LoadRecordOptions {
   /** Local workdir holding `executions/<id>/record.json`. @default ".compute-node" under the current directory */
@@ -32,9 +35,15 @@ export const statusCommand: CliCommand = {
       .argument("<execution-id>", "execution id printed by `run` (the workflow instance id)")
       .option("--workdir <dir>", "workdir of the local run", ".compute-node")
       .option("--json", "the full execution record on stdout")
-      .action((executionId: string, opts: { workdir: string; json?: boolean }) =>
+      .option("--node <file>", "AWS: the node's stack outputs (region, record table); needed for an execution id, optional for an execution ARN")
+      .action((executionId: string, opts: { workdir: string; json?: boolean; node?: string }) =>
         runAction(ctx, !!opts.json, async () => {
-          const record = await loadExecutionRecord(executionId, { workdir: resolve(ctx.io.cwd, opts.workdir) });
+          // AWS branch: an execution ARN, or any id with --node, is read from the node and refreshed from Step Functions.
+          const aws = isExecutionArn(executionId) || opts.node !== undefined;
+          const node = opts.node ? parseNodeOutputs(readJsonFile(opts.node, "--node", ctx.io.cwd)) : undefined;
+          const record = aws
+            ? await loadAwsExecutionRecord({ execution: executionId, node, workdir: resolve(ctx.io.cwd, opts.workdir), env: ctx.io.env })
+            : await loadExecutionRecord(executionId, { workdir: resolve(ctx.io.cwd, opts.workdir) });
           if (opts.json) writeJson(ctx, record);
           else ctx.io.stdout(formatRecord(record));
           return isTerminalExecutionStatus(record.status) && record.status !== "SUCCEEDED" ? EXIT.failed : EXIT.ok;

@@ -1,0 +1,37 @@
+import { Command } from "commander";
+import { startWorkflowExecution } from "../../runtime/aws/executions";
+import { recordStoreFor } from "../../runtime/aws/record-store";
+import { CliCommand, EXIT } from "../io";
+import { loadPlan } from "../load-inputs";
+import { runAction, writeJson } from "../action";
+import { loadNode } from "./deploy";
+import { resolve } from "node:path";
+
+export const startCommand: CliCommand = {
+  register(program: Command, ctx) {
+    program
+      .command("start")
+      .description(
+        "Deploy a workflow on a node and start an execution on Step Functions; prints the execution id. " +
+          "Tokens come from PENNSIEVE_SESSION_TOKEN / PENNSIEVE_REFRESH_TOKEN and go only to the execution's own secret.",
+      )
+      .argument("<workflow>", "workflow JSON file")
+      .requiredOption("--node <file>", "the node's stack outputs (pulumi stack output --json)")
+      .requiredOption("--processors <file>", "JSON array of processor registrations")
+      .requiredOption("--invocation <file>", "workflow invocation JSON")
+      .option("--input <uri...>", "s3:// inputs DownloadInputs copies into the input dir")
+      .option("--workdir <dir>", "where records go when the node has no executionTableName", ".compute-node")
+      .option("--json", "machine-readable output on stdout")
+      .action((workflow: string, opts: { node: string; processors: string; invocation: string; input?: string[]; workdir: string; json?: boolean }) =>
+        runAction(ctx, !!opts.json, async () => {
+          const { node, clients } = loadNode(ctx, opts.node);
+          const plan = loadPlan(workflow, { ...opts, mode: node.deploymentMode }, ctx.io.cwd);
+          const store = recordStoreFor(node, clients, resolve(ctx.io.cwd, opts.workdir));
+          const out = await startWorkflowExecution({ node, plan, clients, store, env: ctx.io.env, inputs: opts.input });
+          if (opts.json) writeJson(ctx, { executionId: out.executionId, executionArn: out.executionArn, stateMachineArn: out.stateMachineArn, mutatingCalls: out.deploy.mutatingCalls });
+          else ctx.io.stdout(`${out.executionId}\n`);
+          return EXIT.ok;
+        }),
+      );
+  },
+};

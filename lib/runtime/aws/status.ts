@@ -1,0 +1,39 @@
+import { NotFoundError } from "../../errors";
+import { ExecutionRecord } from "../../model/execution-record";
+import { NodeOutputs } from "../../model/node-outputs";
+import { ValidationError } from "../../errors";
+import { createAwsClients } from "./clients";
+import { recordStoreFor } from "./record-store";
+import { refreshExecutionStatus } from "./tracking";
+import { FileRecordStore } from "../local/record-store";
+import { join, resolve } from "node:path";
+
+const EXECUTION_ARN = /^arn:aws[a-z-]*:states:([a-z0-9-]+):\d{12}:execution:[^:]+:([A-Za-z0-9_-]{1,80})$/;
+
+export function isExecutionArn(value: string): boolean {
+  return EXECUTION_ARN.test(value);
+}
+
+export interface LoadAwsExecutionOptions {
+  /** Execution ARN, or the workflow instance id when `node` is given. */
+  execution: string;
+  /** The node's stack outputs: region and record table. */
+  node?: NodeOutputs;
+  /** Where records of nodes without a table live (`<workdir>/aws-executions`). */
+  workdir: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** The record of an AWS execution, refreshed from Step Functions (the AWS branch of `compute-node status`). */
+export async function loadAwsExecutionRecord(options: LoadAwsExecutionOptions): Promise<ExecutionRecord> {
+  const env = options.env ?? process.env;
+  const match = EXECUTION_ARN.exec(options.execution);
+  const region = options.node?.region ?? match?.[1] ?? env.AWS_REGION;
+  if (!region) throw new ValidationError([{ code: "region_required", path: ["--node"], message: "pass --node NODE.json (or set AWS_REGION) to read an AWS execution" }]);
+  const executionId = match?.[2] ?? options.execution;
+  const clients = createAwsClients({ region, env });
+  const store = options.node ? recordStoreFor(options.node, clients, options.workdir) : new FileRecordStore(join(resolve(options.workdir), "aws-executions"));
+  const record = await store.get(executionId);
+  if (!record) throw new NotFoundError(`no record of AWS execution "${executionId}"${options.node ? ` for node "${options.node.computeNodeId}"` : ""}: was it started with compute-node start?`);
+  return refreshExecutionStatus({ executionId, store, clients });
+}

@@ -1,0 +1,90 @@
+import { expect } from "chai";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CreateFunctionCommand } from "@aws-sdk/client-lambda";
+import { CreateTableCommand } from "@aws-sdk/client-dynamodb";
+import { main } from "../../lib/cli/main";
+import { executionTableDefinition } from "../../lib/runtime/aws/dynamo-record-store";
+import { Moto, startMoto } from "./moto";
+import { motoClients, motoNode } from "./fixtures";
+
+describe("compute-node deploy / start / status / cleanup against moto", function () {
+  this.timeout(40000);
+  let moto: Moto;
+  let dir: string;
+  before(async () => (moto = await startMoto()));
+  after(() => moto?.stop());
+  beforeEach(async () => {
+    await moto.reset();
+    dir = await mkdtemp(join(tmpdir(), "cn-cli-aws-"));
+  });
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  async function cli(...argv: string[]) {
+    let stdout = "";
+    let stderr = "";
+    const code = await main(["node", "compute-node", ...argv], {
+      stdout: (t) => void (stdout += t),
+      stderr: (t) => void (stderr += t),
+      cwd: dir,
+      env: { AWS_ENDPOINT_URL: moto.endpoint, AWS_REGION: "us-east-1", PENNSIEVE_SESSION_TOKEN: "sess-CLI-TOKEN", PENNSIEVE_REFRESH_TOKEN: "ref-CLI-TOKEN" },
+    });
+    return { code, stdout, stderr, json: () => JSON.parse(stdout) };
+  }
+
+  async function files() {
+    const clients = motoClients(moto.endpoint);
+    const node = { ...(await motoNode(moto.endpoint, "node-cli")), executionTableName: "cn-cli-executions" };
+    await clients.dynamodb.send(new CreateTableCommand(executionTableDefinition("cn-cli-executions")));
+    for (const arn of [node.dataTransferFunctionArn, node.finalizeFunctionArn!])
+      await clients.lambda.send(new CreateFunctionCommand({ FunctionName: arn.split(":").pop(), PackageType: "Image", Code: { ImageUri: "node-fn:1" }, Role: node.lambdaExecutionRoleArn }));
+    await writeFile(join(dir, "node.json"), JSON.stringify(node));
+    await writeFile(join(dir, "workflow.json"), JSON.stringify({ name: "cli-wf", processors: [{ id: "a", sourceUrl: "img-a:1" }, { id: "b", sourceUrl: "img-b:1", dependsOn: ["a"] }] }));
+    await writeFile(join(dir, "processors.json"), JSON.stringify([{ sourceUrl: "img-a:1", computeTypes: ["lambda"] }, { sourceUrl: "img-b:1", computeTypes: ["lambda", "ecs"] }]));
+    await writeFile(join(dir, "invocation.json"), JSON.stringify({ workflowInstanceConfiguration: { computeNodeId: "node-cli" } }));
+  }
+
+  it("deploys once, redeploys with zero mutating calls, runs to SUCCEEDED and cleans up", async () => {
+    await files();
+    const first = await cli("deploy", "workflow.json", "--node", "node.json", "--processors", "processors.json", "--json");
+    expect(first.code, first.stdout + first.stderr).to.equal(0);
+    expect(first.json()).to.include.keys("stateMachineArn", "taskDefinitions", "lambdaFunctions", "mutatingCalls");
+    expect(first.json().mutatingCalls).to.be.greaterThan(0);
+    expect(Object.keys(first.json().lambdaFunctions).sort()).to.deep.equal(["a", "b"]);
+    const second = await cli("deploy", "workflow.json", "--node", "node.json", "--processors", "processors.json", "--json");
+    expect(second.json().mutatingCalls).to.equal(0);
+
+    const started = await cli("start", "workflow.json", "--node", "node.json", "--processors", "processors.json", "--invocation", "invocation.json", "--json");
+    expect(started.code, started.stdout).to.equal(0);
+    const { executionArn, executionId } = started.json();
+    expect(executionId).to.match(/^wi-/);
+    let record: { status: string; processors: Record<string, { status: string }> } | undefined;
+    for (let i = 0; i < 80; i++) {
+      const status = await cli("status", executionArn, "--node", "node.json", "--json");
+      record = status.json();
+      if (record!.status !== "RUNNING" && record!.status !== "PENDING") break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(record!.status).to.equal("SUCCEEDED");
+    expect(record!.processors).to.deep.equal({ a: record!.processors.a, b: record!.processors.b });
+    expect([record!.processors.a.status, record!.processors.b.status]).to.deep.equal(["SUCCEEDED", "SUCCEEDED"]);
+    expect(JSON.stringify(record)).to.not.include("CLI-TOKEN");
+
+    const cleaned = await cli("cleanup", "--node", "node.json", "--json");
+    expect(cleaned.code).to.equal(0);
+    expect(cleaned.json().deletedFunctions).to.have.length(2);
+    expect(cleaned.json().deletedStateMachines).to.have.length(1);
+    expect((await cli("cleanup", "--node", "node.json", "--json")).json().mutatingCalls).to.equal(0);
+  });
+
+  it("names a missing NODE.json key and exits 2", async () => {
+    await writeFile(join(dir, "node.json"), JSON.stringify({ computeNodeId: "n", region: "us-east-1" }));
+    await writeFile(join(dir, "workflow.json"), JSON.stringify({ name: "w", processors: [{ id: "a", sourceUrl: "img:1" }] }));
+    await writeFile(join(dir, "processors.json"), "[]");
+    const out = await cli("deploy", "workflow.json", "--node", "node.json", "--processors", "processors.json", "--json");
+    expect(out.code).to.equal(2);
+    const paths = out.json().error.issues.map((i: { path: string[] }) => i.path.join("."));
+    expect(paths).to.include("node.clusterArn").and.include("node.stateMachineRoleArn");
+  });
+});
