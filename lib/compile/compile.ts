@@ -1,7 +1,6 @@
 import { CompileError } from "../errors";
-import { ResolvedPlan, ResolvedProcessor } from "../plan/resolve";
+import { ResolvedPlan } from "../plan/resolve";
 import { ScheduleUnit, buildUnitDag } from "../plan/units";
-import { Structure } from "../plan/structure";
 import { ScheduleMode, scheduleDag } from "../plan/schedule";
 import { AslGraph, AslStateMachine } from "./asl/types";
 import { ChainableState } from "./asl/state";
@@ -46,7 +45,7 @@ export interface MachineStats {
 
 export interface CompileStats extends MachineStats {
   processors: number;
-  /** The largest machine's figures, children included, which is what the limits bind. */
+  /** The largest figure of each kind over all machines (main and children): what the limits bind. */
   maxMachine: MachineStats;
   children: number;
   strategy: "series-parallel" | "level-barrier";
@@ -153,14 +152,18 @@ export function compileWorkflow(plan: ResolvedPlan, options: CompileOptions = {}
       "limit_exceeded",
       `the compiled workflow exceeds Step Functions limits: ${problems.map((m) => `${m.name} has ${m.bytes} bytes (max ${SFN_LIMITS.definitionBytes}) and ~${m.estimatedHistoryEvents} history events (max ${SFN_LIMITS.historyEvents})`).join("; ")}`,
     );
-  const maxMachine = all.reduce((a, b) => (b.bytes > a.bytes || b.estimatedHistoryEvents > a.estimatedHistoryEvents ? { ...a, bytes: Math.max(a.bytes, b.bytes), estimatedHistoryEvents: Math.max(a.estimatedHistoryEvents, b.estimatedHistoryEvents), states: Math.max(a.states, b.states) } : a));
+  const maxMachine: MachineStats = {
+    states: Math.max(...all.map((m) => m.states)),
+    bytes: Math.max(...all.map((m) => m.bytes)),
+    estimatedHistoryEvents: Math.max(...all.map((m) => m.estimatedHistoryEvents)),
+  };
   return {
     definition,
     children,
     stats: {
       processors: plan.processors.length,
       ...main,
-      maxMachine: { states: maxMachine.states, bytes: maxMachine.bytes, estimatedHistoryEvents: maxMachine.estimatedHistoryEvents },
+      maxMachine,
       children: childStats.length,
       strategy: schedule.strategy,
       exact: schedule.exact,
@@ -266,4 +269,3 @@ export function countStates(graph: AslGraph): number {
   return n;
 }
 
-export type { ResolvedProcessor };
