@@ -1,0 +1,172 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { NodeConfig } from "./config";
+import { createCluster } from "./cluster";
+import { NodeDestroyHook } from "./destroy-hook";
+import { createFunctions } from "./functions";
+import { createRoles } from "./iam";
+import { KeyPurpose, createKeys } from "./kms";
+import { createLlmGovernor } from "./llm";
+import { createNetwork } from "./network";
+import { createStorage } from "./storage";
+
+export interface ComputeNodeArgs {
+  config: NodeConfig;
+}
+
+/** A Pennsieve-style compute node in one of three deployment modes (compute-nodes-guide). */
+export class ComputeNode extends pulumi.ComponentResource {
+  readonly computeNodeId: string;
+  readonly deploymentMode: string;
+  readonly region: string;
+  readonly clusterArn: pulumi.Output<string>;
+  readonly subnetIds: pulumi.Output<string[]>;
+  readonly securityGroupIds: pulumi.Output<string[]>;
+  readonly efsFileSystemId: pulumi.Output<string>;
+  readonly efsAccessPointArn: pulumi.Output<string>;
+  readonly taskExecutionRoleArn: pulumi.Output<string>;
+  readonly taskRoleArn: pulumi.Output<string>;
+  readonly stateMachineRoleArn: pulumi.Output<string>;
+  readonly lambdaExecutionRoleArn: pulumi.Output<string>;
+  readonly logGroupName: pulumi.Output<string>;
+  readonly logArchiveBucket: pulumi.Output<string>;
+  readonly dataTransferFunctionArn: pulumi.Output<string>;
+  readonly finalizeFunctionArn: pulumi.Output<string>;
+  readonly executionTableName: pulumi.Output<string>;
+  readonly secretsKmsKeyArn?: pulumi.Output<string>;
+  readonly llmGovernorFunctionArn?: pulumi.Output<string>;
+  readonly gpuCapacityProvider?: pulumi.Output<string>;
+  readonly assignPublicIp: boolean;
+  readonly environment: string;
+
+  constructor(name: string, args: ComputeNodeArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("compute-node:index:ComputeNode", name, {}, opts);
+    const config = args.config;
+    const tags = { ...config.tags, "compute-node:node": config.computeNodeId, "compute-node:environment": config.environment, "compute-node:mode": config.mode };
+    const keys = config.mode === "basic" ? undefined : createKeys(name, config.computeNodeId, config.region, tags, this);
+    const keyArn = (purpose: KeyPurpose) => keys?.[purpose].arn;
+
+    const network = createNetwork(name, config, tags, this, keyArn("logs"));
+    const storage = createStorage(name, config.computeNodeId, network, { efs: keys?.efs, s3: keys?.s3, logs: keys?.logs }, tags, this);
+    const { cluster, gpuCapacityProvider } = createCluster(name, config, network, tags, this);
+    const executionTable = new aws.dynamodb.Table(
+      `${name}-executions`,
+      {
+        name: `cn-${config.computeNodeId}-executions`,
+        billingMode: "PAY_PER_REQUEST",
+        hashKey: "executionId",
+        attributes: [{ name: "executionId", type: "S" }],
+        serverSideEncryption: keys ? { enabled: true, kmsKeyArn: keys.s3.arn } : { enabled: true },
+        pointInTimeRecovery: { enabled: true },
+        tags,
+      },
+      { parent: this },
+    );
+    const llm = config.enableLLMAccess ? createLlmGovernor(name, config, network, keyArn("s3"), tags, this) : undefined;
+
+    const identity = pulumi.output(aws.getCallerIdentity({}, { parent: this }));
+    const partition = pulumi.output(aws.getPartition({}, { parent: this }));
+    const roles = createRoles(
+      name,
+      {
+        computeNodeId: config.computeNodeId,
+        region: config.region,
+        accountId: identity.accountId,
+        partition: partition.partition,
+        fileSystemArn: storage.fileSystem.arn,
+        accessPointArn: storage.accessPoint.arn,
+        logGroupArn: storage.logGroup.arn,
+        archiveBucketArn: storage.archiveBucket.arn,
+        inputBucketArns: config.inputBucketArns,
+        keyArns: keys ? Object.values(keys).map((k) => k.arn) : [],
+        llmGovernorFunctionArn: llm?.governor.arn,
+      },
+      tags,
+      this,
+    );
+    const functions = createFunctions(
+      name,
+      {
+        computeNodeId: config.computeNodeId,
+        network,
+        storage,
+        dataTransferRole: roles.dataTransferRole,
+        finalizeRole: roles.finalizeRole,
+        executionTableName: executionTable.name,
+        logsKeyArn: keyArn("logs"),
+        tags,
+      },
+      this,
+    );
+    if (config.budget)
+      new aws.budgets.Budget(
+        `${name}-budget`,
+        {
+          budgetType: "COST",
+          limitAmount: String(config.budget.monthlyUsd),
+          limitUnit: "USD",
+          timeUnit: "MONTHLY",
+          costFilters: [{ name: "TagKeyValue", values: [`user:compute-node:node$${config.computeNodeId}`] }],
+          notifications: [{ comparisonOperator: "GREATER_THAN", threshold: 80, thresholdType: "PERCENTAGE", notificationType: "FORECASTED", subscriberEmailAddresses: config.budget.alertEmails }],
+        },
+        { parent: this },
+      );
+    // Depends on everything a runtime-created Lambda ENI or task can hold on to, so destroy runs it first.
+    new NodeDestroyHook(
+      `${name}-destroy-hook`,
+      { computeNodeId: config.computeNodeId, region: config.region, force: config.forceDestroy },
+      { parent: this, dependsOn: [...network.attachments, ...storage.mountTargets, cluster, roles.lambdaExecutionRole, roles.stateMachineRole, roles.taskRole, roles.taskExecutionRole] },
+    );
+
+    this.computeNodeId = config.computeNodeId;
+    this.deploymentMode = config.mode;
+    this.region = config.region;
+    this.environment = config.environment;
+    this.assignPublicIp = network.assignPublicIp;
+    this.clusterArn = cluster.arn;
+    this.subnetIds = network.subnetIds;
+    this.securityGroupIds = pulumi.output([network.processorSecurityGroup.id]);
+    this.efsFileSystemId = storage.fileSystem.id;
+    this.efsAccessPointArn = storage.accessPoint.arn;
+    this.taskExecutionRoleArn = roles.taskExecutionRole.arn;
+    this.taskRoleArn = roles.taskRole.arn;
+    this.stateMachineRoleArn = roles.stateMachineRole.arn;
+    this.lambdaExecutionRoleArn = roles.lambdaExecutionRole.arn;
+    this.logGroupName = storage.logGroup.name;
+    this.logArchiveBucket = storage.archiveBucket.bucket;
+    this.dataTransferFunctionArn = functions.dataTransfer.arn;
+    this.finalizeFunctionArn = functions.finalize.arn;
+    this.executionTableName = executionTable.name;
+    this.secretsKmsKeyArn = keys?.secrets.arn;
+    this.llmGovernorFunctionArn = llm?.governor.arn;
+    this.gpuCapacityProvider = gpuCapacityProvider;
+    this.registerOutputs(this.outputs());
+  }
+
+  /** The stack outputs the runtime reads (NodeOutputsSchema), and no secret. */
+  outputs(): Record<string, pulumi.Input<unknown>> {
+    const optional = { secretsKmsKeyArn: this.secretsKmsKeyArn, llmGovernorFunctionArn: this.llmGovernorFunctionArn, gpuCapacityProvider: this.gpuCapacityProvider };
+    return {
+      computeNodeId: this.computeNodeId,
+      deploymentMode: this.deploymentMode,
+      region: this.region,
+      environment: this.environment,
+      assignPublicIp: this.assignPublicIp,
+      clusterArn: this.clusterArn,
+      subnetIds: this.subnetIds,
+      securityGroupIds: this.securityGroupIds,
+      efsFileSystemId: this.efsFileSystemId,
+      efsAccessPointArn: this.efsAccessPointArn,
+      taskExecutionRoleArn: this.taskExecutionRoleArn,
+      taskRoleArn: this.taskRoleArn,
+      stateMachineRoleArn: this.stateMachineRoleArn,
+      lambdaExecutionRoleArn: this.lambdaExecutionRoleArn,
+      logGroupName: this.logGroupName,
+      logArchiveBucket: this.logArchiveBucket,
+      dataTransferFunctionArn: this.dataTransferFunctionArn,
+      finalizeFunctionArn: this.finalizeFunctionArn,
+      executionTableName: this.executionTableName,
+      ...Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined)),
+    };
+  }
+}

@@ -1,0 +1,56 @@
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+
+export interface DestroyHookArgs {
+  computeNodeId: string;
+  region: string;
+  /** Stop running executions instead of refusing to destroy. */
+  force: boolean;
+}
+
+// Lambda releases a deleted function's VPC ENIs some minutes later; subnets and security groups cannot go before that.
+const ENI_RELEASE_TIMEOUT_MS = 40 * 60 * 1000;
+const ENI_POLL_MS = 30 * 1000;
+
+const CLEANUP_MODULE = path.resolve(__dirname, "..", "runtime", "aws", "cleanup.ts");
+
+/**
+ * Deletes what the runtime created outside the stack (proc-lambda functions and their ENIs, task
+ * definitions, state machines) when the node is destroyed. It depends on the network, so Pulumi
+ * deletes it first; it fails closed while an execution runs unless `force`.
+ */
+export class NodeDestroyHook extends pulumi.dynamic.Resource {
+  constructor(name: string, args: DestroyHookArgs, opts?: pulumi.CustomResourceOptions) {
+    super(destroyHookProvider(CLEANUP_MODULE), name, { ...args }, opts);
+  }
+}
+
+/** Exported for tests: the provider whose delete runs the node cleanup from the given module. */
+export function destroyHookProvider(cleanupModule: string, timing = { timeoutMs: ENI_RELEASE_TIMEOUT_MS, pollMs: ENI_POLL_MS }): pulumi.dynamic.ResourceProvider {
+  return {
+    async create(inputs: DestroyHookArgs) {
+      return { id: `destroy-hook-${inputs.computeNodeId}`, outs: inputs };
+    },
+    async diff(_id: string, olds: DestroyHookArgs, news: DestroyHookArgs) {
+      const replaces = olds.computeNodeId !== news.computeNodeId || olds.region !== news.region ? ["computeNodeId"] : [];
+      return { changes: replaces.length > 0 || olds.force !== news.force, replaces, deleteBeforeReplace: true };
+    },
+    async update(_id: string, _olds: DestroyHookArgs, news: DestroyHookArgs) {
+      return { outs: news };
+    },
+    async delete(_id: string, props: DestroyHookArgs) {
+      // The dynamic provider runs in its own process, without the program's TypeScript loader.
+      if (cleanupModule.endsWith(".ts") && !(require as unknown as { extensions: Record<string, unknown> }).extensions[".ts"]) require("ts-node").register({ transpileOnly: true });
+      const { cleanupNodeResources } = require(cleanupModule);
+      const deadline = Date.now() + timing.timeoutMs;
+      for (;;) {
+        // Throws ConflictError (destroy refused) while an execution runs and force is off.
+        const result = await cleanupNodeResources({ computeNodeId: props.computeNodeId, region: props.region, force: props.force });
+        if (!result.pendingNetworkInterfaces?.length) return;
+        if (Date.now() > deadline)
+          throw new Error(`compute node ${props.computeNodeId}: Lambda ENIs ${result.pendingNetworkInterfaces.join(", ")} are still attached after ${Math.round(timing.timeoutMs / 60000)} minutes; run destroy again later`);
+        await new Promise((r) => setTimeout(r, timing.pollMs));
+      }
+    },
+  };
+}

@@ -1,0 +1,55 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { handlerArchive } from "./handler-archive";
+import { NodeNetwork } from "./network";
+import { NodeStorage } from "./storage";
+
+export interface NodeFunctions {
+  dataTransfer: aws.lambda.Function;
+  finalize: aws.lambda.Function;
+}
+
+export interface FunctionArgs {
+  computeNodeId: string;
+  network: NodeNetwork;
+  storage: NodeStorage;
+  dataTransferRole: aws.iam.Role;
+  finalizeRole: aws.iam.Role;
+  executionTableName: pulumi.Input<string>;
+  logsKeyArn?: pulumi.Input<string>;
+  tags: Record<string, string>;
+}
+
+/** The data-transfer (download, MergeInputs, cleanup) and finalize Lambdas, built from lib/handlers. */
+export function createFunctions(name: string, args: FunctionArgs, parent: pulumi.Resource): NodeFunctions {
+  const make = (kind: "data-transfer" | "finalize", role: aws.iam.Role, timeout: number, environment: Record<string, pulumi.Input<string>>) => {
+    const functionName = `cn-${args.computeNodeId}-${kind}`;
+    // Created up front so its retention and key apply; Lambda would otherwise create it unencrypted and kept forever.
+    const logGroup = new aws.cloudwatch.LogGroup(`${name}-${kind}-logs`, { name: `/aws/lambda/${functionName}`, retentionInDays: 30, kmsKeyId: args.logsKeyArn, tags: args.tags }, { parent });
+    return new aws.lambda.Function(
+      `${name}-${kind}`,
+      {
+        name: functionName,
+        runtime: aws.lambda.Runtime.NodeJS20dX,
+        handler: `lib/handlers/${kind}.handler`,
+        code: handlerArchive(`lib/handlers/${kind}`),
+        role: role.arn,
+        timeout,
+        memorySize: 1024,
+        vpcConfig: { subnetIds: args.network.subnetIds, securityGroupIds: [args.network.processorSecurityGroup.id] },
+        fileSystemConfig: { arn: args.storage.accessPoint.arn, localMountPath: "/mnt/efs" },
+        environment: { variables: environment },
+        tags: args.tags,
+      },
+      // Lambda cannot mount EFS before a mount target exists in its subnets.
+      { parent, dependsOn: [...args.storage.mountTargets, logGroup] },
+    );
+  };
+  const dataTransfer = make("data-transfer", args.dataTransferRole, 900, { EFS_MOUNT_PATH: "/mnt/efs" });
+  const finalize = make("finalize", args.finalizeRole, 300, {
+    LOG_GROUP_NAME: args.storage.logGroup.name,
+    LOG_ARCHIVE_BUCKET: args.storage.archiveBucket.bucket,
+    EXECUTION_TABLE: args.executionTableName,
+  });
+  return { dataTransfer, finalize };
+}

@@ -1,0 +1,142 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { lambdaFunctionPrefix, stateMachinePrefix, taskDefinitionPrefix } from "../model/names";
+import { assumeRole } from "./network";
+
+export interface Statement {
+  Sid?: string;
+  Effect: "Allow" | "Deny";
+  Action: string[];
+  Resource: string | string[];
+  Condition?: Record<string, Record<string, string | string[]>>;
+}
+
+export interface NodeRoles {
+  taskExecutionRole: aws.iam.Role;
+  taskRole: aws.iam.Role;
+  stateMachineRole: aws.iam.Role;
+  lambdaExecutionRole: aws.iam.Role;
+  dataTransferRole: aws.iam.Role;
+  finalizeRole: aws.iam.Role;
+}
+
+export interface RoleScope {
+  computeNodeId: string;
+  region: string;
+  accountId: pulumi.Input<string>;
+  partition: pulumi.Input<string>;
+  fileSystemArn: pulumi.Input<string>;
+  accessPointArn: pulumi.Input<string>;
+  logGroupArn: pulumi.Input<string>;
+  archiveBucketArn: pulumi.Input<string>;
+  inputBucketArns: string[];
+  /** Keys the roles must use (secure and compliant). */
+  keyArns: pulumi.Input<string>[];
+  llmGovernorFunctionArn?: pulumi.Input<string>;
+}
+
+// Lambda's VPC networking creates ENIs on the function's behalf; AWS does not support resource scoping for these actions.
+const VPC_ENI_ACTIONS = ["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"];
+
+/** Least-privilege roles of a node: every statement names this node's resources or name prefixes. */
+export function createRoles(name: string, scope: RoleScope, tags: Record<string, string>, parent: pulumi.Resource): NodeRoles {
+  const role = (suffix: string, service: string, kind: string) =>
+    new aws.iam.Role(`${name}-${suffix}`, { assumeRolePolicy: assumeRole(service), tags: { ...tags, "compute-node:role": kind } }, { parent });
+  const attach = (suffix: string, target: aws.iam.Role, statements: pulumi.Output<Statement[]>) =>
+    new aws.iam.RolePolicy(`${name}-${suffix}-policy`, { role: target.id, policy: statements.apply((s) => JSON.stringify({ Version: "2012-10-17", Statement: s })) }, { parent });
+
+  const taskExecutionRole = role("task-execution-role", "ecs-tasks.amazonaws.com", "task-execution");
+  const taskRole = role("task-role", "ecs-tasks.amazonaws.com", "processor");
+  const stateMachineRole = role("state-machine-role", "states.amazonaws.com", "state-machine");
+  const lambdaExecutionRole = role("lambda-processor-role", "lambda.amazonaws.com", "processor");
+  const dataTransferRole = role("data-transfer-role", "lambda.amazonaws.com", "data-transfer");
+  const finalizeRole = role("finalize-role", "lambda.amazonaws.com", "finalize");
+
+  const s = pulumi.output(scope);
+  const arn = (service: string, resource: string) => s.apply((v) => `arn:${v.partition}:${service}:${v.region}:${v.accountId}:${resource}`);
+  const node = scope.computeNodeId;
+  const efsClient = s.apply((v): Statement => ({
+    Effect: "Allow",
+    Action: ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
+    Resource: v.fileSystemArn,
+    Condition: { StringEquals: { "elasticfilesystem:AccessPointArn": v.accessPointArn } },
+  }));
+  const kms = s.apply((v): Statement[] => (v.keyArns.length ? [{ Effect: "Allow", Action: ["kms:Decrypt", "kms:GenerateDataKey"], Resource: v.keyArns }] : []));
+  const llm = s.apply((v): Statement[] => (v.llmGovernorFunctionArn ? [{ Effect: "Allow", Action: ["lambda:InvokeFunction"], Resource: v.llmGovernorFunctionArn }] : []));
+  const ownLogs = (fn: pulumi.Input<string>) =>
+    pulumi.all([arn("logs", "log-group:/aws/lambda/"), fn]).apply(([prefix, f]): Statement => ({ Effect: "Allow", Action: ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"], Resource: `${prefix}${f}*` }));
+  const eni: Statement = { Effect: "Allow", Action: VPC_ENI_ACTIONS, Resource: "*" };
+
+  attach(
+    "task-execution-role",
+    taskExecutionRole,
+    pulumi.all([s.logGroupArn, kms]).apply(([logGroupArn, k]): Statement[] => [
+      { Effect: "Allow", Action: ["ecr:GetAuthorizationToken"], Resource: "*" },
+      { Effect: "Allow", Action: ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"], Resource: "*" },
+      { Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: `${logGroupArn}:*` },
+      ...k,
+    ]),
+  );
+  attach("task-role", taskRole, pulumi.all([efsClient, llm]).apply(([e, l]) => [e, ...l]));
+  attach("lambda-processor-role", lambdaExecutionRole, pulumi.all([efsClient, llm, ownLogs(lambdaFunctionPrefix(node))]).apply(([e, l, logs]) => [eni, e, logs, ...l]));
+  attach(
+    "data-transfer-role",
+    dataTransferRole,
+    pulumi.all([efsClient, kms, ownLogs(`cn-${node}-data-transfer`), s.inputBucketArns]).apply(([e, k, logs, buckets]): Statement[] => [
+      eni,
+      { ...e, Action: [...e.Action, "elasticfilesystem:ClientRootAccess"] },
+      logs,
+      ...k,
+      ...(buckets.length ? [{ Effect: "Allow" as const, Action: ["s3:GetObject", "s3:ListBucket"], Resource: buckets.flatMap((b) => [b, `${b}/*`]) }] : []),
+    ]),
+  );
+  attach(
+    "finalize-role",
+    finalizeRole,
+    pulumi.all([kms, ownLogs(`cn-${node}-finalize`), s.logGroupArn, s.archiveBucketArn, efsClient]).apply(([k, logs, logGroupArn, bucketArn, e]): Statement[] => [
+      eni,
+      logs,
+      e,
+      { Effect: "Allow", Action: ["logs:FilterLogEvents", "logs:GetLogEvents", "logs:DescribeLogStreams"], Resource: [logGroupArn, `${logGroupArn}:*`] },
+      { Effect: "Allow", Action: ["s3:PutObject"], Resource: `${bucketArn}/*` },
+      ...k,
+    ]),
+  );
+  attach(
+    "state-machine-role",
+    stateMachineRole,
+    pulumi
+      .all([
+        arn("ecs", `task-definition/${taskDefinitionPrefix(node)}*`),
+        arn("lambda", `function:${lambdaFunctionPrefix(node)}*`),
+        arn("lambda", `function:cn-${node}-*`),
+        arn("secretsmanager", `secret:cn/${node}/*`),
+        arn("states", `stateMachine:${stateMachinePrefix(node)}*`),
+        arn("states", `execution:${stateMachinePrefix(node)}*`),
+        arn("events", "rule/StepFunctionsGetEventsFor*"),
+        arn("ecs", `task/*`),
+        taskExecutionRole.arn,
+        taskRole.arn,
+      ])
+      .apply(([taskDefs, procLambdas, nodeLambdas, secrets, machines, executions, rules, tasks, execRole, procRole]): Statement[] => [
+        { Sid: "RunProcessorTasks", Effect: "Allow", Action: ["ecs:RunTask"], Resource: taskDefs },
+        { Sid: "TrackProcessorTasks", Effect: "Allow", Action: ["ecs:StopTask", "ecs:DescribeTasks"], Resource: tasks },
+        { Sid: "PassProcessorRoles", Effect: "Allow", Action: ["iam:PassRole"], Resource: [execRole, procRole], Condition: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } } },
+        { Sid: "InvokeNodeLambdas", Effect: "Allow", Action: ["lambda:InvokeFunction"], Resource: [procLambdas, nodeLambdas] },
+        { Sid: "ReadExecutionTokens", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: secrets },
+        { Sid: "RunChildMachines", Effect: "Allow", Action: ["states:StartExecution"], Resource: machines },
+        { Sid: "TrackChildMachines", Effect: "Allow", Action: ["states:DescribeExecution", "states:StopExecution"], Resource: executions },
+        // .sync integrations poll through EventBridge managed rules with these fixed names.
+        { Sid: "SyncIntegrationRules", Effect: "Allow", Action: ["events:PutTargets", "events:PutRule", "events:DescribeRule"], Resource: rules },
+        // Log delivery APIs accept no resource scoping (Step Functions logging documentation).
+        {
+          Sid: "ExecutionLogging",
+          Effect: "Allow",
+          Action: ["logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups"],
+          Resource: "*",
+        },
+      ])
+      .apply((statements) => kms.apply((k) => [...statements, ...k])),
+  );
+  return { taskExecutionRole, taskRole, stateMachineRole, lambdaExecutionRole, dataTransferRole, finalizeRole };
+}

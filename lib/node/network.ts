@@ -1,0 +1,161 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { NodeConfig } from "./config";
+
+export interface NodeNetwork {
+  vpcId: pulumi.Output<string>;
+  vpcCidr: pulumi.Output<string>;
+  /** Where processors, Lambdas and EFS mount targets live. */
+  subnetIds: pulumi.Output<string[]>;
+  processorSecurityGroup: aws.ec2.SecurityGroup;
+  efsSecurityGroup: aws.ec2.SecurityGroup;
+  /** How many subnets: known at plan time so each gets its own EFS mount target. */
+  subnetCount: number;
+  /** Basic mode's public subnets give Fargate tasks a public IP (their only way out). */
+  assignPublicIp: boolean;
+  /** Resources a Lambda ENI can block the deletion of: the destroy hook must go before them. */
+  attachments: pulumi.Resource[];
+}
+
+const BASIC_SUBNETS = 2;
+
+// Interface endpoints the runtime calls in compliant mode (no other way out of the VPC).
+const INTERFACE_ENDPOINTS = ["ecr.api", "ecr.dkr", "logs", "secretsmanager", "states", "ecs", "sts", "kms", "lambda", "elasticfilesystem"] as const;
+
+/** The network of a node: the default VPC (basic) or a dedicated one (secure: public + private behind NAT; compliant: private only + endpoints). */
+export function createNetwork(name: string, config: NodeConfig, tags: Record<string, string>, parent: pulumi.Resource, kmsKeyArn?: pulumi.Input<string>): NodeNetwork {
+  const opts = { parent };
+  if (config.mode === "basic") {
+    const vpc = pulumi.output(aws.ec2.getVpc({ default: true }, opts));
+    const subnets = vpc.apply((v) => aws.ec2.getSubnets({ filters: [{ name: "vpc-id", values: [v.id] }, { name: "default-for-az", values: ["true"] }] }, opts));
+    const groups = securityGroups(name, vpc.id, vpc.cidrBlock, tags, parent, true);
+    // Two default subnets (two zones) is every region's minimum; using exactly two keeps one EFS mount target per subnet.
+    const subnetIds = subnets.ids.apply((ids) => [...ids].sort().slice(0, BASIC_SUBNETS));
+    return { vpcId: vpc.id, vpcCidr: vpc.cidrBlock, subnetIds, subnetCount: BASIC_SUBNETS, ...groups, assignPublicIp: true, attachments: [groups.processorSecurityGroup, groups.efsSecurityGroup] };
+  }
+
+  const vpc = new aws.ec2.Vpc(`${name}-vpc`, { cidrBlock: config.vpcCidr, enableDnsHostnames: true, enableDnsSupport: true, tags: { ...tags, Name: `${name}-vpc` } }, opts);
+  const zones = pulumi.output(aws.getAvailabilityZones({ state: "available" }, opts)).names.apply((n) => n.slice(0, config.availabilityZones));
+  const zoneIndexes = [...Array(config.availabilityZones).keys()];
+  const privateSubnets = zoneIndexes.map(
+    (i) =>
+      new aws.ec2.Subnet(
+        `${name}-private-${i}`,
+        { vpcId: vpc.id, cidrBlock: subnetCidr(config.vpcCidr, i), availabilityZone: zones[i], mapPublicIpOnLaunch: false, tags: { ...tags, Name: `${name}-private-${i}`, "compute-node:tier": "private" } },
+        opts,
+      ),
+  );
+  const privateRoutes = new aws.ec2.RouteTable(`${name}-private-rt`, { vpcId: vpc.id, tags: { ...tags, Name: `${name}-private-rt` } }, opts);
+  privateSubnets.forEach((s, i) => new aws.ec2.RouteTableAssociation(`${name}-private-rta-${i}`, { subnetId: s.id, routeTableId: privateRoutes.id }, opts));
+  const groups = securityGroups(name, vpc.id, vpc.cidrBlock, tags, parent, config.mode === "secure");
+  const attachments: pulumi.Resource[] = [...privateSubnets, groups.processorSecurityGroup, groups.efsSecurityGroup];
+
+  if (config.mode === "secure") {
+    const publicSubnets = zoneIndexes.map(
+      (i) =>
+        new aws.ec2.Subnet(
+          `${name}-public-${i}`,
+          // The public subnets host only the NAT gateway: nothing launched there gets a public IP by default.
+          { vpcId: vpc.id, cidrBlock: subnetCidr(config.vpcCidr, config.availabilityZones + i), availabilityZone: zones[i], mapPublicIpOnLaunch: false, tags: { ...tags, Name: `${name}-public-${i}`, "compute-node:tier": "public" } },
+          opts,
+        ),
+    );
+    const igw = new aws.ec2.InternetGateway(`${name}-igw`, { vpcId: vpc.id, tags: { ...tags, Name: `${name}-igw` } }, opts);
+    const publicRoutes = new aws.ec2.RouteTable(`${name}-public-rt`, { vpcId: vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: igw.id }], tags: { ...tags, Name: `${name}-public-rt` } }, opts);
+    publicSubnets.forEach((s, i) => new aws.ec2.RouteTableAssociation(`${name}-public-rta-${i}`, { subnetId: s.id, routeTableId: publicRoutes.id }, opts));
+    let natGatewayId: pulumi.Input<string>;
+    if (config.existingNatGatewayId) natGatewayId = config.existingNatGatewayId;
+    else {
+      const eip = new aws.ec2.Eip(`${name}-nat-eip`, { domain: "vpc", tags: { ...tags, Name: `${name}-nat-eip` } }, opts);
+      natGatewayId = new aws.ec2.NatGateway(`${name}-nat`, { allocationId: eip.id, subnetId: publicSubnets[0].id, tags: { ...tags, Name: `${name}-nat` } }, { parent, dependsOn: [igw] }).id;
+    }
+    new aws.ec2.Route(`${name}-private-default`, { routeTableId: privateRoutes.id, destinationCidrBlock: "0.0.0.0/0", natGatewayId }, opts);
+  } else {
+    const endpointSg = new aws.ec2.SecurityGroup(
+      `${name}-endpoints-sg`,
+      {
+        vpcId: vpc.id,
+        description: "HTTPS from the node's processors and Lambdas to AWS service endpoints",
+        ingress: [{ protocol: "tcp", fromPort: 443, toPort: 443, securityGroups: [groups.processorSecurityGroup.id], description: "processors" }],
+        tags: { ...tags, Name: `${name}-endpoints-sg` },
+      },
+      opts,
+    );
+    for (const service of ["s3", "dynamodb"])
+      new aws.ec2.VpcEndpoint(`${name}-vpce-${service}`, { vpcId: vpc.id, serviceName: `com.amazonaws.${config.region}.${service}`, vpcEndpointType: "Gateway", routeTableIds: [privateRoutes.id], tags: { ...tags, Name: `${name}-vpce-${service}` } }, opts);
+    const services: string[] = [...INTERFACE_ENDPOINTS, ...(config.enableLLMAccess ? ["bedrock-runtime"] : [])];
+    for (const service of services)
+      new aws.ec2.VpcEndpoint(
+        `${name}-vpce-${service.replace(/\./g, "-")}`,
+        {
+          vpcId: vpc.id,
+          serviceName: `com.amazonaws.${config.region}.${service}`,
+          vpcEndpointType: "Interface",
+          privateDnsEnabled: true,
+          subnetIds: privateSubnets.map((s) => s.id),
+          securityGroupIds: [endpointSg.id],
+          tags: { ...tags, Name: `${name}-vpce-${service}` },
+        },
+        opts,
+      );
+    attachments.push(endpointSg);
+  }
+
+  const flowLogGroup = new aws.cloudwatch.LogGroup(`${name}-flow-logs`, { name: `/compute-node/${config.computeNodeId}/vpc-flow-logs`, retentionInDays: 30, kmsKeyId: kmsKeyArn, tags }, opts);
+  const flowRole = new aws.iam.Role(`${name}-flow-logs-role`, { assumeRolePolicy: assumeRole("vpc-flow-logs.amazonaws.com"), tags }, opts);
+  new aws.iam.RolePolicy(
+    `${name}-flow-logs-policy`,
+    {
+      role: flowRole.id,
+      policy: flowLogGroup.arn.apply((arn) =>
+        JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"], Resource: [arn, `${arn}:*`] }] }),
+      ),
+    },
+    opts,
+  );
+  new aws.ec2.FlowLog(`${name}-flow-log`, { vpcId: vpc.id, trafficType: "ALL", logDestinationType: "cloud-watch-logs", logDestination: flowLogGroup.arn, iamRoleArn: flowRole.arn, tags }, opts);
+
+  return { vpcId: vpc.id, vpcCidr: vpc.cidrBlock, subnetIds: pulumi.all(privateSubnets.map((s) => s.id)), subnetCount: privateSubnets.length, ...groups, assignPublicIp: false, attachments };
+}
+
+function securityGroups(name: string, vpcId: pulumi.Input<string>, vpcCidr: pulumi.Input<string>, tags: Record<string, string>, parent: pulumi.Resource, internetEgress: boolean) {
+  const opts = { parent };
+  const processorSecurityGroup = new aws.ec2.SecurityGroup(
+    `${name}-processors-sg`,
+    {
+      vpcId,
+      description: "Processors, data-transfer and finalize Lambdas of the node: no inbound traffic",
+      // Compliant mode has no route out; egress stays inside the VPC (endpoints and EFS).
+      egress: internetEgress
+        ? [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"], description: "outbound" }]
+        : [{ protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: [vpcCidr], description: "AWS service endpoints" }, { protocol: "tcp", fromPort: 2049, toPort: 2049, cidrBlocks: [vpcCidr], description: "EFS" }],
+      tags: { ...tags, Name: `${name}-processors-sg` },
+    },
+    opts,
+  );
+  const efsSecurityGroup = new aws.ec2.SecurityGroup(
+    `${name}-efs-sg`,
+    {
+      vpcId,
+      description: "NFS from the node's processors only",
+      ingress: [{ protocol: "tcp", fromPort: 2049, toPort: 2049, securityGroups: [processorSecurityGroup.id], description: "processors" }],
+      tags: { ...tags, Name: `${name}-efs-sg` },
+    },
+    opts,
+  );
+  return { processorSecurityGroup, efsSecurityGroup };
+}
+
+/** The i-th /20-or-smaller block of the VPC CIDR (4 bits more than the VPC prefix). */
+export function subnetCidr(vpcCidr: string, index: number): string {
+  const [ip, prefixText] = vpcCidr.split("/");
+  const prefix = Number(prefixText);
+  const newPrefix = Math.min(prefix + 4, 28);
+  const base = ip.split(".").reduce((n, octet) => n * 256 + Number(octet), 0);
+  const value = base + index * 2 ** (32 - newPrefix);
+  return `${[24, 16, 8, 0].map((shift) => Math.floor(value / 2 ** shift) % 256).join(".")}/${newPrefix}`;
+}
+
+export function assumeRole(service: string): string {
+  return JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole" }] });
+}
