@@ -1,0 +1,137 @@
+import { expect } from "chai";
+import { NodeOutputsSchema } from "../../lib/model/node-outputs";
+import { NodeConfigInput, parseNodeConfig } from "../../lib/node/config";
+import { SynthResource, SynthResult, synthNode } from "../../lib/node/synth";
+
+const synth = (input: Partial<NodeConfigInput> & { mode: NodeConfigInput["mode"] }) => synthNode(parseNodeConfig({ computeNodeId: "n1", region: "us-east-1", ...input }));
+const ofType = (r: SynthResult, type: string) => r.resources.filter((x) => x.type === type);
+const policyOf = (r: SynthResult, roleSuffix: string) => {
+  const policy = r.resources.find((x) => x.type === "aws:iam/rolePolicy:RolePolicy" && x.name === `cn-n1-${roleSuffix}-policy`);
+  expect(policy, roleSuffix).to.not.equal(undefined);
+  return JSON.parse(String(policy!.inputs.policy)) as { Statement: { Action: string[]; Resource: string | string[] }[] };
+};
+const actions = (doc: { Statement: { Action: string[] }[] }) => doc.Statement.flatMap((s) => s.Action);
+
+describe("ComputeNode", function () {
+  this.timeout(120000);
+  let basic: SynthResult;
+  let secure: SynthResult;
+  let compliant: SynthResult;
+  before(async () => {
+    basic = await synth({ mode: "basic" });
+    secure = await synth({ mode: "secure" });
+    compliant = await synth({ mode: "compliant", enableLLMAccess: true, baaAcknowledged: true });
+  });
+
+  it("exports every stack output the runtime reads, in every mode, and nothing secret", () => {
+    for (const r of [basic, secure, compliant]) {
+      const parsed = NodeOutputsSchema.safeParse(r.outputs);
+      expect(parsed.success, JSON.stringify(parsed.error?.issues)).to.equal(true);
+      expect(JSON.stringify(r.outputs)).to.not.match(/token|password|secretString/i);
+    }
+    expect(basic.outputs.deploymentMode).to.equal("basic");
+    expect(compliant.outputs.deploymentMode).to.equal("compliant");
+  });
+
+  it("runs basic mode in the default VPC's public subnets with no KMS keys and no flow logs", () => {
+    expect(ofType(basic, "aws:ec2/vpc:Vpc")).to.have.length(0);
+    expect(ofType(basic, "aws:kms/key:Key")).to.have.length(0);
+    expect(ofType(basic, "aws:ec2/flowLog:FlowLog")).to.have.length(0);
+    expect(basic.outputs.subnetIds).to.deep.equal(["subnet-0default00000000a", "subnet-0default00000000b"]);
+    expect(basic.outputs.assignPublicIp).to.equal(true);
+    expect(ofType(basic, "aws:efs/mountTarget:MountTarget").map((m) => m.inputs.subnetId)).to.deep.equal(basic.outputs.subnetIds);
+  });
+
+  it("gives secure mode a dedicated VPC over two zones with private subnets behind a NAT gateway, flow logs and rotating keys", () => {
+    const subnets = ofType(secure, "aws:ec2/subnet:Subnet");
+    const tier = (s: SynthResource) => (s.inputs.tags as Record<string, string>)["compute-node:tier"];
+    expect(subnets.filter((s) => tier(s) === "private").map((s) => s.inputs.availabilityZone)).to.have.members(["us-east-1a", "us-east-1b"]);
+    expect(subnets.filter((s) => tier(s) === "public")).to.have.length(2);
+    expect(subnets.every((s) => s.inputs.mapPublicIpOnLaunch === false)).to.equal(true);
+    expect(ofType(secure, "aws:ec2/natGateway:NatGateway")).to.have.length(1);
+    expect(ofType(secure, "aws:ec2/route:Route")[0].inputs).to.include({ destinationCidrBlock: "0.0.0.0/0", natGatewayId: "cn-n1-nat-id" });
+    expect(ofType(secure, "aws:ec2/flowLog:FlowLog")[0].inputs).to.include({ trafficType: "ALL" });
+    const keys = ofType(secure, "aws:kms/key:Key");
+    expect(keys.map((k) => k.name)).to.have.members(["cn-n1-efs-key", "cn-n1-s3-key", "cn-n1-logs-key", "cn-n1-secrets-key"]);
+    expect(keys.every((k) => k.inputs.enableKeyRotation === true)).to.equal(true);
+    expect(secure.outputs.subnetIds).to.deep.equal(["cn-n1-private-0-id", "cn-n1-private-1-id"]);
+    expect(secure.outputs.assignPublicIp).to.equal(false);
+  });
+
+  it("encrypts EFS, logs, the archive bucket and tables with the node's keys in secure mode", () => {
+    expect(ofType(secure, "aws:efs/fileSystem:FileSystem")[0].inputs).to.include({ encrypted: true, kmsKeyId: "arn:aws:kms:us-east-1:123456789012:key/cn-n1-efs-key" });
+    for (const group of ofType(secure, "aws:cloudwatch/logGroup:LogGroup")) expect(group.inputs.kmsKeyId, group.name).to.be.a("string");
+    const sse = ofType(secure, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")[0].inputs.rules as { applyServerSideEncryptionByDefault: Record<string, string> }[];
+    expect(sse[0].applyServerSideEncryptionByDefault.sseAlgorithm).to.equal("aws:kms");
+    for (const table of ofType(secure, "aws:dynamodb/table:Table")) expect((table.inputs.serverSideEncryption as { kmsKeyArn?: string }).kmsKeyArn).to.be.a("string");
+  });
+
+  it("reuses a shared NAT gateway instead of creating one when configured", async () => {
+    const shared = await synth({ mode: "secure", existingNatGatewayId: "nat-0123456789abcdef0" });
+    expect(ofType(shared, "aws:ec2/natGateway:NatGateway")).to.have.length(0);
+    expect(ofType(shared, "aws:ec2/eip:Eip")).to.have.length(0);
+    expect(ofType(shared, "aws:ec2/route:Route")[0].inputs.natGatewayId).to.equal("nat-0123456789abcdef0");
+  });
+
+  it("gives compliant mode no way to the internet and an endpoint for every service the runtime calls", () => {
+    for (const type of ["aws:ec2/internetGateway:InternetGateway", "aws:ec2/natGateway:NatGateway", "aws:ec2/eip:Eip", "aws:ec2/route:Route"]) expect(ofType(compliant, type), type).to.have.length(0);
+    const endpoints = ofType(compliant, "aws:ec2/vpcEndpoint:VpcEndpoint").map((e) => [String(e.inputs.serviceName).replace("com.amazonaws.us-east-1.", ""), e.inputs.vpcEndpointType]);
+    expect(endpoints).to.deep.include.members([
+      ["s3", "Gateway"],
+      ["dynamodb", "Gateway"],
+      ...["ecr.api", "ecr.dkr", "logs", "secretsmanager", "states", "ecs", "sts", "kms", "lambda", "elasticfilesystem", "bedrock-runtime"].map((s) => [s, "Interface"]),
+    ]);
+    const processorsSg = ofType(compliant, "aws:ec2/securityGroup:SecurityGroup").find((g) => g.name === "cn-n1-processors-sg")!;
+    expect(JSON.stringify(processorsSg.inputs.egress)).to.not.include("0.0.0.0/0");
+  });
+
+  it("adds the Bedrock endpoint only when LLM access is on", async () => {
+    const withoutLlm = await synth({ mode: "compliant" });
+    expect(ofType(withoutLlm, "aws:ec2/vpcEndpoint:VpcEndpoint").map((e) => e.inputs.serviceName)).to.not.include("com.amazonaws.us-east-1.bedrock-runtime");
+    expect(ofType(withoutLlm, "aws:dynamodb/table:Table").map((t) => t.name)).to.not.include("cn-n1-llm-usage");
+  });
+
+  it("creates the LLM governor with a usage table encrypted by the node's key", () => {
+    const table = ofType(compliant, "aws:dynamodb/table:Table").find((t) => t.name === "cn-n1-llm-usage")!;
+    expect((table.inputs.serverSideEncryption as { enabled: boolean; kmsKeyArn: string }).kmsKeyArn).to.match(/key\/cn-n1-s3-key$/);
+    const governor = ofType(compliant, "aws:lambda/function:Function").find((f) => f.name === "cn-n1-llm-governor")!;
+    expect((governor.inputs.environment as { variables: Record<string, string> }).variables.USAGE_TABLE).to.equal("cn-n1-llm-usage");
+    expect(actions(policyOf(compliant, "task-role"))).to.include("lambda:InvokeFunction");
+  });
+
+  it("keeps a private log archive: all public access blocked, Glacier after 90 days, expiry after 7 years", () => {
+    for (const r of [basic, secure, compliant]) {
+      expect(ofType(r, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")[0].inputs).to.include({ blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
+      const rule = (ofType(r, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")[0].inputs.rules as Record<string, unknown>[])[0];
+      expect(rule.transitions).to.deep.equal([{ days: 90, storageClass: "GLACIER" }]);
+      expect(rule.expiration).to.deep.equal({ days: 2555 });
+      for (const group of ofType(r, "aws:cloudwatch/logGroup:LogGroup")) expect(group.inputs.retentionInDays, group.name).to.equal(30);
+    }
+  });
+
+  it("scopes the Step Functions role to this node's task definitions, functions, secrets and machines", () => {
+    const doc = policyOf(basic, "state-machine-role");
+    const resources = (sid: string) => (doc.Statement as { Sid?: string; Resource: string | string[] }[]).find((s) => s.Sid === sid)!.Resource;
+    expect(resources("RunProcessorTasks")).to.equal("arn:aws:ecs:us-east-1:123456789012:task-definition/cn-n1-*");
+    expect(resources("ReadExecutionTokens")).to.equal("arn:aws:secretsmanager:us-east-1:123456789012:secret:cn/n1/*");
+    expect(resources("InvokeNodeLambdas")).to.deep.equal(["arn:aws:lambda:us-east-1:123456789012:function:proc-lambda-n1-*", "arn:aws:lambda:us-east-1:123456789012:function:cn-n1-*"]);
+  });
+
+  it("gives processor roles no wildcard action", () => {
+    for (const role of ["task-role", "lambda-processor-role"]) for (const action of actions(policyOf(secure, role))) expect(action, role).to.not.match(/(^\*$|:\*$)/);
+  });
+
+  it("tags every taggable resource for cost allocation with node, environment and mode", () => {
+    const taggable = secure.resources.filter((r) => r.inputs.tags !== undefined && r.type !== "aws:autoscaling/group:Group");
+    expect(taggable.length).to.be.greaterThan(20);
+    for (const r of taggable) expect(r.inputs.tags, r.name).to.include({ "compute-node:node": "n1", "compute-node:environment": "dev", "compute-node:mode": "secure" });
+  });
+
+  it("adds an autoscaled g4dn capacity provider that is the cluster default when GPU capacity is on", async () => {
+    const gpu = await synth({ mode: "secure", gpu: { enabled: true, instanceType: "g4dn.2xlarge", maxInstances: 3 } });
+    expect(ofType(gpu, "aws:ec2/launchTemplate:LaunchTemplate")[0].inputs).to.include({ instanceType: "g4dn.2xlarge", imageId: "ami-0gpu00000000000000" });
+    const capacity = ofType(gpu, "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders")[0].inputs;
+    expect(capacity.capacityProviders).to.include("cn-n1-gpu");
+    expect((capacity.defaultCapacityProviderStrategies as { capacityProvider: string }[])[0].capacityProvider).to.equal("cn-n1-gpu");
+  });
+});
