@@ -1,0 +1,52 @@
+import { expect } from "chai";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { destroyHookProvider } from "../../lib/node/destroy-hook";
+
+// A stand-in for lib/runtime/aws/cleanup.ts that answers from a script and records its calls.
+function fakeCleanupModule(script: string): { path: string; calls: () => unknown[] } {
+  const dir = mkdtempSync(join(tmpdir(), "cn-hook-"));
+  const path = join(dir, "cleanup.js");
+  writeFileSync(path, `const calls = []; exports.calls = calls; const script = ${script};\nexports.cleanupNodeResources = async (o) => { calls.push(o); return script(calls.length, o); };`);
+  return { path, calls: () => require(path).calls };
+}
+
+const props = { computeNodeId: "n1", region: "us-east-1", force: false };
+
+describe("destroyHookProvider", () => {
+  it("refuses the destroy with the cleanup's error while an execution of the node runs", async () => {
+    const fake = fakeCleanupModule(`() => { const e = new Error("execution arn:aws:states:…:execution:cn-n1-wf:wi-1 is RUNNING"); e.name = "ConflictError"; throw e; }`);
+    const provider = destroyHookProvider(fake.path, { timeoutMs: 1000, pollMs: 1 });
+    try {
+      await provider.delete!("destroy-hook-n1", props);
+      expect.fail("delete succeeded while an execution runs");
+    } catch (err) {
+      expect((err as Error).name).to.equal("ConflictError");
+      expect((err as Error).message).to.include("RUNNING");
+    }
+    expect(fake.calls()).to.deep.equal([props]);
+  });
+
+  it("passes force through so operators can destroy a node with running executions", async () => {
+    const fake = fakeCleanupModule(`() => ({ pendingNetworkInterfaces: [] })`);
+    await destroyHookProvider(fake.path, { timeoutMs: 1000, pollMs: 1 }).delete!("id", { ...props, force: true });
+    expect(fake.calls()).to.deep.equal([{ ...props, force: true }]);
+  });
+
+  it("waits until Lambda releases the functions' network interfaces before letting the network be deleted", async () => {
+    const fake = fakeCleanupModule(`(n) => ({ pendingNetworkInterfaces: n < 3 ? ["eni-1"] : [] })`);
+    await destroyHookProvider(fake.path, { timeoutMs: 5000, pollMs: 1 }).delete!("id", props);
+    expect(fake.calls()).to.have.length(3);
+  });
+
+  it("fails with the stuck interfaces named when they outlive the timeout", async () => {
+    const fake = fakeCleanupModule(`() => ({ pendingNetworkInterfaces: ["eni-stuck"] })`);
+    try {
+      await destroyHookProvider(fake.path, { timeoutMs: 20, pollMs: 5 }).delete!("id", props);
+      expect.fail("delete succeeded with ENIs attached");
+    } catch (err) {
+      expect((err as Error).message).to.include("eni-stuck");
+    }
+  });
+});
