@@ -72,7 +72,8 @@ export async function createDefaultService(options: ServeOptions, deps: { env: N
     dataDir,
     cliRoot,
     envVars,
-    plugins: options.local ? [] : awsPlugin(),
+    // The node program creates AWS resources in both modes; --local only keeps the state local.
+    plugins: awsPlugin(),
   });
   const runtime: WorkflowRuntime = options.local
     ? new LocalWorkflowRuntime({ root: join(dataDir, "runtime"), inputRoot: join(dataDir, "inputs") })
