@@ -80,4 +80,20 @@ describe("provisioner service: restart recovery", () => {
     const retry = await second.patch("/v1/nodes/r-4", { options: {} }).expect(202);
     expect((await waitForOperation(second, retry.body.operation.id)).state).to.equal("succeeded");
   });
+
+  it("on a graceful stop cancels running operations, so the next start has nothing to recover", async () => {
+    const backend = new MemoryBackend();
+    const first = await startTestService({ backend });
+    first.engine.holdNext("r-5", "up");
+    const res = await first.post("/v1/nodes", { id: "r-5", region: "us-east-1" }).expect(202);
+    await new Promise((r) => setTimeout(r, 20));
+    await first.close();
+    const second = await startTestService({ backend, dataDir: first.dataDir });
+    services.push(second);
+    expect((await second.get(`/v1/operations/${res.body.operation.id}`).expect(200)).body.state).to.equal("cancelled");
+    expect(second.engine.calls).to.deep.equal([]);
+    expect(backend.stacks.get("r-5")!.lock).to.equal(undefined);
+    const retry = await second.patch("/v1/nodes/r-5", { options: {} }).expect(202);
+    expect((await waitForOperation(second, retry.body.operation.id)).state).to.equal("succeeded");
+  });
 });
