@@ -9,6 +9,7 @@ import { serveCommand } from "./commands/serve";
 import { deployCommand } from "./commands/deploy";
 import { startCommand } from "./commands/start";
 import { cleanupCommand } from "./commands/cleanup";
+import { nodeCommand } from "./commands/node";
 
 // Each command lives in its own module under ./commands; add one line here per command.
 const COMMANDS: CliCommand[] = [
@@ -21,6 +22,7 @@ const COMMANDS: CliCommand[] = [
   deployCommand,
   startCommand,
   cleanupCommand,
+  nodeCommand,
 ];
 
 export function buildProgram(ctx: CliContext): Command {
