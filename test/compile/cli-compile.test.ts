@@ -3,6 +3,23 @@ import { mkdtemp, readFile, readdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { cli } from "../cli/harness";
+import { planOf } from "./helpers";
+
+/** An execution record of `workflow` where each processor ran for the given seconds. */
+function recordOf(name: string, seconds: Record<string, number>) {
+  const plan = planOf(Object.fromEntries(workflow.processors.map((p) => [p.id, p.dependsOn ?? []])), { name });
+  const at = (s: number) => new Date(Date.UTC(2026, 0, 1) + s * 1000).toISOString();
+  return {
+    executionId: `wi-${name}`,
+    workflowInstanceId: `wi-${name}`,
+    backend: "local",
+    computeNodeId: "local",
+    createdAt: at(0),
+    snapshot: { workflow: plan.workflow, processors: plan.registrations, invocation: plan.invocation, mode: plan.mode, resolved: [], definitionHash: "x" },
+    status: "SUCCEEDED",
+    processors: Object.fromEntries(Object.entries(seconds).map(([id, s]) => [id, { status: "SUCCEEDED", startedAt: at(0), finishedAt: at(s) }])),
+  };
+}
 
 async function tempDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), "cn-compile-"));
@@ -79,6 +96,17 @@ describe("compute-node compile", () => {
     expect(bad.code).to.equal(2);
     const body = JSON.parse(bad.stdout);
     expect(body.error.issues[0]).to.include({ code: "invalid_hints", processorId: "b" });
+  });
+
+  it("takes hints from earlier execution records of the same workflow and refuses another workflow's", async () => {
+    const dir = await tempDir();
+    const file = await writeJson(dir, "wf.json", workflow);
+    const ok = await cli(["compile", file, "--json", "--hints", await writeJson(dir, "records.json", [recordOf("cli-demo", { a: 10, b: 100, c: 5, d: 1 })])]);
+    expect(ok.code, ok.stderr).to.equal(0);
+    expect(JSON.parse(ok.stdout).stats.criticalPath).to.equal(111);
+    const other = await cli(["compile", file, "--hints", await writeJson(dir, "other.json", recordOf("another", { a: 1 }))]);
+    expect(other.code).to.equal(2);
+    expect(other.stderr).to.contain('of workflow "another"');
   });
 
   it("exits 2 on an invalid workflow", async () => {

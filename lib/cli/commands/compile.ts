@@ -61,7 +61,7 @@ export const compileCommand: CliCommand = {
 function compileAction(ctx: CliContext, workflow: string, opts: CompileCliOptions): number {
   const cwd = ctx.io.cwd;
   const plan = loadPlan(workflow, opts, cwd);
-  const hints = opts.hints ? parseHints(readJsonFile(opts.hints, "--hints", cwd)) : undefined;
+  const hints = opts.hints ? parseHints(readJsonFile(opts.hints, "--hints", cwd), plan.workflow.name) : undefined;
   const compiled = compileWorkflow(plan, { hints, structure: opts.structure, mapMinGroup: opts.mapMinGroup });
   const childCount = Object.keys(compiled.children).length;
   if (opts.outDir) {
@@ -93,16 +93,21 @@ function writeMachines(dir: string, compiled: CompiledWorkflow): string[] {
   return files;
 }
 
-/** A `{id: seconds}` object, one execution record, or an array of records (median of their successful runs). */
-export function parseHints(value: unknown): Record<string, number> {
+/**
+ * A `{id: seconds}` object, one execution record, or an array of records (median of their successful
+ * runs); records of another workflow are refused, since their processor ids mean something else.
+ */
+export function parseHints(value: unknown, workflowName: string): Record<string, number> {
   const records = Array.isArray(value) ? value : isRecordLike(value) ? [value] : undefined;
   if (records) {
     const parsed: ExecutionRecord[] = [];
     const issues: ValidationIssue[] = [];
     records.forEach((r, i) => {
       const result = ExecutionRecordSchema.safeParse(r);
-      if (result.success) parsed.push(result.data);
-      else issues.push({ code: "invalid_hints", path: ["--hints", i], message: `not an execution record: ${result.error.issues[0]?.message ?? "invalid"}` });
+      if (!result.success) issues.push({ code: "invalid_hints", path: ["--hints", i], message: `not an execution record: ${result.error.issues[0]?.message ?? "invalid"}` });
+      else if (result.data.snapshot.workflow.name !== workflowName)
+        issues.push({ code: "invalid_hints", path: ["--hints", i], message: `execution record "${result.data.executionId}" is of workflow "${result.data.snapshot.workflow.name}", not "${workflowName}"` });
+      else parsed.push(result.data);
     });
     if (issues.length) throw new ValidationError(issues);
     return hintsFromRecords(parsed);
