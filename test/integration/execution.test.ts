@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { CreateFunctionCommand } from "@aws-sdk/client-lambda";
 import { CreateTableCommand } from "@aws-sdk/client-dynamodb";
-import { DescribeExecutionCommand, StopExecutionCommand } from "@aws-sdk/client-sfn";
+import { DescribeExecutionCommand, GetExecutionHistoryCommand, StopExecutionCommand } from "@aws-sdk/client-sfn";
 import { GetSecretValueCommand } from "@aws-sdk/client-secrets-manager";
 import { resolvePlan } from "../../lib/plan/resolve";
 import { NodeOutputs } from "../../lib/model/node-outputs";
@@ -92,6 +92,12 @@ describe("executions on Step Functions (moto)", function () {
   it("leaves no processor STARTED once an execution is stopped", async () => {
     const plan = resolvePlan(diamond, { processors: lambdaOnly, mode: "secure" });
     const started = await startWorkflowExecution({ node, plan, clients, store, tokens: TOKENS });
+    // moto answers StopExecution with a 500 until its worker has set the execution up: wait for the first state.
+    for (let i = 0; i < 40; i++) {
+      const events = (await clients.sfn.send(new GetExecutionHistoryCommand({ executionArn: started.executionArn }))).events ?? [];
+      if (events.length > 1) break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
     await clients.sfn.send(new StopExecutionCommand({ executionArn: started.executionArn, error: "Stopped", cause: "test" }));
     const record = await untilTerminal(clients, store, started.executionId);
     expect(record.status).to.be.oneOf(["ABORTED", "SUCCEEDED"]);
