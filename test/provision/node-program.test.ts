@@ -53,3 +53,31 @@ describe("defaultNodeProgram", () => {
     expect(() => source.validate(spec)).to.not.throw();
   });
 });
+
+describe("defaultNodeProgram with lib/node", () => {
+  it("validates node options with the real node config schema", () => {
+    const source = defaultNodeProgram();
+    source.validate({ id: "lab-1", mode: "basic", region: "us-east-1", options: {} });
+    let err: ValidationError | undefined;
+    try {
+      source.validate({ id: "lab-1", mode: "basic", region: "us-east-1", options: { vpcCidr: "10.0.0.0/8", bogus: true } });
+    } catch (e) {
+      err = e as ValidationError;
+    }
+    expect(err).to.be.instanceOf(ValidationError);
+    const fields = err!.issues.map((i) => i.path.join("."));
+    expect(fields).to.include("body.options.vpcCidr");
+    expect(fields).to.include("body.options");
+  });
+
+  it("maps an API node to a config the node program synthesizes, with outputs the runtime accepts", async () => {
+    const { parseNodeConfig } = await import("../../lib/node/config");
+    const { synthNode } = await import("../../lib/node/synth");
+    const { NodeOutputsSchema } = await import("../../lib/model/node-outputs");
+    const spec: NodeSpec = { id: "api-node", mode: "secure", region: "eu-west-1", options: { availabilityZones: 2 } };
+    defaultNodeProgram().validate(spec);
+    const { outputs } = await synthNode(parseNodeConfig(nodeConfigInput(spec), []));
+    const parsed = NodeOutputsSchema.parse(outputs);
+    expect(parsed).to.include({ computeNodeId: "api-node", deploymentMode: "secure", region: "eu-west-1" });
+  });
+});
