@@ -204,7 +204,9 @@ export class AutomationStackEngine implements StackEngine {
       for (const plugin of plugins) await stack.workspace.installPlugin(plugin.name, plugin.version, "resource");
     })().catch((err) => {
       this.plugins = undefined;
-      throw new UnavailableError(`could not install the Pulumi plugins ${plugins.map((p) => `${p.name}@${p.version}`).join(", ")}: install them with \`pulumi plugin install resource <name> <version>\` into ${this.options.pulumiHome ?? join(this.options.dataDir, "pulumi-home")}`, { cause: err });
+      const home = this.options.pulumiHome ?? join(this.options.dataDir, "pulumi-home");
+      const commands = plugins.map((p) => `PULUMI_HOME=${home} pulumi plugin install resource ${p.name} ${p.version}`).join("; ");
+      throw new UnavailableError(`could not install the Pulumi plugins ${plugins.map((p) => `${p.name}@${p.version}`).join(", ")} (no network to the plugin server?): install them with \`${commands}\` and retry`, { cause: err });
     });
     return this.plugins;
   }

@@ -190,6 +190,21 @@ describe("AutomationStackEngine", () => {
     expect(maxInFlight).to.equal(1);
   });
 
+  it("answers UnavailableError with the install command when a plugin cannot be installed, and tries again next time", async () => {
+    let attempts = 0;
+    const fake = fakeAutomation({
+      installPlugin: async () => {
+        if (++attempts === 1) throw new Error("error: could not download plugin");
+      },
+    });
+    const engine = engineWith(fake, { plugins: [{ name: "aws", version: "7.48.0" }] });
+    const err = await engine.up(NODE).catch((e) => e);
+    expect(err).to.be.instanceOf(UnavailableError);
+    expect(err.message).to.include(`PULUMI_HOME=${join(dataDir, "pulumi-home")} pulumi plugin install resource aws 7.48.0`);
+    await engine.up(NODE);
+    expect(fake.plugins).to.deep.equal(["aws@7.48.0"]);
+  });
+
   it("forwards engine events as typed events with ISO timestamps, dropping preludes and colour codes, and hides secret outputs", async () => {
     const events: unknown[] = [];
     const result = await engineWith(fakeAutomation()).up(NODE, { onEvent: (e) => events.push(e) });
