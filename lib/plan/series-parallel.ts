@@ -4,11 +4,14 @@ import { IndexedDag, Structure, parallelOf, seriesOf, structureMakespan } from "
  * Turns a DAG into a series-parallel schedule that keeps every dependency.
  *
  * Recursively on a convex node set: disconnected parts run in parallel; a connected set is cut in
- * series, at every exact cut (each node before the cut precedes each node after it) when there is
- * one, so a series-parallel DAG gets no added ordering. A set with no exact cut is not series-parallel
- * there: it is cut at the downset D minimising `critical path(D) + critical path(rest)` under the
- * hints, among the cuts "everything that finishes by t" (earliest finish) and "everything that must
- * start before t" (latest start), ties broken by the least total added waiting.
+ * series at every exact cut (each node before the cut precedes each node after it), so a
+ * series-parallel DAG gets no added ordering. A set with no exact cut is not series-parallel there
+ * and is cut into a downset D and the rest. Candidates are thresholds on four keys that never
+ * decrease along an edge (earliest finish and latest start under the hints, depth, height); they are
+ * ranked by an upper bound of what the recursion will make of them and a lower bound
+ * (`critical path(D) + critical path(rest)`), the best few are decomposed in full within a work
+ * budget, and the shortest is kept, unless one barrier per level of the set is shorter still.
+ * docs/compiler.md explains the choices.
  */
 export function seriesParallelSchedule(dag: IndexedDag, options: DecompositionOptions = {}): Structure {
   return seriesParallelDecomposition(dag, options).structure;
