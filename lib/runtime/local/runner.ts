@@ -9,6 +9,7 @@ import { cleanupExecution } from "../../transfer";
 import { CompileError, UnavailableError, ValidationError } from "../../errors";
 import { ExecutionRecord, ExecutionSnapshot, ExecutionStatus } from "../../model/execution-record";
 import { ResolvedPlan } from "../../plan/resolve";
+import { executionSnapshot } from "../../plan/snapshot";
 import { AslMachine, capTimeouts, RESOURCES, taskStates } from "./asl";
 import { RunContext } from "./context";
 import { isDockerReachable } from "./docker";
@@ -209,14 +210,7 @@ async function preflight(options: LocalRunOptions, layout: LocalLayout, dockerRe
 }
 
 function snapshotOf(plan: ResolvedPlan, bundle: CompiledBundle): ExecutionSnapshot {
-  return {
-    workflow: plan.workflow,
-    processors: plan.registrations,
-    invocation: plan.invocation,
-    mode: plan.mode,
-    resolved: plan.processors.map((p) => ({ id: p.id, uuid: p.uuid, image: p.image, computeType: p.computeType, cpu: p.cpu, memory: p.memory, hash: p.hash })),
-    definitionHash: createHash("sha256").update(JSON.stringify([bundle.definition, [...bundle.children]])).digest("hex"),
-  };
+  return executionSnapshot(plan, createHash("sha256").update(JSON.stringify([bundle.definition, [...bundle.children]])).digest("hex"));
 }
 
 /** Runs one machine (the main one or a child) with a local handler for each of its Task states. */
