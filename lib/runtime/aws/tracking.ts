@@ -185,8 +185,30 @@ function failureOf(e: HistoryEvent): { cause: string; exitCode?: number } {
     const reason = (parsed.StoppedReason ?? parsed.stoppedReason) as string | undefined;
     return { cause: [`${error}`, exitCode !== undefined ? `exit code ${exitCode}` : "", reason ?? ""].filter(Boolean).join(": ").slice(0, MAX_CAUSE), exitCode };
   }
-  if (parsed && typeof parsed.errorMessage === "string") return { cause: `${error}: ${parsed.errorMessage}`.slice(0, MAX_CAUSE) };
-  return { cause: (d.cause ? `${error}: ${d.cause}` : error).slice(0, MAX_CAUSE) };
+  if (parsed && typeof parsed.errorMessage === "string") return { cause: scrubTokens(`${error}: ${parsed.errorMessage}`).slice(0, MAX_CAUSE) };
+  // Step Functions truncates long causes, so an ECS task description may arrive as JSON that no longer parses:
+  // it still carries the container overrides (tokens), so keep only its exit code and stopped reason.
+  if (d.cause && /"(Container)?Overrides"\s*:/i.test(d.cause)) {
+    const exit = /"ExitCode"\s*:\s*(-?\d+)/i.exec(d.cause);
+    const reason = /"StoppedReason"\s*:\s*"([^"]{0,300})"/i.exec(d.cause);
+    const exitCode = exit ? Number(exit[1]) : undefined;
+    return { cause: [error, exitCode !== undefined ? `exit code ${exitCode}` : "", reason?.[1] ?? ""].filter(Boolean).join(": "), exitCode };
+  }
+  return { cause: scrubTokens(d.cause ? `${error}: ${d.cause}` : error).slice(0, MAX_CAUSE) };
+}
+
+// Whatever else a cause quotes (a request, a payload), token values never reach the record.
+const Q = String.raw`\\?"`;
+const TOKEN_NAME = "(?:SESSION_TOKEN|REFRESH_TOKEN)";
+const TOKEN_FIELDS = [
+  new RegExp(`(${Q}Name${Q}\\s*:\\s*${Q}${TOKEN_NAME}${Q}\\s*,\\s*${Q}Value${Q}\\s*:\\s*${Q})[^"\\\\]*`, "gi"),
+  new RegExp(`(${Q}Value${Q}\\s*:\\s*${Q})[^"\\\\]*(${Q}\\s*,\\s*${Q}Name${Q}\\s*:\\s*${Q}${TOKEN_NAME})`, "gi"),
+  new RegExp(`(${Q}(?:sessionToken|refreshToken|SecretString|${TOKEN_NAME})${Q}\\s*:\\s*${Q})[^"\\\\]*`, "gi"),
+  new RegExp(`(${TOKEN_NAME}=)[^\\s"',;]+`, "g"),
+];
+
+export function scrubTokens(text: string): string {
+  return TOKEN_FIELDS.reduce((out, re) => out.replace(re, (_m, a: string, b?: string) => (typeof b === "string" ? `${a}***${b}` : `${a}***`)), text);
 }
 
 function childExecutionArn(output: string | undefined): string | undefined {

@@ -114,6 +114,34 @@ describe("refreshExecutionStatus", () => {
     expect(record.processors.d.status).to.equal("NOT_STARTED");
   });
 
+  it("keeps tokens out of a failure cause that Step Functions truncated, still reading the exit code", async () => {
+    const full = JSON.stringify({ Containers: [{ ExitCode: 137, Name: "processor" }], StoppedReason: "OutOfMemoryError", Overrides: { ContainerOverrides: [{ Environment: [{ Name: "SESSION_TOKEN", Value: "sess-SECRET" }, { Name: "REFRESH_TOKEN", Value: "ref-SECRET" }] }] }, Padding: "x".repeat(200) });
+    const truncated = full.slice(0, full.length - 150);
+    const lambdaCause = JSON.stringify({ errorType: "Error", errorMessage: 'request {"sessionToken":"sess-SECRET"} rejected' });
+    const events = history().slice(0, 3);
+    events.push(
+      { id: 4, previousEventId: 3, type: "TaskFailed", timestamp: t(2), taskFailedEventDetails: { error: "States.TaskFailed", cause: truncated } },
+      { id: 5, previousEventId: 4, type: "FailStateEntered", timestamp: t(2), stateEnteredEventDetails: { name: "Fail a", input: "{}" } },
+    );
+    const { clients } = fakeClients(definition, events, { status: "RUNNING" });
+    const record = await refreshExecutionStatus({ executionId: "wi-1", store, clients });
+    expect(record.processors.a).to.deep.include({ status: "FAILED", exitCode: 137 });
+    expect(record.processors.a.cause).to.include("exit code 137").and.include("OutOfMemoryError");
+
+    const lambdaEvents = [
+      { id: 1, type: "ExecutionStarted", timestamp: t(0) },
+      { id: 2, previousEventId: 1, type: "TaskStateEntered", timestamp: t(1), stateEnteredEventDetails: { name: runState.b, input: "{}" } },
+      { id: 3, previousEventId: 2, type: "TaskScheduled", timestamp: t(1) },
+      { id: 4, previousEventId: 3, type: "TaskFailed", timestamp: t(2), taskFailedEventDetails: { error: "Error", cause: lambdaCause } },
+      { id: 5, previousEventId: 4, type: "FailStateEntered", timestamp: t(2), stateEnteredEventDetails: { name: "Fail b", input: "{}" } },
+    ];
+    const second = fakeClients(definition, lambdaEvents, { status: "RUNNING" });
+    const after = await refreshExecutionStatus({ executionId: "wi-1", store, clients: second.clients });
+    expect(after.processors.b.status).to.equal("FAILED");
+    expect(after.processors.b.cause).to.include("rejected");
+    expect(JSON.stringify(after)).to.not.include("SECRET");
+  });
+
   it("keeps a processor STARTED while its failure may still be retried", async () => {
     const { clients } = fakeClients(definition, history().slice(0, 4), { status: "RUNNING" });
     const record = await refreshExecutionStatus({ executionId: "wi-1", store, clients });
