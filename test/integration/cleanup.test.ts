@@ -43,11 +43,13 @@ describe("cleanup (moto)", function () {
     // "node-a-b" starts with "node-a-": name prefixes alone would confuse the two.
     const b = await motoNode(moto.endpoint, "node-a-b");
     const deployedA = await deployOn(a, "wf", ["img-1:1", "img-2:1"], ["img-3:1"]);
-    await deployOn(b, "wf", ["img-1:1"], ["img-3:1"]);
+    const deployedB = await deployOn(b, "wf", ["img-1:1"], ["img-3:1"]);
     const vpc = await clients.ec2.send(new CreateVpcCommand({ CidrBlock: "10.0.0.0/16" }));
     const subnet = await clients.ec2.send(new CreateSubnetCommand({ VpcId: vpc.Vpc!.VpcId, CidrBlock: "10.0.1.0/24" }));
     const fnName = deployedA.lambdaFunctions.p0.split(":").pop()!;
     const eni = await clients.ec2.send(new CreateNetworkInterfaceCommand({ SubnetId: subnet.Subnet!.SubnetId, Description: `AWS Lambda VPC ENI-${fnName}-0123` }));
+    const fnNameB = deployedB.lambdaFunctions.p0.split(":").pop()!;
+    const eniB = await clients.ec2.send(new CreateNetworkInterfaceCommand({ SubnetId: subnet.Subnet!.SubnetId, Description: `AWS Lambda VPC ENI-${fnNameB}-0456` }));
 
     const before = await inventory(clients);
     expect(before.functions).to.have.length(3);
@@ -64,8 +66,16 @@ describe("cleanup (moto)", function () {
     const enis = await clients.ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: "description", Values: [`AWS Lambda VPC ENI-${fnName}*`] }] }));
     expect(enis.NetworkInterfaces).to.deep.equal([]);
 
+    const survivors = await clients.ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: "description", Values: ["AWS Lambda VPC ENI-*"] }] }));
+    expect(survivors.NetworkInterfaces!.map((n) => n.NetworkInterfaceId)).to.deep.equal([eniB.NetworkInterface!.NetworkInterfaceId]);
+
     const again = await cleanupNodeResources({ computeNodeId: "node-a", region: "us-east-1", clients });
     expect(again.mutatingCalls).to.equal(0);
+
+    // An ENI that Lambda released only after the function was gone is still found by a later cleanup (the destroy hook polls).
+    const late = await clients.ec2.send(new CreateNetworkInterfaceCommand({ SubnetId: subnet.Subnet!.SubnetId, Description: `AWS Lambda VPC ENI-${fnName}-0789` }));
+    const third = await cleanupNodeResources({ computeNodeId: "node-a", region: "us-east-1", clients });
+    expect(third.deletedNetworkInterfaces).to.deep.equal([late.NetworkInterface!.NetworkInterfaceId]);
   });
 
   it("refuses while an execution of the node runs, naming it, and stops it with force", async () => {

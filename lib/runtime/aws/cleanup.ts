@@ -61,6 +61,8 @@ export async function cleanupNodeResources(options: CleanupNodeOptions): Promise
   await settleRunning(clients, machines, !!options.force, result, `node "${options.computeNodeId}"`);
 
   for (const fn of await nodeFunctions(clients, options.computeNodeId)) await deleteFunction(clients, fn, result);
+  const prefix = lambdaFunctionPrefix(options.computeNodeId);
+  await releaseNetworkInterfaces(clients, prefix, new RegExp(`^${escape(prefix)}[0-9a-f]{12}(-|$)`), result);
   for (const arn of machines) await deleteStateMachine(clients, arn, result);
   for (const family of await nodeFamilies(clients, options.computeNodeId)) for (const arn of await familyRevisions(clients, family)) await deregister(clients, arn, result);
   await deleteTaskDefinitions(clients, result.deregisteredTaskDefinitions);
@@ -99,8 +101,10 @@ export async function cleanupWorkflow(options: CleanupWorkflowOptions): Promise<
     const tags = (await clients.limits.run("lambda:ListTags", () => clients.lambda.send(new ListTagsCommand({ Resource: fn.arn })))).Tags ?? {};
     if (tags[useTag] === undefined) continue;
     const others = Object.keys(tags).filter((k) => k.startsWith(TAG_WORKFLOW_USE_PREFIX) && k !== useTag);
-    if (others.length === 0) await deleteFunction(clients, fn, result);
-    else {
+    if (others.length === 0) {
+      await deleteFunction(clients, fn, result);
+      await releaseNetworkInterfaces(clients, fn.name, new RegExp(`^${escape(fn.name)}(-|$)`), result);
+    } else {
       await clients.limits.run("lambda:UntagResource", () => clients.lambda.send(new LambdaUntag({ Resource: fn.arn, TagKeys: [useTag] })));
       result.releasedResources.push(fn.arn);
     }
@@ -179,24 +183,38 @@ async function deleteFunction(clients: AwsClients, fn: { name: string; arn: stri
   } catch (err) {
     if (!isNotFound(err)) throw toRuntimeError(err, `DeleteFunction ${fn.name}`);
   }
-  const enis = await clients.limits
-    .run("ec2:DescribeNetworkInterfaces", () => clients.ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: "description", Values: [`AWS Lambda VPC ENI-${fn.name}*`] }] })))
-    .catch((err) => {
-      throw toRuntimeError(err, `DescribeNetworkInterfaces for ${fn.name}`);
-    });
-  for (const eni of enis.NetworkInterfaces ?? []) {
-    if (eni.Status !== "available") {
-      result.pendingNetworkInterfaces.push(eni.NetworkInterfaceId!);
-      continue;
+}
+
+/**
+ * Deletes the Lambda VPC ENIs (description `AWS Lambda VPC ENI-<function>…`) whose function name
+ * matches; attached ones are reported pending (Lambda releases them minutes after the function goes).
+ * Looked up by name, not by function, so a repeated cleanup still finds ENIs of functions it already deleted.
+ */
+async function releaseNetworkInterfaces(clients: AwsClients, descriptionPrefix: string, functionName: RegExp, result: CleanupResult): Promise<void> {
+  let nextToken: string | undefined;
+  do {
+    const page = await clients.limits
+      .run("ec2:DescribeNetworkInterfaces", () => clients.ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: "description", Values: [`AWS Lambda VPC ENI-${descriptionPrefix}*`] }], NextToken: nextToken })))
+      .catch((err) => {
+        throw toRuntimeError(err, `DescribeNetworkInterfaces for ${descriptionPrefix}`);
+      });
+    for (const eni of page.NetworkInterfaces ?? []) {
+      const name = (eni.Description ?? "").slice("AWS Lambda VPC ENI-".length);
+      if (!functionName.test(name)) continue;
+      if (eni.Status !== "available") {
+        result.pendingNetworkInterfaces.push(eni.NetworkInterfaceId!);
+        continue;
+      }
+      try {
+        await clients.limits.run("ec2:DeleteNetworkInterface", () => clients.ec2.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: eni.NetworkInterfaceId })));
+        result.deletedNetworkInterfaces.push(eni.NetworkInterfaceId!);
+      } catch (err) {
+        if (awsErrorName(err) === "InvalidNetworkInterface.InUse") result.pendingNetworkInterfaces.push(eni.NetworkInterfaceId!);
+        else if (!isNotFound(err)) throw toRuntimeError(err, `DeleteNetworkInterface ${eni.NetworkInterfaceId}`);
+      }
     }
-    try {
-      await clients.limits.run("ec2:DeleteNetworkInterface", () => clients.ec2.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: eni.NetworkInterfaceId })));
-      result.deletedNetworkInterfaces.push(eni.NetworkInterfaceId!);
-    } catch (err) {
-      if (awsErrorName(err) === "InvalidNetworkInterface.InUse") result.pendingNetworkInterfaces.push(eni.NetworkInterfaceId!);
-      else if (!isNotFound(err)) throw toRuntimeError(err, `DeleteNetworkInterface ${eni.NetworkInterfaceId}`);
-    }
-  }
+    nextToken = page.NextToken;
+  } while (nextToken);
 }
 
 async function deleteStateMachine(clients: AwsClients, arn: string, result: CleanupResult): Promise<void> {
