@@ -120,7 +120,7 @@ describe("refreshExecutionStatus", () => {
     const lambdaCause = JSON.stringify({ errorType: "Error", errorMessage: 'request {"sessionToken":"sess-SECRET"} rejected' });
     const events = history().slice(0, 3);
     events.push(
-      { id: 4, previousEventId: 3, type: "TaskFailed", timestamp: t(2), taskFailedEventDetails: { error: "States.TaskFailed", cause: truncated } },
+      { id: 4, previousEventId: 3, type: "TaskFailed", timestamp: t(2), taskFailedEventDetails: { resourceType: "ecs", resource: "runTask.sync", error: "States.TaskFailed", cause: truncated } },
       { id: 5, previousEventId: 4, type: "FailStateEntered", timestamp: t(2), stateEnteredEventDetails: { name: "Fail a", input: "{}" } },
     );
     const { clients } = fakeClients(definition, events, { status: "RUNNING" });
@@ -128,11 +128,11 @@ describe("refreshExecutionStatus", () => {
     expect(record.processors.a).to.deep.include({ status: "FAILED", exitCode: 137 });
     expect(record.processors.a.cause).to.include("exit code 137").and.include("OutOfMemoryError");
 
-    const lambdaEvents = [
+    const lambdaEvents: HistoryEvent[] = [
       { id: 1, type: "ExecutionStarted", timestamp: t(0) },
       { id: 2, previousEventId: 1, type: "TaskStateEntered", timestamp: t(1), stateEnteredEventDetails: { name: runState.b, input: "{}" } },
       { id: 3, previousEventId: 2, type: "TaskScheduled", timestamp: t(1) },
-      { id: 4, previousEventId: 3, type: "TaskFailed", timestamp: t(2), taskFailedEventDetails: { error: "Error", cause: lambdaCause } },
+      { id: 4, previousEventId: 3, type: "TaskFailed", timestamp: t(2), taskFailedEventDetails: { resourceType: "lambda", resource: "invoke", error: "Error", cause: lambdaCause } },
       { id: 5, previousEventId: 4, type: "FailStateEntered", timestamp: t(2), stateEnteredEventDetails: { name: "Fail b", input: "{}" } },
     ];
     const second = fakeClients(definition, lambdaEvents, { status: "RUNNING" });
