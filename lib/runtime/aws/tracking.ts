@@ -56,7 +56,7 @@ export async function refreshExecutionStatus(options: RefreshExecutionOptions): 
     ? {
         status,
         finishedAt: (described.stopDate ?? new Date()).toISOString(),
-        ...(status !== "SUCCEEDED" ? { error: { error: described.error ?? status, ...(described.cause ? { cause: described.cause.slice(0, MAX_CAUSE) } : {}) } } : {}),
+        ...(status !== "SUCCEEDED" ? { error: { error: described.error ?? status, ...(described.cause ? { cause: scrubTokens(described.cause).slice(0, MAX_CAUSE) } : {}) } } : {}),
       }
     : record.status !== status
       ? { status }
