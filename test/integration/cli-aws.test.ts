@@ -78,6 +78,15 @@ describe("compute-node deploy / start / status / cleanup against moto", function
     expect((await cli("cleanup", "--node", "node.json", "--json")).json().mutatingCalls).to.equal(0);
   });
 
+  it("refuses an invocation that targets another node before calling AWS", async () => {
+    await files();
+    await writeFile(join(dir, "invocation.json"), JSON.stringify({ workflowInstanceConfiguration: { computeNodeId: "some-other-node" } }));
+    const out = await cli("start", "workflow.json", "--node", "node.json", "--processors", "processors.json", "--invocation", "invocation.json", "--json");
+    expect(out.code).to.equal(2);
+    expect(out.json().error.issues[0]).to.deep.include({ code: "node_mismatch", path: ["invocation", "workflowInstanceConfiguration", "computeNodeId"] });
+    expect((await cli("cleanup", "--node", "node.json", "--json")).json().mutatingCalls).to.equal(0);
+  });
+
   it("names a missing NODE.json key and exits 2", async () => {
     await writeFile(join(dir, "node.json"), JSON.stringify({ computeNodeId: "n", region: "us-east-1" }));
     await writeFile(join(dir, "workflow.json"), JSON.stringify({ name: "w", processors: [{ id: "a", sourceUrl: "img:1" }] }));

@@ -45,7 +45,7 @@ export interface DeployWorkflowResult {
  */
 export async function deployWorkflow(options: DeployWorkflowOptions): Promise<DeployWorkflowResult> {
   const { node, clients } = options;
-  const plan = { ...options.plan, computeNodeId: node.computeNodeId };
+  const plan = planForNode(node, options.plan);
   const before = clients.mutations.calls.length;
   const [taskDefinitions, lambdaFunctions] = await Promise.all([registerTaskDefinitions({ node, plan, clients }), registerLambdaFunctions({ node, plan, clients })]);
   const compiled = compileForNode(node, plan, taskDefinitions, lambdaFunctions);
@@ -59,6 +59,17 @@ export async function deployWorkflow(options: DeployWorkflowOptions): Promise<De
     definitionHash: definitionHash(compiled),
     mutatingCalls: clients.mutations.calls.length - before,
   };
+}
+
+/** The plan bound to the node; an invocation naming another node, or a plan for another mode, is refused before any AWS call. */
+function planForNode(node: NodeOutputs, plan: ResolvedPlan): ResolvedPlan {
+  const issues = [];
+  if (plan.computeNodeId !== undefined && plan.computeNodeId !== node.computeNodeId)
+    issues.push({ code: "node_mismatch", path: ["invocation", "workflowInstanceConfiguration", "computeNodeId"], message: `the invocation targets node "${plan.computeNodeId}" but NODE.json is node "${node.computeNodeId}"` });
+  if (plan.mode !== node.deploymentMode)
+    issues.push({ code: "mode_mismatch", path: ["mode"], message: `the plan was resolved for ${plan.mode} mode but node "${node.computeNodeId}" is ${node.deploymentMode}` });
+  if (issues.length) throw new ValidationError(issues);
+  return { ...plan, computeNodeId: node.computeNodeId };
 }
 
 /** Compiles for the node's real resources. Child ARNs depend on child names, so a machine with children is compiled twice. */
@@ -121,7 +132,7 @@ export async function startWorkflowExecution(options: StartWorkflowExecutionOpti
     throw new ValidationError([{ code: "invalid_execution_id", path: ["workflowInstanceId"], message: `"${workflowInstanceId}" must be 1–80 characters of [A-Za-z0-9_-] (it names the Step Functions execution)` }]);
   const env = options.env ?? process.env;
   const tokens = options.tokens ?? { sessionToken: env.PENNSIEVE_SESSION_TOKEN ?? "", refreshToken: env.PENNSIEVE_REFRESH_TOKEN ?? "" };
-  const plan = { ...options.plan, computeNodeId: node.computeNodeId };
+  const plan = planForNode(node, options.plan);
 
   const deploy = await deployWorkflow({ node, plan, clients });
   const record: ExecutionRecord = {
