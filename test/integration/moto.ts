@@ -11,8 +11,42 @@ export interface Moto {
 // Lambda without Docker echoes its payload; Step Functions really interprets the machine.
 const CONFIG = { lambda: { use_docker: false }, stepfunctions: { execute_state_machine: true } };
 
-/** Starts `python3 -m moto.server` on a free loopback port and waits until it answers. */
+let shared: { server: Promise<Moto>; users: number; idle?: NodeJS.Timeout } | undefined;
+
+/**
+ * A moto server for one test file. Files that run one after another in the same mocha process
+ * share one server (each test resets it), which saves a Python start per file; the server is
+ * killed once no file has used it for a moment, and always when the process exits.
+ */
 export async function startMoto(): Promise<Moto> {
+  if (!shared) {
+    const server = launchMoto();
+    shared = { server, users: 0 };
+    server.catch(() => (shared = undefined));
+  }
+  const current = shared;
+  current.users++;
+  clearTimeout(current.idle);
+  const moto = await current.server;
+  let released = false;
+  return {
+    endpoint: moto.endpoint,
+    reset: () => moto.reset(),
+    async stop() {
+      if (released) return;
+      released = true;
+      if (--current.users > 0) return;
+      current.idle = setTimeout(() => {
+        if (shared === current && current.users === 0) shared = undefined;
+        void moto.stop();
+      }, 1500);
+      current.idle.unref();
+    },
+  };
+}
+
+/** Starts `python3 -m moto.server` on a free loopback port and waits until it answers. */
+async function launchMoto(): Promise<Moto> {
   const probe = spawnSync("python3", ["-c", "import moto.server"], { encoding: "utf8" });
   if (probe.status !== 0)
     throw new Error(`integration tests need python3 with moto[server] (pip install 'moto[server]==5.2.1'): ${probe.error?.message ?? probe.stderr.trim().split("\n").pop()}`);
@@ -45,6 +79,8 @@ export async function startMoto(): Promise<Moto> {
     if (!res.ok) throw new Error(`moto config failed: ${res.status}`);
   };
   await configure();
+  const killOnExit = () => child.kill("SIGTERM");
+  process.once("exit", killOnExit);
   return {
     endpoint,
     async reset() {
@@ -52,6 +88,7 @@ export async function startMoto(): Promise<Moto> {
       await configure();
     },
     async stop() {
+      process.off("exit", killOnExit);
       if (child.exitCode !== null) return;
       const exited = new Promise((r) => child.once("exit", r));
       child.kill("SIGTERM");
