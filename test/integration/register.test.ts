@@ -1,6 +1,8 @@
 import { expect } from "chai";
 import { DescribeTaskDefinitionCommand } from "@aws-sdk/client-ecs";
 import { GetFunctionCommand, ListFunctionsCommand } from "@aws-sdk/client-lambda";
+import { DescribeStateMachineCommand } from "@aws-sdk/client-sfn";
+import { deployWorkflow } from "../../lib/runtime/aws/executions";
 import { resolvePlan } from "../../lib/plan/resolve";
 import { registerTaskDefinitions } from "../../lib/runtime/aws/register-ecs";
 import { registerLambdaFunctions } from "../../lib/runtime/aws/register-lambda";
@@ -113,5 +115,31 @@ describe("registration (moto)", function () {
     }
     for (const name of names) expect(name).to.match(LAMBDA_NAME_PATTERN).and.match(/^proc-lambda-/);
     expect(new Set(names).size).to.equal(3);
+  });
+});
+
+describe("state machines with children (moto)", function () {
+  this.timeout(30000);
+  let moto: Moto;
+  before(async () => (moto = await startMoto()));
+  after(() => moto?.stop());
+  beforeEach(() => moto.reset());
+
+  it("creates one machine per child, points the main machine at their ARNs, and redeploys with zero mutating calls", async () => {
+    const node = await motoNode(moto.endpoint, "node-big");
+    const chain = { name: "big", processors: Array.from({ length: 60 }, (_, i) => ({ id: `p${i}`, sourceUrl: `img-${i % 3}:1`, ...(i ? { dependsOn: [`p${i - 1}`] } : {}) })) };
+    const plan = resolvePlan(chain, { processors: [0, 1, 2].map((i) => ({ sourceUrl: `img-${i}:1`, computeTypes: ["lambda"] })), mode: "secure" });
+    // A small history budget forces the body into child machines.
+    const compile = { limits: { historyEvents: 300 } };
+    const clients = motoClients(moto.endpoint);
+    const out = await deployWorkflow({ node, plan, clients, compile });
+    const children = Object.values(out.childStateMachineArns);
+    expect(children).to.have.length.greaterThan(0);
+    const creates = clients.mutations.calls.filter((c) => c === "sfn:CreateStateMachine");
+    expect(creates).to.have.length(children.length + 1);
+    const main = await clients.sfn.send(new DescribeStateMachineCommand({ stateMachineArn: out.stateMachineArn }));
+    for (const arn of children) expect(main.definition).to.include(arn);
+    for (const arn of children) expect((await clients.sfn.send(new DescribeStateMachineCommand({ stateMachineArn: arn }))).status).to.equal("ACTIVE");
+    expect((await deployWorkflow({ node, plan, clients: motoClients(moto.endpoint), compile })).mutatingCalls).to.equal(0);
   });
 });

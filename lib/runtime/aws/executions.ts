@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { CreateSecretCommand, DeleteSecretCommand, PutSecretValueCommand } from "@aws-sdk/client-secrets-manager";
 import { StartExecutionCommand } from "@aws-sdk/client-sfn";
-import { compileWorkflow, CompiledWorkflow } from "../../compile";
+import { compileWorkflow, CompiledWorkflow, CompileOptions } from "../../compile";
 import { AslStateMachine } from "../../compile/asl/types";
 import { NodeOutputs } from "../../model/node-outputs";
 import { ExecutionRecord, ExecutionSnapshot } from "../../model/execution-record";
@@ -21,6 +21,8 @@ export interface DeployWorkflowOptions {
   /** Resolved for the node's mode; its `computeNodeId` is ignored in favour of the node's. */
   plan: ResolvedPlan;
   clients: AwsClients;
+  /** Compile options other than the target (hints, structure, limits). */
+  compile?: Omit<CompileOptions, "target">;
 }
 
 export interface DeployWorkflowResult {
@@ -48,7 +50,7 @@ export async function deployWorkflow(options: DeployWorkflowOptions): Promise<De
   const plan = planForNode(node, options.plan);
   const before = clients.mutations.calls.length;
   const [taskDefinitions, lambdaFunctions] = await Promise.all([registerTaskDefinitions({ node, plan, clients }), registerLambdaFunctions({ node, plan, clients })]);
-  const compiled = compileForNode(node, plan, taskDefinitions, lambdaFunctions);
+  const compiled = compileForNode(node, plan, taskDefinitions, lambdaFunctions, options.compile);
   const machines = await deployStateMachines({ node, workflowName: plan.workflow.name, definition: compiled.definition, children: compiled.children, clients });
   return {
     ...machines,
@@ -73,7 +75,13 @@ function planForNode(node: NodeOutputs, plan: ResolvedPlan): ResolvedPlan {
 }
 
 /** Compiles for the node's real resources. Child ARNs depend on child names, so a machine with children is compiled twice. */
-export function compileForNode(node: NodeOutputs, plan: ResolvedPlan, taskDefinitions: Record<string, string>, lambdaFunctions: Record<string, string>): CompiledWorkflow {
+export function compileForNode(
+  node: NodeOutputs,
+  plan: ResolvedPlan,
+  taskDefinitions: Record<string, string>,
+  lambdaFunctions: Record<string, string>,
+  options: Omit<CompileOptions, "target"> = {},
+): CompiledWorkflow {
   const target = {
     computeNodeId: node.computeNodeId,
     region: node.region,
@@ -87,10 +95,10 @@ export function compileForNode(node: NodeOutputs, plan: ResolvedPlan, taskDefini
     lambdaFunctions,
     efsMountPath: "/mnt/efs",
   };
-  const first = compileWorkflow(plan, { target: { ...target, childStateMachineArns: {} } });
+  const first = compileWorkflow(plan, { ...options, target: { ...target, childStateMachineArns: {} } });
   const childNames = Object.keys(first.children);
   if (childNames.length === 0) return first;
-  return compileWorkflow(plan, { target: { ...target, childStateMachineArns: workflowMachineArns(node, plan.workflow.name, childNames).children } });
+  return compileWorkflow(plan, { ...options, target: { ...target, childStateMachineArns: workflowMachineArns(node, plan.workflow.name, childNames).children } });
 }
 
 export function definitionHash(compiled: Pick<CompiledWorkflow, "definition" | "children">): string {
@@ -134,7 +142,7 @@ export async function startWorkflowExecution(options: StartWorkflowExecutionOpti
   const tokens = options.tokens ?? { sessionToken: env.PENNSIEVE_SESSION_TOKEN ?? "", refreshToken: env.PENNSIEVE_REFRESH_TOKEN ?? "" };
   const plan = planForNode(node, options.plan);
 
-  const deploy = await deployWorkflow({ node, plan, clients });
+  const deploy = await deployWorkflow({ node, plan, clients, compile: options.compile });
   const record: ExecutionRecord = {
     executionId: workflowInstanceId,
     workflowInstanceId,
