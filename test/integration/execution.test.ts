@@ -89,6 +89,21 @@ describe("executions on Step Functions (moto)", function () {
     expect((await deployWorkflow({ node, plan, clients: again })).mutatingCalls).to.equal(0);
   });
 
+  it("runs a Map of twin processors and tracks every twin to SUCCEEDED", async () => {
+    const twins = ["t1", "t2", "t3", "t4"];
+    const fanOut = {
+      name: "fan-out",
+      processors: [{ id: "a", sourceUrl: "img-a:1" }, ...twins.map((id) => ({ id, sourceUrl: "img-twin:1", dependsOn: ["a"] })), { id: "z", sourceUrl: "img-z:1", dependsOn: twins }],
+    };
+    const plan = resolvePlan(fanOut, { processors: ["img-a:1", "img-twin:1", "img-z:1"].map((sourceUrl) => ({ sourceUrl, computeTypes: ["lambda"] })), mode: "secure" });
+    const started = await startWorkflowExecution({ node, plan, clients, store, tokens: TOKENS });
+    expect(JSON.stringify(started.deploy.definition)).to.include('"Type":"Map"');
+    const record = await untilTerminal(clients, store, started.executionId);
+    expect(record.status).to.equal("SUCCEEDED");
+    for (const id of ["a", ...twins, "z"]) expect(record.processors[id].status, id).to.equal("SUCCEEDED");
+    for (const id of twins) expect(record.processors[id].startedAt! >= record.processors.a.finishedAt!, id).to.equal(true);
+  });
+
   it("leaves no processor STARTED once an execution is stopped", async () => {
     const plan = resolvePlan(diamond, { processors: lambdaOnly, mode: "secure" });
     const started = await startWorkflowExecution({ node, plan, clients, store, tokens: TOKENS });
