@@ -16,6 +16,14 @@ export function nodeAccount(node: NodeOutputs): string {
   return account;
 }
 
+/** The node's ARN partition (`aws`, `aws-cn`, `aws-us-gov`), read from its state machine role ARN. */
+export function nodePartition(node: NodeOutputs): string {
+  const partition = node.stateMachineRoleArn.split(":")[1];
+  if (!partition || !/^aws(-[a-z-]+)?$/.test(partition))
+    throw new ValidationError([{ code: "invalid_arn", path: ["node", "stateMachineRoleArn"], message: `"${node.stateMachineRoleArn}" is not an IAM role ARN (arn:<partition>:iam::<account>:role/…)` }]);
+  return partition;
+}
+
 /** The seed's static processor environment (processor-guide section 3), the same on ECS and Lambda. */
 export function staticEnvironment(node: NodeOutputs): Record<string, string> {
   const extra = node as Record<string, unknown>;

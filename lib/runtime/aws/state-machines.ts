@@ -10,10 +10,10 @@ import { stateMachineName } from "../../model/names";
 import { AslStateMachine } from "../../compile/asl/types";
 import { AwsClients } from "./clients";
 import { awsErrorName, toRuntimeError } from "./errors";
-import { canonicalJson, nodeAccount, resourceTags } from "./node";
+import { canonicalJson, nodeAccount, nodePartition, resourceTags } from "./node";
 
 export function stateMachineArnOf(node: NodeOutputs, name: string): string {
-  return `arn:aws:states:${node.region}:${nodeAccount(node)}:stateMachine:${name}`;
+  return `arn:${nodePartition(node)}:states:${node.region}:${nodeAccount(node)}:stateMachine:${name}`;
 }
 
 /** The ARNs a workflow's machines get on a node; known before anything is created, so the main machine can name its children. */
@@ -29,7 +29,7 @@ export function loggingConfiguration(node: NodeOutputs): LoggingConfiguration {
   return {
     level: "ERROR",
     includeExecutionData: false,
-    destinations: [{ cloudWatchLogsLogGroup: { logGroupArn: `arn:aws:logs:${node.region}:${nodeAccount(node)}:log-group:${node.logGroupName}:*` } }],
+    destinations: [{ cloudWatchLogsLogGroup: { logGroupArn: `arn:${nodePartition(node)}:logs:${node.region}:${nodeAccount(node)}:log-group:${node.logGroupName}:*` } }],
   };
 }
 
