@@ -1,5 +1,5 @@
 import { CompileError } from "../errors";
-import { ResolvedPlan } from "../plan/resolve";
+import { ResolvedPlan, ResolvedProcessor } from "../plan/resolve";
 import { ScheduleUnit, buildUnitDag } from "../plan/units";
 import { ScheduleMode, scheduleDag } from "../plan/schedule";
 import { AslGraph, AslStateMachine } from "./asl/types";
@@ -85,11 +85,8 @@ export function compileWorkflow(plan: ResolvedPlan, options: CompileOptions = {}
   const target = resolveTarget(plan, options.target);
   const limits: CompileLimits = { ...DEFAULT_LIMITS, ...options.limits };
   const byId = new Map(plan.processors.map((p) => [p.id, p]));
-  const { units, dag } = buildUnitDag(plan.processors, {
-    minGroupSize: options.mapMinGroup ?? 4,
-    renderKey: (p) => JSON.stringify([p.computeType, runTargetOf(target, p), p.timeout, p.gpu, p.retry ?? null]),
-    hints: options.hints,
-  });
+  const renderKey = (p: ResolvedProcessor) => JSON.stringify([p.computeType, runTargetOf(target, p), p.timeout, p.gpu, p.retry ?? null]);
+  const { units, dag } = buildUnitDag(plan.processors, { minGroupSize: options.mapMinGroup ?? 4, renderKey, hints: options.hints });
 
   const schedule = scheduleDag(dag, { mode: options.structure, effort: options.scheduleEffort });
   const structure = schedule.structure;
@@ -97,7 +94,8 @@ export function compileWorkflow(plan: ResolvedPlan, options: CompileOptions = {}
   const names = new StateNames();
   for (const name of Object.values(ENVELOPE)) names.reserve(name);
   const fragments = units.map((unit) => renderUnit({ target, names, byId }, unit));
-  const unitCost = fragments.map((f) => ({ events: f.events, bytes: fragmentBytes(f) }));
+  const sizes = unitSizes(units, fragments, renderKey, byId);
+  const unitCost = fragments.map((f, i) => ({ events: f.events, bytes: sizes[i] }));
 
   const costOf = memoCost(unitCost);
   const placeBudget = (extraEvents: number): Cost => ({ events: limits.historyEvents - extraEvents, bytes: limits.definitionBytes - 4000 });
@@ -173,6 +171,38 @@ export function compileWorkflow(plan: ResolvedPlan, options: CompileOptions = {}
     },
   };
 }
+
+/**
+ * Definition bytes of each rendered unit. Single processors of one shape (render key, one, none or
+ * several dependencies) differ only in ids, state names and dependency ids, so one of each shape is
+ * measured and the others are derived from it, counting each difference at its most frequent use.
+ * Errors only move the split into child machines; the finished machines are measured exactly.
+ */
+function unitSizes(units: ScheduleUnit[], fragments: Fragment[], renderKey: (p: ResolvedProcessor) => string, byId: Map<string, ResolvedProcessor>): number[] {
+  const exemplars = new Map<string, { bytes: number; id: number; names: number; sources: number }>();
+  const jsonBytes = (text: string) => Buffer.byteLength(JSON.stringify(text));
+  return fragments.map((f, i) => {
+    const members = units[i].members;
+    if (members.length > 1) return fragmentBytes(f);
+    const p = members[0];
+    const shape = `${renderKey(p)}|${Math.min(p.dependsOn.length, 2)}`;
+    const id = jsonBytes(p.id);
+    const names = f.states.reduce((n, [name]) => n + Buffer.byteLength(name), 0);
+    const sources = p.dependsOn.length > 1 ? p.dependsOn.reduce((n, d) => n + jsonBytes(d) + jsonBytes(byId.get(d)!.hash) + MERGE_SOURCE_BYTES, 0) : 0;
+    const exemplar = exemplars.get(shape);
+    if (!exemplar) {
+      const bytes = fragmentBytes(f);
+      exemplars.set(shape, { bytes, id, names, sources });
+      return bytes;
+    }
+    // An id appears up to 3 times (Comment, Fail cause, merge payload), a name twice (key and reference).
+    const grow = (diff: number, most: number, least: number) => diff * (diff > 0 ? most : least);
+    return exemplar.bytes + grow(id - exemplar.id, 3, 2) + grow(names - exemplar.names, 2, 2) + (sources - exemplar.sources);
+  });
+}
+
+/** `{"processorId":,"dir.$":"States.Format('{}/', $.ctx.workdir)"},` around a merge source's id and hash. */
+const MERGE_SOURCE_BYTES = Buffer.byteLength(`{"processorId":,"dir.$":"States.Format('{}/', $.ctx.workdir)"},`) + 4;
 
 function fragmentBytes(f: Fragment): number {
   let bytes = 0;

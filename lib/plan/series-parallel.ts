@@ -102,7 +102,9 @@ class Decomposer {
     this.weights = Float64Array.from(dag.weights, (w) => Math.max(0, w) + epsilon);
     this.mark = new Int32Array(this.n);
     this.pos = new Int32Array(this.n);
-    this.workBudget = effort * Math.max(WORK_PER_NODE * this.n, MIN_WORK);
+    // Small DAGs get a deep search whatever their size; large ones a budget linear in their size,
+    // so the schedule stays a small part of a compile whose output grows with the DAG.
+    this.workBudget = effort * (this.n <= PORTFOLIO_MAX_NODES ? Math.max(WORK_PER_NODE * this.n, MIN_WORK) : WORK_PER_NODE * this.n);
   }
 
   run(): Structure {
