@@ -77,7 +77,14 @@ export async function registerLambdaFunctions(options: RegisterOptions): Promise
   const tags = resourceTags(node.computeNodeId, plan.workflow.name);
   await Promise.all(
     [...lambdaFunctionSpecs(node, plan.processors).values()].map(async ({ spec, ids }) => {
-      const arn = await ensureFunction(clients, spec, tags, workflowUseTag(plan.workflow.name));
+      const arn = await ensureFunction(clients, spec, tags, workflowUseTag(plan.workflow.name)).catch((err) => {
+        // Lambda rejected what we asked for (e.g. an image outside ECR): say which processors it was for.
+        if (!(err instanceof ValidationError)) throw err;
+        throw new ValidationError(
+          ids.map((id) => ({ code: "aws_rejected", path: ["workflow", "processors", plan.workflow.processors.findIndex((p) => p.id === id), "sourceUrl"], processorId: id, message: `processor "${id}" (image ${spec.image}) as Lambda function ${spec.name}: ${err.message}` })),
+          { cause: err.cause ?? err },
+        );
+      });
       for (const id of ids) result[id] = arn;
     }),
   );
