@@ -104,6 +104,23 @@ describe("executions on Step Functions (moto)", function () {
     for (const id of twins) expect(record.processors[id].startedAt! >= record.processors.a.finishedAt!, id).to.equal(true);
   });
 
+  it("adopts an execution whose start was interrupted before its ARN was recorded", async () => {
+    const plan = resolvePlan(diamond, { processors: lambdaOnly, mode: "secure" });
+    // Fault injection: the record write after StartExecution fails, as a crash at that point would.
+    const flaky = Object.create(store) as DynamoRecordStore;
+    flaky.updateExecution = async (id, patch) => {
+      if (patch.executionArn) throw Object.assign(new Error("injected"), { name: "InternalServerError" });
+      return store.updateExecution(id, patch);
+    };
+    const err = await startWorkflowExecution({ node, plan, clients, store: flaky, tokens: TOKENS, workflowInstanceId: "wi-interrupted" }).catch((e) => e);
+    expect(err?.message).to.equal("injected");
+    expect((await store.get("wi-interrupted"))!.status).to.equal("PENDING");
+    const record = await untilTerminal(clients, store, "wi-interrupted");
+    expect(record.executionArn).to.match(/:execution:.*:wi-interrupted$/);
+    expect(record.status).to.equal("SUCCEEDED");
+    expect(Object.values(record.processors).map((p) => p.status)).to.deep.equal(["SUCCEEDED", "SUCCEEDED", "SUCCEEDED", "SUCCEEDED"]);
+  });
+
   it("leaves no processor STARTED once an execution is stopped", async () => {
     const plan = resolvePlan(diamond, { processors: lambdaOnly, mode: "secure" });
     const started = await startWorkflowExecution({ node, plan, clients, store, tokens: TOKENS });

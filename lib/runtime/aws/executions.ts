@@ -157,6 +157,7 @@ export async function startWorkflowExecution(options: StartWorkflowExecutionOpti
   await store.create(record);
 
   let secretArn: string | undefined;
+  let started: { executionArn?: string; startDate?: Date };
   try {
     secretArn = await writeTokenSecret(clients, node, plan.workflow.name, workflowInstanceId, tokens);
     const input = {
@@ -167,17 +168,19 @@ export async function startWorkflowExecution(options: StartWorkflowExecutionOpti
       packageIds: plan.invocation.packageIds,
       ...(options.inputs?.length ? { inputs: options.inputs } : {}),
     };
-    const started = await clients.limits.run("sfn:StartExecution", () =>
+    started = await clients.limits.run("sfn:StartExecution", () =>
       clients.sfn.send(new StartExecutionCommand({ stateMachineArn: deploy.stateMachineArn, name: workflowInstanceId, input: JSON.stringify(input) })),
     );
-    const updated = await store.updateExecution(workflowInstanceId, { status: "RUNNING", executionArn: started.executionArn, startedAt: (started.startDate ?? now()).toISOString() });
-    return { executionId: workflowInstanceId, executionArn: started.executionArn!, stateMachineArn: deploy.stateMachineArn, record: updated, deploy };
   } catch (err) {
     if (secretArn) await deleteTokenSecret(clients, secretArn).catch(() => undefined);
     const failure = toRuntimeError(err, `starting execution ${workflowInstanceId}`);
     await store.updateExecution(workflowInstanceId, { status: "FAILED", finishedAt: now().toISOString(), error: { error: awsErrorName(err) ?? "StartFailed", cause: failure.message } }).catch(() => undefined);
     throw failure;
   }
+  // The execution runs from here on: a failure to record its ARN must not touch its secret. The next
+  // status read finds the execution by its deterministic ARN (tracking's adoptUnconfirmedStart).
+  const updated = await store.updateExecution(workflowInstanceId, { status: "RUNNING", executionArn: started.executionArn, startedAt: (started.startDate ?? now()).toISOString() });
+  return { executionId: workflowInstanceId, executionArn: started.executionArn!, stateMachineArn: deploy.stateMachineArn, record: updated, deploy };
 }
 
 export function newWorkflowInstanceId(now = new Date()): string {

@@ -5,7 +5,7 @@ import { ExecutionRecordStore } from "../../model/record-store";
 import { readMarkers, StateMarker } from "../../compile/markers";
 import { AslStateMachine } from "../../compile/asl/types";
 import { AwsClients } from "./clients";
-import { toRuntimeError } from "./errors";
+import { awsErrorName, toRuntimeError } from "./errors";
 import { deleteTokenSecret } from "./executions";
 import { tokenSecretName } from "../../handlers/resolve-token";
 
@@ -28,7 +28,7 @@ export async function refreshExecutionStatus(options: RefreshExecutionOptions): 
   const { executionId, store, clients } = options;
   const record = await store.get(executionId);
   if (!record) throw new NotFoundError(`no execution "${executionId}" in the execution record store`);
-  if (!record.executionArn) return record;
+  if (!record.executionArn) return adoptUnconfirmedStart(clients, store, record);
   if (isTerminalExecutionStatus(record.status) && Object.values(record.processors).every((p) => p.status !== "STARTED")) return record;
 
   const described = await clients.limits.run("sfn:DescribeExecution", () => clients.sfn.send(new DescribeExecutionCommand({ executionArn: record.executionArn }))).catch((err) => {
@@ -71,6 +71,30 @@ export async function refreshExecutionStatus(options: RefreshExecutionOptions): 
   }
   if (terminal) await deleteTokenSecret(clients, tokenSecretName(record.computeNodeId, record.workflowInstanceId)).catch(() => undefined);
   return updated;
+}
+
+// How long a record may stay PENDING without an execution before the start is declared failed.
+const START_GRACE_MS = 10 * 60 * 1000;
+
+/**
+ * A start that crashed between writing the record and saving the execution ARN: the execution is
+ * found by its deterministic ARN (machine + workflow instance id) and adopted, or, once the grace
+ * period has passed without one, the record ends FAILED and the token secret is deleted.
+ */
+async function adoptUnconfirmedStart(clients: AwsClients, store: ExecutionRecordStore, record: ExecutionRecord): Promise<ExecutionRecord> {
+  if (record.status !== "PENDING" || !record.stateMachineArn) return record;
+  const executionArn = `${record.stateMachineArn.replace(":stateMachine:", ":execution:")}:${record.workflowInstanceId}`;
+  const found = await clients.limits.run("sfn:DescribeExecution", () => clients.sfn.send(new DescribeExecutionCommand({ executionArn }))).catch((err) => {
+    if (awsErrorName(err) === "ExecutionDoesNotExist") return undefined;
+    throw toRuntimeError(err, `DescribeExecution ${executionArn}`);
+  });
+  if (found) {
+    await store.updateExecution(record.executionId, { executionArn, status: "RUNNING", ...(found.startDate ? { startedAt: found.startDate.toISOString() } : {}) });
+    return refreshExecutionStatus({ executionId: record.executionId, store, clients });
+  }
+  if (Date.now() - Date.parse(record.createdAt) < START_GRACE_MS) return record;
+  await deleteTokenSecret(clients, tokenSecretName(record.computeNodeId, record.workflowInstanceId)).catch(() => undefined);
+  return store.updateExecution(record.executionId, { status: "FAILED", finishedAt: new Date().toISOString(), error: { error: "StartNotConfirmed", cause: "the execution was never started on Step Functions" } });
 }
 
 /** Reads a record and refreshes it from AWS when it may have moved on. */
