@@ -2,6 +2,8 @@ import { gunzipSync } from "node:zlib";
 import { CloudWatchLogsClient, FilterLogEventsCommand, FilterLogEventsCommandOutput } from "@aws-sdk/client-cloudwatch-logs";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
+import { DeleteSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { tokenSecretName } from "./resolve-token";
 
 /** Nominal on-demand prices (USD, us-east-1): the report estimates, it does not invoice. */
 export const PRICES = { fargateVcpuHour: 0.04048, fargateGbHour: 0.004445, fargateMinimumSeconds: 60, lambdaGbSecond: 0.0000166667, lambdaPerRequest: 0.0000002 } as const;
@@ -18,12 +20,15 @@ export interface FinalizeResult {
   logs: string;
   costReport: string;
   logEvents: number;
+  /** What became of the execution's token secret: `deleted`, `absent` (already gone) or `kept` (no permission; the tracker deletes it later). */
+  tokenSecret: "deleted" | "absent" | "kept";
 }
 
 export interface FinalizeHandlerOptions {
   s3?: Pick<S3Client, "send">;
   logs?: Pick<CloudWatchLogsClient, "send">;
   dynamodb?: Pick<DynamoDBClient, "send">;
+  secrets?: Pick<SecretsManagerClient, "send">;
   /** LOG_GROUP_NAME, LOG_ARCHIVE_BUCKET, EXECUTION_TABLE (optional). @default process.env */
   env?: NodeJS.ProcessEnv;
   now?: () => Date;
@@ -41,7 +46,8 @@ interface RecordLike {
  * The finalize Lambda: archives the node log group's events since the execution started to
  * `s3://<LOG_ARCHIVE_BUCKET>/executions/<node>/<workflowInstanceId>/logs.jsonl` and writes a cost
  * report (`cost-report.json`) beside it. Reads the execution record from EXECUTION_TABLE when set
- * for the start time and per-processor durations. Never fails the workflow for a missing record.
+ * for the start time and per-processor durations, then deletes the execution's token secret.
+ * Never fails the workflow for a missing record or secret.
  */
 export function createFinalizeHandler(options: FinalizeHandlerOptions = {}): (event: unknown) => Promise<FinalizeResult> {
   const env = options.env ?? process.env;
@@ -69,7 +75,8 @@ export function createFinalizeHandler(options: FinalizeHandlerOptions = {}): (ev
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}/logs.jsonl`, Body: lines.join("\n") + (lines.length ? "\n" : ""), ContentType: "application/x-ndjson", ServerSideEncryption: "AES256" }));
     const report = costReport(event, record, end);
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}/cost-report.json`, Body: JSON.stringify(report, null, 2), ContentType: "application/json", ServerSideEncryption: "AES256" }));
-    return { logs: `s3://${bucket}/${prefix}/logs.jsonl`, costReport: `s3://${bucket}/${prefix}/cost-report.json`, logEvents: lines.length };
+    const tokenSecret = await deleteTokenSecret(options.secrets ?? new SecretsManagerClient({}), tokenSecretName(event.computeNodeId, event.workflowInstanceId));
+    return { logs: `s3://${bucket}/${prefix}/logs.jsonl`, costReport: `s3://${bucket}/${prefix}/cost-report.json`, logEvents: lines.length, tokenSecret };
   };
 }
 
@@ -109,6 +116,17 @@ export function parseFinalizeEvent(raw: unknown): FinalizeEvent {
   // Ids become S3 key segments: refuse anything that could climb or split them.
   for (const key of ["computeNodeId", "workflowInstanceId"] as const) if (/[/\\]|\.\./.test(e[key] as string)) throw namedError("FinalizeInputError", `finalize payload: "${key}" must not contain "/" or ".."`);
   return { action: "finalize", computeNodeId: e.computeNodeId as string, workflowInstanceId: e.workflowInstanceId as string, status: e.status, error: e.error };
+}
+
+// Finalize is the execution's last Task, so its tokens are no longer needed: revoke them now rather
+// than when someone next asks for the status. Never fails the workflow over it.
+async function deleteTokenSecret(secrets: Pick<SecretsManagerClient, "send">, secretId: string): Promise<FinalizeResult["tokenSecret"]> {
+  try {
+    await secrets.send(new DeleteSecretCommand({ SecretId: secretId, ForceDeleteWithoutRecovery: true }));
+    return "deleted";
+  } catch (err) {
+    return (err as { name?: string }).name === "ResourceNotFoundException" ? "absent" : "kept";
+  }
 }
 
 async function readRecord(dynamodb: Pick<DynamoDBClient, "send">, table: string, executionId: string): Promise<RecordLike | undefined> {

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { CloudWatchLogsClient, CreateLogGroupCommand, CreateLogStreamCommand, PutLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { CreateTableCommand } from "@aws-sdk/client-dynamodb";
+import { CreateSecretCommand, GetSecretValueCommand } from "@aws-sdk/client-secrets-manager";
 import { createDataTransferHandler } from "../../lib/handlers/data-transfer";
 import { createFinalizeHandler } from "../../lib/handlers/finalize";
 import { DynamoRecordStore, executionTableDefinition } from "../../lib/runtime/aws/dynamo-record-store";
@@ -54,9 +55,17 @@ describe("Lambda handlers against moto", function () {
       snapshot: { workflow: plan.workflow, processors: plan.registrations, invocation: plan.invocation, mode: plan.mode, resolved: plan.processors.map((p) => ({ id: p.id, uuid: p.uuid, image: p.image, computeType: p.computeType, cpu: p.cpu, memory: p.memory, hash: p.hash })), definitionHash: "h" },
       processors: { p: { status: "SUCCEEDED", startedAt: new Date(t0).toISOString(), finishedAt: new Date(t0 + 10_000).toISOString(), attempts: 1 } },
     });
-    const finalize = createFinalizeHandler({ s3, logs, dynamodb: clients.dynamodb, env: { LOG_ARCHIVE_BUCKET: "archive", LOG_GROUP_NAME: "/cn/node", EXECUTION_TABLE: "execs" }, now: () => new Date(t0 + 60_000) });
+    await clients.secrets.send(new CreateSecretCommand({ Name: "cn/node/wi-9", SecretString: JSON.stringify({ sessionToken: "s", refreshToken: "r" }) }));
+    await clients.secrets.send(new CreateSecretCommand({ Name: "cn/node/wi-other", SecretString: JSON.stringify({ sessionToken: "s", refreshToken: "r" }) }));
+    const finalize = createFinalizeHandler({ s3, logs, dynamodb: clients.dynamodb, secrets: clients.secrets, env: { LOG_ARCHIVE_BUCKET: "archive", LOG_GROUP_NAME: "/cn/node", EXECUTION_TABLE: "execs" }, now: () => new Date(t0 + 60_000) });
     const out = await finalize({ action: "finalize", computeNodeId: "node", workflowInstanceId: "wi-9", status: "SUCCEEDED" });
-    expect(out).to.deep.equal({ logs: "s3://archive/executions/node/wi-9/logs.jsonl", costReport: "s3://archive/executions/node/wi-9/cost-report.json", logEvents: 2 });
+    expect(out).to.deep.equal({ logs: "s3://archive/executions/node/wi-9/logs.jsonl", costReport: "s3://archive/executions/node/wi-9/cost-report.json", logEvents: 2, tokenSecret: "deleted" });
+    // Its own token secret is revoked at once; another execution's stays.
+    const gone = await clients.secrets.send(new GetSecretValueCommand({ SecretId: "cn/node/wi-9" })).then(() => false, (e: Error) => e.name === "ResourceNotFoundException");
+    expect(gone).to.equal(true);
+    expect((await clients.secrets.send(new GetSecretValueCommand({ SecretId: "cn/node/wi-other" }))).SecretString).to.be.a("string");
+    // A second finalize (a retried Task) still succeeds: deleting a secret that is gone is not an error.
+    expect((await finalize({ action: "finalize", computeNodeId: "node", workflowInstanceId: "wi-9", status: "SUCCEEDED" })).tokenSecret).to.be.oneOf(["deleted", "absent"]);
     const archived = await (await s3.send(new GetObjectCommand({ Bucket: "archive", Key: "executions/node/wi-9/logs.jsonl" }))).Body!.transformToString();
     expect(archived.trim().split("\n").map((l) => JSON.parse(l).message)).to.deep.equal(["hello", "done"]);
     const report = JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: "archive", Key: "executions/node/wi-9/cost-report.json" }))).Body!.transformToString());
