@@ -21,7 +21,7 @@ export interface RegisterOptions {
 /** Processor id → ARN of the registered (or reused) resource. */
 export type RegistrationResult = Record<string, string>;
 
-/** The task definition a processor needs on a node: Fargate, EFS through the node's access point, logs to the node's group. */
+/** The task definition a processor needs on a node: Fargate (EC2 for GPUs), EFS through the node's access point, logs to the node's group. */
 export function taskDefinitionInput(node: NodeOutputs, p: ResolvedProcessor): RegisterTaskDefinitionCommandInput {
   const accessPointId = node.efsAccessPointArn.split("/").pop()!;
   const environment = Object.entries(staticEnvironment(node))
@@ -29,14 +29,15 @@ export function taskDefinitionInput(node: NodeOutputs, p: ResolvedProcessor): Re
     .map(([name, value]) => ({ name, value }));
   return {
     family: taskDefinitionFamily(node.computeNodeId, p),
-    requiresCompatibilities: ["FARGATE"],
+    // Fargate has no GPUs: a GPU processor runs on the cluster's EC2 capacity (the compiler leaves out LaunchType for it).
+    requiresCompatibilities: p.gpu > 0 ? ["EC2"] : ["FARGATE"],
     networkMode: "awsvpc",
     cpu: String(Math.round(p.cpu * 1024)),
     memory: String(p.memory),
     executionRoleArn: node.taskExecutionRoleArn,
     taskRoleArn: node.taskRoleArn,
-    // Fargate gives 20 GiB without asking; the setting only accepts 21–200.
-    ...(p.ephemeralStorage > 20 ? { ephemeralStorage: { sizeInGiB: p.ephemeralStorage } } : {}),
+    // Fargate gives 20 GiB without asking; the setting only accepts 21–200 and exists only on Fargate.
+    ...(p.ephemeralStorage > 20 && p.gpu === 0 ? { ephemeralStorage: { sizeInGiB: p.ephemeralStorage } } : {}),
     volumes: [{ name: "efs", efsVolumeConfiguration: { fileSystemId: node.efsFileSystemId, transitEncryption: "ENABLED", authorizationConfig: { accessPointId, iam: "ENABLED" } } }],
     containerDefinitions: [
       {
