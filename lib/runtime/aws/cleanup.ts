@@ -64,8 +64,12 @@ export async function cleanupNodeResources(options: CleanupNodeOptions): Promise
   const prefix = lambdaFunctionPrefix(options.computeNodeId);
   await releaseNetworkInterfaces(clients, prefix, new RegExp(`^${escape(prefix)}[0-9a-f]{12}(-|$)`), result);
   for (const arn of machines) await deleteStateMachine(clients, arn, result);
-  for (const family of await nodeFamilies(clients, options.computeNodeId)) for (const arn of await familyRevisions(clients, family)) await deregister(clients, arn, result);
-  await deleteTaskDefinitions(clients, result.deregisteredTaskDefinitions);
+  // Families with only INACTIVE revisions too: an earlier cleanup may have deregistered them and stopped before deleting.
+  const families = await nodeFamilies(clients, options.computeNodeId, "ALL");
+  for (const family of families) for (const arn of await familyRevisions(clients, family)) await deregister(clients, arn, result);
+  const inactive: string[] = [];
+  for (const family of families) inactive.push(...(await familyRevisions(clients, family, "INACTIVE")));
+  await deleteTaskDefinitions(clients, inactive);
   await deleteNodeSecrets(clients, options.computeNodeId, result);
   result.mutatingCalls = clients.mutations.calls.length - before;
   return result;
@@ -226,24 +230,24 @@ async function deleteStateMachine(clients: AwsClients, arn: string, result: Clea
   }
 }
 
-async function nodeFamilies(clients: AwsClients, computeNodeId: string): Promise<string[]> {
+async function nodeFamilies(clients: AwsClients, computeNodeId: string, status: "ACTIVE" | "ALL" = "ACTIVE"): Promise<string[]> {
   const prefix = taskDefinitionPrefix(computeNodeId);
   const pattern = new RegExp(`^${escape(prefix)}[0-9a-f]{16}$`);
   const out: string[] = [];
   let nextToken: string | undefined;
   do {
-    const page = await clients.limits.run("ecs:ListTaskDefinitionFamilies", () => clients.ecs.send(new ListTaskDefinitionFamiliesCommand({ familyPrefix: prefix, status: "ACTIVE", nextToken })));
+    const page = await clients.limits.run("ecs:ListTaskDefinitionFamilies", () => clients.ecs.send(new ListTaskDefinitionFamiliesCommand({ familyPrefix: prefix, status, nextToken })));
     out.push(...(page.families ?? []).filter((f) => pattern.test(f)));
     nextToken = page.nextToken;
   } while (nextToken);
   return out;
 }
 
-async function familyRevisions(clients: AwsClients, family: string): Promise<string[]> {
+async function familyRevisions(clients: AwsClients, family: string, status: "ACTIVE" | "INACTIVE" = "ACTIVE"): Promise<string[]> {
   const out: string[] = [];
   let nextToken: string | undefined;
   do {
-    const page = await clients.limits.run("ecs:ListTaskDefinitions", () => clients.ecs.send(new ListTaskDefinitionsCommand({ familyPrefix: family, status: "ACTIVE", nextToken })));
+    const page = await clients.limits.run("ecs:ListTaskDefinitions", () => clients.ecs.send(new ListTaskDefinitionsCommand({ familyPrefix: family, status, nextToken })));
     // familyPrefix is a prefix: keep only this family's revisions.
     out.push(...(page.taskDefinitionArns ?? []).filter((arn) => arn.split("/").pop()!.replace(/:\d+$/, "") === family));
     nextToken = page.nextToken;
@@ -260,8 +264,8 @@ async function deregister(clients: AwsClients, arn: string, result: CleanupResul
   }
 }
 
-// DeleteTaskDefinitions takes INACTIVE revisions, at most 10 per call. Endpoints without it (moto)
-// leave them INACTIVE, which no longer counts as registered.
+// DeleteTaskDefinitions takes INACTIVE revisions, at most 10 per call (they become DELETE_IN_PROGRESS and leave
+// the INACTIVE list, so a repeated cleanup sends nothing). Endpoints without the call leave them INACTIVE.
 async function deleteTaskDefinitions(clients: AwsClients, arns: string[]): Promise<void> {
   for (let i = 0; i < arns.length; i += 10) {
     try {
