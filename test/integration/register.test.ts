@@ -7,6 +7,19 @@ import { resolvePlan } from "../../lib/plan/resolve";
 import { registerTaskDefinitions } from "../../lib/runtime/aws/register-ecs";
 import { registerLambdaFunctions } from "../../lib/runtime/aws/register-lambda";
 import { LAMBDA_NAME_PATTERN } from "../../lib/model/names";
+import { readMarkers } from "../../lib/compile";
+
+/** A state by name anywhere in a machine (Parallel branches and Map processors included). */
+function findState(graph: { States: Record<string, any> }, name: string): Record<string, unknown> {
+  for (const [key, state] of Object.entries(graph.States)) {
+    if (key === name) return state;
+    for (const sub of [...(state.Branches ?? []), ...(state.ItemProcessor ? [state.ItemProcessor] : [])]) {
+      const found = findState(sub, name);
+      if (found) return found;
+    }
+  }
+  return undefined as never;
+}
 import { Moto, startMoto } from "./moto";
 import { motoClients, motoNode } from "./fixtures";
 
@@ -63,6 +76,15 @@ describe("registration (moto)", function () {
     const qc = await clients.lambda.send(new GetFunctionCommand({ FunctionName: lambda1.c }));
     expect(qc.Configuration!.MemorySize).to.equal(3008);
     expect(qc.Configuration!.Timeout).to.equal(900);
+
+    // The deployed machine runs exactly the registered revision on the node's cluster and subnets.
+    const deployed = await deployWorkflow({ node, plan, clients });
+    const machine = await clients.sfn.send(new DescribeStateMachineCommand({ stateMachineArn: deployed.stateMachineArn }));
+    const runA = [...readMarkers(JSON.parse(machine.definition!))].find(([, m]) => m.kind === "processor" && m.processorIds[0] === "a")!;
+    const params = findState(JSON.parse(machine.definition!), runA[0]).Parameters as Record<string, any>;
+    expect(params.TaskDefinition).to.equal(ecs1.a);
+    expect(params.Cluster).to.equal(node.clusterArn);
+    expect(params.NetworkConfiguration.AwsvpcConfiguration.Subnets).to.deep.equal(node.subnetIds);
 
     const again = motoClients(moto.endpoint);
     expect(await registerTaskDefinitions({ node, plan, clients: again })).to.deep.equal(ecs1);
