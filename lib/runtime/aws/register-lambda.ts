@@ -29,6 +29,8 @@ export interface LambdaFunctionSpec {
   securityGroupIds: string[];
   accessPointArn: string;
   environment: Record<string, string>;
+  /** The node's log group: processor logs land where finalize archives them, not in `/aws/lambda/<name>`. */
+  logGroup: string;
 }
 
 /**
@@ -60,6 +62,7 @@ export function lambdaFunctionSpecs(node: NodeOutputs, processors: ResolvedProce
         securityGroupIds: [...node.securityGroupIds].sort(),
         accessPointArn: node.efsAccessPointArn,
         environment: staticEnvironment(node),
+        logGroup: node.logGroupName,
       },
     });
   }
@@ -125,6 +128,7 @@ async function ensureFunction(clients: AwsClients, spec: LambdaFunctionSpec, tag
           VpcConfig: { SubnetIds: spec.subnetIds, SecurityGroupIds: spec.securityGroupIds },
           FileSystemConfigs: [{ Arn: spec.accessPointArn, LocalMountPath: EFS_MOUNT_PATH }],
           Environment: { Variables: spec.environment },
+          LoggingConfig: { LogFormat: "Text", LogGroup: spec.logGroup },
         }),
       ),
     );
@@ -152,6 +156,7 @@ function createInput(spec: LambdaFunctionSpec, tags: Record<string, string>): Cr
     VpcConfig: { SubnetIds: spec.subnetIds, SecurityGroupIds: spec.securityGroupIds },
     FileSystemConfigs: [{ Arn: spec.accessPointArn, LocalMountPath: EFS_MOUNT_PATH }],
     Environment: { Variables: spec.environment },
+    LoggingConfig: { LogFormat: "Text", LogGroup: spec.logGroup },
     Tags: tags,
   };
 }
@@ -167,6 +172,7 @@ function configDiffers(config: FunctionConfiguration, spec: LambdaFunctionSpec):
     sorted(config.VpcConfig?.SubnetIds) !== sorted(spec.subnetIds) ||
     sorted(config.VpcConfig?.SecurityGroupIds) !== sorted(spec.securityGroupIds) ||
     (config.FileSystemConfigs !== undefined && (fs.length !== 1 || fs[0].Arn !== spec.accessPointArn || fs[0].LocalMountPath !== EFS_MOUNT_PATH)) ||
+    (config.LoggingConfig?.LogGroup !== undefined && config.LoggingConfig.LogGroup !== spec.logGroup) ||
     Object.keys(env).length !== Object.keys(spec.environment).length ||
     Object.entries(spec.environment).some(([k, v]) => env[k] !== v)
   );

@@ -117,6 +117,7 @@ describe("registerLambdaFunctions", () => {
       Timeout: 60,
       VpcConfig: { SubnetIds: ["subnet-a", "subnet-b"], SecurityGroupIds: ["sg-1"] },
       FileSystemConfigs: [{ Arn: node.efsAccessPointArn, LocalMountPath: "/mnt/efs" }],
+      LoggingConfig: { LogFormat: "Text", LogGroup: "/cn/n1" },
       Environment: { Variables: { PENNSIEVE_API_HOST: "https://api.example", PENNSIEVE_API_HOST2: "https://api2.example", ENVIRONMENT: "prod", REGION: "us-east-1", DEPLOYMENT_MODE: "secure" } },
     });
   });
