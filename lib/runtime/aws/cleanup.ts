@@ -130,6 +130,68 @@ export async function cleanupWorkflow(options: CleanupWorkflowOptions): Promise<
   return result;
 }
 
+export interface ReleaseUnusedOptions {
+  computeNodeId: string;
+  workflowName: string;
+  /** ARNs of the functions and task definition revisions the workflow's current machines use. */
+  keep: string[];
+  clients: AwsClients;
+}
+
+/**
+ * After a deploy, releases what the workflow's earlier versions used and the new one no longer does
+ * (a processor whose image changed gets a new function or family): this workflow's use tag goes, and
+ * a resource no other workflow uses is deleted. Skipped while an execution of the workflow runs, since
+ * it may still invoke the old function or task definition; the next deploy or cleanup catches up.
+ */
+export async function releaseUnusedResources(options: ReleaseUnusedOptions): Promise<CleanupResult & { deferred: boolean }> {
+  const { clients, computeNodeId, workflowName } = options;
+  const before = clients.mutations.calls.length;
+  const result = { ...emptyResult(), deferred: false };
+  const keep = new Set(options.keep);
+  const useTag = workflowUseTag(workflowName);
+  const functions: { fn: { name: string; arn: string }; others: boolean }[] = [];
+  for (const fn of await nodeFunctions(clients, computeNodeId)) {
+    if (keep.has(fn.arn)) continue;
+    const tags = (await clients.limits.run("lambda:ListTags", () => clients.lambda.send(new ListTagsCommand({ Resource: fn.arn })))).Tags ?? {};
+    if (tags[useTag] === undefined) continue;
+    functions.push({ fn, others: Object.keys(tags).some((k) => k.startsWith(TAG_WORKFLOW_USE_PREFIX) && k !== useTag) });
+  }
+  const revisions: { arn: string; others: boolean }[] = [];
+  for (const family of await nodeFamilies(clients, computeNodeId)) {
+    for (const arn of await familyRevisions(clients, family)) {
+      if (keep.has(arn)) continue;
+      const described = await clients.limits.run("ecs:DescribeTaskDefinition", () => clients.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn, include: ["TAGS"] })));
+      const keys = (described.tags ?? []).map((t) => t.key ?? "");
+      if (keys.includes(useTag)) revisions.push({ arn, others: keys.some((k) => k.startsWith(TAG_WORKFLOW_USE_PREFIX) && k !== useTag) });
+    }
+  }
+  if (functions.length === 0 && revisions.length === 0) return result;
+  const main = stateMachineName(computeNodeId, workflowName);
+  for (const arn of (await nodeStateMachines(clients, computeNodeId)).filter((a) => a.split(":").pop() === main || a.split(":").pop()!.startsWith(`${main}-`))) {
+    const running = await clients.limits.run("sfn:ListExecutions", () => clients.sfn.send(new ListExecutionsCommand({ stateMachineArn: arn, statusFilter: "RUNNING", maxResults: 1 })));
+    if ((running.executions ?? []).length) return { ...result, deferred: true };
+  }
+  for (const { fn, others } of functions) {
+    if (others) {
+      await clients.limits.run("lambda:UntagResource", () => clients.lambda.send(new LambdaUntag({ Resource: fn.arn, TagKeys: [useTag] })));
+      result.releasedResources.push(fn.arn);
+    } else {
+      await deleteFunction(clients, fn, result);
+      await releaseNetworkInterfaces(clients, fn.name, new RegExp(`^${escape(fn.name)}(-|$)`), result);
+    }
+  }
+  for (const { arn, others } of revisions) {
+    if (others) {
+      await clients.limits.run("ecs:UntagResource", () => clients.ecs.send(new EcsUntag({ resourceArn: arn, tagKeys: [useTag] })));
+      result.releasedResources.push(arn);
+    } else await deregister(clients, arn, result);
+  }
+  await deleteTaskDefinitions(clients, result.deregisteredTaskDefinitions);
+  result.mutatingCalls = clients.mutations.calls.length - before;
+  return result;
+}
+
 async function settleRunning(clients: AwsClients, machines: string[], force: boolean, result: CleanupResult, what: string): Promise<void> {
   for (const arn of machines) {
     let nextToken: string | undefined;

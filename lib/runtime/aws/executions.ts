@@ -13,6 +13,7 @@ import { AwsClients } from "./clients";
 import { awsErrorName, toRuntimeError } from "./errors";
 import { canonicalJson, resourceTags, TAG_NODE, TAG_WORKFLOW } from "./node";
 import { registerTaskDefinitions } from "./register-ecs";
+import { releaseUnusedResources } from "./cleanup";
 import { registerLambdaFunctions } from "./register-lambda";
 import { deployStateMachines, workflowMachineArns } from "./state-machines";
 
@@ -52,6 +53,8 @@ export async function deployWorkflow(options: DeployWorkflowOptions): Promise<De
   const [taskDefinitions, lambdaFunctions] = await Promise.all([registerTaskDefinitions({ node, plan, clients }), registerLambdaFunctions({ node, plan, clients })]);
   const compiled = compileForNode(node, plan, taskDefinitions, lambdaFunctions, options.compile);
   const machines = await deployStateMachines({ node, workflowName: plan.workflow.name, definition: compiled.definition, children: compiled.children, clients });
+  // Only once the machines are updated: what an earlier version of the workflow used (an old image's function) is released.
+  await releaseUnusedResources({ computeNodeId: node.computeNodeId, workflowName: plan.workflow.name, keep: [...Object.values(taskDefinitions), ...Object.values(lambdaFunctions)], clients });
   return {
     ...machines,
     taskDefinitions,
