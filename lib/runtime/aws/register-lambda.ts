@@ -113,6 +113,9 @@ async function ensureFunction(clients: AwsClients, spec: LambdaFunctionSpec, tag
     return created.FunctionArn!;
   }
   const config = current.Configuration;
+  // A function an interrupted attempt created may still be Pending (or mid-update): an update or an
+  // invocation now would be rejected, so wait (reads only) before using it.
+  await waitUntilReady(clients, spec.name, config);
   const have = current.Tags ?? {};
   const fingerprint = fingerprintOf(spec);
   // The fingerprint tag covers what GetFunction may not report (moto drops FileSystemConfigs).

@@ -1,5 +1,8 @@
 import { expect } from "chai";
-import { registerLambdaFunctions } from "../../../lib/runtime/aws/register-lambda";
+import { lambdaFunctionSpecs, registerLambdaFunctions } from "../../../lib/runtime/aws/register-lambda";
+import { TAG_FINGERPRINT, fingerprintOf } from "../../../lib/runtime/aws/register-ecs";
+import { isMutatingCommand } from "../../../lib/runtime/aws/clients";
+import { workflowUseTag } from "../../../lib/runtime/aws/node";
 import { createRateLimits } from "../../../lib/runtime/aws/rate-limit";
 import { resolvePlan } from "../../../lib/plan/resolve";
 import { NodeOutputs } from "../../../lib/model/node-outputs";
@@ -36,5 +39,36 @@ describe("registerLambdaFunctions when Lambda rejects a function", () => {
     expect(issues.map((i) => i.path)).to.deep.equal([["workflow", "processors", 1, "sourceUrl"], ["workflow", "processors", 2, "sourceUrl"]]);
     expect(issues[0].message).to.include("ghcr.io/org/tool:1").and.include("InvalidParameterValueException");
     expect(((err as ValidationError).cause as Error).name).to.equal("InvalidParameterValueException");
+  });
+});
+
+describe("registerLambdaFunctions adopting a function an interrupted attempt created", () => {
+  it("waits until the matching function is no longer Pending before handing it out, without changing it", async () => {
+    const plan = resolvePlan({ name: "w", processors: [{ id: "p", sourceUrl: "img:1" }] }, { processors: [{ sourceUrl: "img:1", computeTypes: ["lambda"] }], mode: "secure" });
+    const { spec } = [...lambdaFunctionSpecs(node, plan.processors).values()][0];
+    const arn = `arn:aws:lambda:us-east-1:123456789012:function:${spec.name}`;
+    const configuration = (State: string) => ({
+      FunctionName: spec.name, FunctionArn: arn, State, Role: spec.role, MemorySize: spec.memory, Timeout: spec.timeout,
+      VpcConfig: { SubnetIds: spec.subnetIds, SecurityGroupIds: spec.securityGroupIds },
+      FileSystemConfigs: [{ Arn: spec.accessPointArn, LocalMountPath: "/mnt/efs" }],
+      Environment: { Variables: spec.environment },
+      LoggingConfig: { LogFormat: "Text", LogGroup: node.logGroupName },
+    });
+    const sent: string[] = [];
+    const states = ["Pending", "Active"];
+    const lambda = {
+      send: async (command: { constructor: { name: string } }) => {
+        const name = command.constructor.name.replace(/Command$/, "");
+        sent.push(name);
+        if (name === "GetFunction") return { Configuration: configuration("Pending"), Code: { ImageUri: "img:1" }, Tags: { [TAG_FINGERPRINT]: fingerprintOf(spec), "compute-node:node": "n1", "compute-node:workflow": "w", [workflowUseTag("w")]: "w" } };
+        if (name === "GetFunctionConfiguration") return configuration(states.shift() ?? "Active");
+        throw new Error(`unexpected ${name}`);
+      },
+    };
+    const clients = { lambda, limits: createRateLimits(), mutations: { calls: [] }, region: "us-east-1" } as never;
+    const out = await registerLambdaFunctions({ node, plan, clients });
+    expect(out.p).to.equal(arn);
+    expect(sent.filter((n) => n === "GetFunctionConfiguration")).to.have.length(2);
+    expect(sent.filter((n) => isMutatingCommand(n))).to.deep.equal([]);
   });
 });
