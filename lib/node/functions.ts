@@ -17,6 +17,8 @@ export interface FunctionArgs {
   finalizeRole: aws.iam.Role;
   executionTableName: pulumi.Input<string>;
   logsKeyArn?: pulumi.Input<string>;
+  /** Customer-managed key for the functions' environment variables (secure, compliant). */
+  environmentKeyArn?: pulumi.Input<string>;
   tags: Record<string, string>;
 }
 
@@ -39,6 +41,7 @@ export function createFunctions(name: string, args: FunctionArgs, parent: pulumi
         vpcConfig: { subnetIds: args.network.subnetIds, securityGroupIds: [args.network.processorSecurityGroup.id] },
         fileSystemConfig: { arn: args.storage.accessPoint.arn, localMountPath: "/mnt/efs" },
         environment: { variables: environment },
+        kmsKeyArn: args.environmentKeyArn,
         tags: args.tags,
       },
       // Lambda cannot mount EFS before a mount target exists in its subnets.

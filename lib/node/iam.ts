@@ -29,6 +29,9 @@ export interface RoleScope {
   accessPointArn: pulumi.Input<string>;
   logGroupArn: pulumi.Input<string>;
   archiveBucketArn: pulumi.Input<string>;
+  executionTableArn: pulumi.Input<string>;
+  /** Compliant mode runs no Lambda processors: their role gets no permission and Step Functions may not invoke them. */
+  lambdaProcessors: boolean;
   inputBucketArns: string[];
   /** Keys the roles must use (secure and compliant). */
   keyArns: pulumi.Input<string>[];
@@ -78,7 +81,19 @@ export function createRoles(name: string, scope: RoleScope, tags: Record<string,
     ]),
   );
   attach("task-role", taskRole, pulumi.all([efsClient, llm]).apply(([e, l]) => [e, ...l]));
-  attach("lambda-processor-role", lambdaExecutionRole, pulumi.all([efsClient, llm, ownLogs(lambdaFunctionPrefix(node))]).apply(([e, l, logs]) => [eni, e, logs, ...l]));
+  // Lambda processors log to the node's group through LoggingConfig (lib/runtime/aws/README.md).
+  if (scope.lambdaProcessors)
+    attach(
+      "lambda-processor-role",
+      lambdaExecutionRole,
+      pulumi.all([efsClient, llm, ownLogs(lambdaFunctionPrefix(node)), s.logGroupArn]).apply(([e, l, logs, logGroupArn]): Statement[] => [
+        eni,
+        e,
+        logs,
+        { Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: `${logGroupArn}:*` },
+        ...l,
+      ]),
+    );
   attach(
     "data-transfer-role",
     dataTransferRole,
@@ -93,12 +108,15 @@ export function createRoles(name: string, scope: RoleScope, tags: Record<string,
   attach(
     "finalize-role",
     finalizeRole,
-    pulumi.all([kms, ownLogs(`cn-${node}-finalize`), s.logGroupArn, s.archiveBucketArn, efsClient]).apply(([k, logs, logGroupArn, bucketArn, e]): Statement[] => [
+    pulumi.all([kms, ownLogs(`cn-${node}-finalize`), s.logGroupArn, s.archiveBucketArn, efsClient, s.executionTableArn, arn("secretsmanager", `secret:cn/${node}/*`)]).apply(([k, logs, logGroupArn, bucketArn, e, tableArn, secrets]): Statement[] => [
       eni,
       logs,
       e,
       { Effect: "Allow", Action: ["logs:FilterLogEvents", "logs:GetLogEvents", "logs:DescribeLogStreams"], Resource: [logGroupArn, `${logGroupArn}:*`] },
       { Effect: "Allow", Action: ["s3:PutObject"], Resource: `${bucketArn}/*` },
+      // Cost report, and the execution's token secret deleted as soon as the run ends.
+      { Effect: "Allow", Action: ["dynamodb:GetItem"], Resource: tableArn },
+      { Effect: "Allow", Action: ["secretsmanager:DeleteSecret"], Resource: secrets },
       ...k,
     ]),
   );
@@ -122,7 +140,7 @@ export function createRoles(name: string, scope: RoleScope, tags: Record<string,
         { Sid: "RunProcessorTasks", Effect: "Allow", Action: ["ecs:RunTask"], Resource: taskDefs },
         { Sid: "TrackProcessorTasks", Effect: "Allow", Action: ["ecs:StopTask", "ecs:DescribeTasks"], Resource: tasks },
         { Sid: "PassProcessorRoles", Effect: "Allow", Action: ["iam:PassRole"], Resource: [execRole, procRole], Condition: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } } },
-        { Sid: "InvokeNodeLambdas", Effect: "Allow", Action: ["lambda:InvokeFunction"], Resource: [procLambdas, nodeLambdas] },
+        { Sid: "InvokeNodeLambdas", Effect: "Allow", Action: ["lambda:InvokeFunction"], Resource: scope.lambdaProcessors ? [procLambdas, nodeLambdas] : [nodeLambdas] },
         { Sid: "ReadExecutionTokens", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: secrets },
         { Sid: "RunChildMachines", Effect: "Allow", Action: ["states:StartExecution"], Resource: machines },
         { Sid: "TrackChildMachines", Effect: "Allow", Action: ["states:DescribeExecution", "states:StopExecution"], Resource: executions },
