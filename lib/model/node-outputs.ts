@@ -26,6 +26,10 @@ export const NodeOutputsSchema = z
     /** Whether processors get a public IP (basic mode's public subnets). @default false */
     assignPublicIp: z.boolean().optional(),
     environment: z.string().optional(),
+    /** DynamoDB table of execution records; without it records stay in local files. */
+    executionTableName: z.string().min(1).optional(),
+    /** Customer-managed key for per-execution token secrets (secure and compliant nodes). */
+    secretsKmsKeyArn: z.string().min(1).optional(),
   })
   .passthrough();
 

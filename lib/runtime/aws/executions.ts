@@ -4,9 +4,10 @@ import { StartExecutionCommand } from "@aws-sdk/client-sfn";
 import { compileWorkflow, CompiledWorkflow, CompileOptions } from "../../compile";
 import { AslStateMachine } from "../../compile/asl/types";
 import { NodeOutputs } from "../../model/node-outputs";
-import { ExecutionRecord, ExecutionSnapshot } from "../../model/execution-record";
+import { ExecutionRecord } from "../../model/execution-record";
 import { ExecutionRecordStore } from "../../model/record-store";
 import { ResolvedPlan } from "../../plan/resolve";
+import { executionSnapshot } from "../../plan/snapshot";
 import { ValidationError } from "../../errors";
 import { ExecutionTokens, tokenSecretName, tokenSecretString } from "../../handlers/resolve-token";
 import { AwsClients } from "./clients";
@@ -153,7 +154,7 @@ export async function startWorkflowExecution(options: StartWorkflowExecutionOpti
     computeNodeId: node.computeNodeId,
     stateMachineArn: deploy.stateMachineArn,
     createdAt: now().toISOString(),
-    snapshot: snapshotOf(plan, deploy.definitionHash),
+    snapshot: executionSnapshot(plan, deploy.definitionHash),
     status: "PENDING",
     processors: Object.fromEntries(plan.processors.map((p) => [p.id, { status: "NOT_STARTED" as const }])),
   };
@@ -191,16 +192,6 @@ export function newWorkflowInstanceId(now = new Date()): string {
   return `wi-${stamp}-${randomBytes(3).toString("hex")}`;
 }
 
-function snapshotOf(plan: ResolvedPlan, hash: string): ExecutionSnapshot {
-  return {
-    workflow: plan.workflow,
-    processors: plan.registrations,
-    invocation: plan.invocation,
-    mode: plan.mode,
-    resolved: plan.processors.map((p) => ({ id: p.id, uuid: p.uuid, image: p.image, computeType: p.computeType, cpu: p.cpu, memory: p.memory, hash: p.hash })),
-    definitionHash: hash,
-  };
-}
 
 async function writeTokenSecret(clients: AwsClients, node: NodeOutputs, workflowName: string, workflowInstanceId: string, tokens: ExecutionTokens): Promise<string> {
   const name = tokenSecretName(node.computeNodeId, workflowInstanceId);
@@ -212,6 +203,8 @@ async function writeTokenSecret(clients: AwsClients, node: NodeOutputs, workflow
         new CreateSecretCommand({
           Name: name,
           SecretString: secretString,
+          // Secure and compliant nodes encrypt secrets with their own key; basic nodes use the AWS-managed one.
+          ...(node.secretsKmsKeyArn ? { KmsKeyId: node.secretsKmsKeyArn } : {}),
           Description: `Pennsieve tokens of workflow execution ${workflowInstanceId}`,
           Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })),
         }),
