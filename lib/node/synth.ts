@@ -8,6 +8,8 @@ export interface SynthResource {
   /** Logical name. */
   name: string;
   inputs: Record<string, unknown>;
+  /** The id the mock assigned, which other resources' inputs use to refer to this one. */
+  id: string;
 }
 
 export interface SynthResult {
@@ -69,7 +71,7 @@ async function synthOnce(config: NodeConfig): Promise<SynthResult> {
     {
       newResource(args) {
         pending++;
-        resources.push({ type: args.type, name: args.name, inputs: scrub(args.inputs) });
+        resources.push({ type: args.type, name: args.name, inputs: scrub(args.inputs), id: `${args.name}-id` });
         pending--;
         return { id: `${args.name}-id`, state: fakeState(args.type, args.name, args.inputs, config.region) };
       },
@@ -82,9 +84,8 @@ async function synthOnce(config: NodeConfig): Promise<SynthResult> {
     true,
   );
   // Imported after the mocks so module-level Pulumi state binds to them.
-  const { ComputeNode } = await import("./compute-node");
-  const node = new ComputeNode(`cn-${config.computeNodeId}`, { config });
-  const outputs = await resolveAll(node.outputs());
+  const { computeNodeProgram } = await import("./program");
+  const outputs = await resolveAll(await computeNodeProgram(config)());
   // Registrations continue on later ticks (apply callbacks create resources); wait until the count is stable.
   let seen = -1;
   let stableTicks = 0;

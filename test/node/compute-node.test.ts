@@ -117,6 +117,35 @@ describe("ComputeNode", function () {
     expect(resources("InvokeNodeLambdas")).to.deep.equal(["arn:aws:lambda:us-east-1:123456789012:function:proc-lambda-n1-*", "arn:aws:lambda:us-east-1:123456789012:function:cn-n1-*"]);
   });
 
+  it("lets finalize read the execution table and delete only this node's token secrets", () => {
+    const doc = policyOf(secure, "finalize-role") as { Statement: { Action: string[]; Resource: string | string[] }[] };
+    const grant = (action: string) => doc.Statement.filter((s) => s.Action.includes(action)).flatMap((s) => [s.Resource].flat());
+    expect(grant("secretsmanager:DeleteSecret")).to.deep.equal(["arn:aws:secretsmanager:us-east-1:123456789012:secret:cn/n1/*"]);
+    expect(grant("dynamodb:GetItem")).to.have.length(1).and.to.match(/cn-n1-executions$/);
+    expect(grant("secretsmanager:GetSecretValue")).to.deep.equal([]);
+  });
+
+  it("grants Lambda processors nothing in compliant mode and keeps Step Functions from invoking them", () => {
+    const policies = compliant.resources.filter((r) => r.type === "aws:iam/rolePolicy:RolePolicy").map((r) => r.name);
+    expect(policies).to.not.include("cn-n1-lambda-processor-policy");
+    expect(JSON.stringify(policyOf(compliant, "state-machine-role"))).to.not.include("proc-lambda-");
+    expect(JSON.stringify(policyOf(secure, "state-machine-role"))).to.include("function:proc-lambda-n1-*");
+    expect(compliant.outputs.lambdaExecutionRoleArn).to.be.a("string");
+  });
+
+  it("lets Lambda processors write to the node's log group, where finalize archives from", () => {
+    const doc = policyOf(secure, "lambda-processor-role");
+    expect(doc.Statement.flatMap((s) => [s.Resource].flat())).to.include("arn:aws:logs:us-east-1:123456789012:log-group:/compute-node/n1:*");
+  });
+
+  it("encrypts the node Lambdas' environment with the node's secrets key outside basic mode", () => {
+    const fn = (r: SynthResult, kind: string) => ofType(r, "aws:lambda/function:Function").find((f) => f.name === `cn-n1-${kind}`)!;
+    for (const kind of ["data-transfer", "finalize"]) {
+      expect(fn(secure, kind).inputs.kmsKeyArn, kind).to.match(/key\/cn-n1-secrets-key$/);
+      expect(fn(basic, kind).inputs.kmsKeyArn, kind).to.equal(undefined);
+    }
+  });
+
   it("gives processor roles no wildcard action", () => {
     for (const role of ["task-role", "lambda-processor-role"]) for (const action of actions(policyOf(secure, role))) expect(action, role).to.not.match(/(^\*$|:\*$)/);
   });
