@@ -12,6 +12,12 @@ export interface DestroyHookArgs {
 const ENI_RELEASE_TIMEOUT_MS = 40 * 60 * 1000;
 const ENI_POLL_MS = 30 * 1000;
 
+/**
+ * `pulumi destroy` reads the hook's last-deployed inputs, not current config: this environment
+ * variable forces a destroy without a `pulumi up` of `forceDestroy` first.
+ */
+export const FORCE_DESTROY_ENV = "COMPUTE_NODE_FORCE_DESTROY";
+
 const CLEANUP_MODULE = path.resolve(__dirname, "..", "runtime", "aws", "cleanup.ts");
 
 /**
@@ -45,7 +51,7 @@ export function destroyHookProvider(cleanupModule: string, timing = { timeoutMs:
       const deadline = Date.now() + timing.timeoutMs;
       for (;;) {
         // Throws ConflictError (destroy refused) while an execution runs and force is off.
-        const result = await cleanupNodeResources({ computeNodeId: props.computeNodeId, region: props.region, force: props.force });
+        const result = await cleanupNodeResources({ computeNodeId: props.computeNodeId, region: props.region, force: props.force || process.env[FORCE_DESTROY_ENV] === "true" });
         if (!result.pendingNetworkInterfaces?.length) return;
         if (Date.now() > deadline)
           throw new Error(`compute node ${props.computeNodeId}: Lambda ENIs ${result.pendingNetworkInterfaces.join(", ")} are still attached after ${Math.round(timing.timeoutMs / 60000)} minutes; run destroy again later`);

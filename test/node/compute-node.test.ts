@@ -33,6 +33,12 @@ describe("ComputeNode", function () {
     expect(compliant.outputs.deploymentMode).to.equal("compliant");
   });
 
+  it("deploys through an AWS provider pinned to the node's region", async () => {
+    const eu = await synth({ mode: "basic", region: "eu-central-1" });
+    expect(ofType(eu, "pulumi:providers:aws").map((p) => p.inputs.region)).to.deep.equal(["eu-central-1"]);
+    expect(eu.outputs.region).to.equal("eu-central-1");
+  });
+
   it("runs basic mode in the default VPC's public subnets with no KMS keys and no flow logs", () => {
     expect(ofType(basic, "aws:ec2/vpc:Vpc")).to.have.length(0);
     expect(ofType(basic, "aws:kms/key:Key")).to.have.length(0);

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { destroyHookProvider } from "../../lib/node/destroy-hook";
+import { FORCE_DESTROY_ENV, destroyHookProvider } from "../../lib/node/destroy-hook";
 
 // A stand-in for lib/runtime/aws/cleanup.ts that answers from a script and records its calls.
 function fakeCleanupModule(script: string): { path: string; calls: () => unknown[] } {
@@ -31,6 +31,17 @@ describe("destroyHookProvider", () => {
   it("passes force through so operators can destroy a node with running executions", async () => {
     const fake = fakeCleanupModule(`() => ({ pendingNetworkInterfaces: [] })`);
     await destroyHookProvider(fake.path, { timeoutMs: 1000, pollMs: 1 }).delete!("id", { ...props, force: true });
+    expect(fake.calls()).to.deep.equal([{ ...props, force: true }]);
+  });
+
+  it("forces the destroy when the operator sets COMPUTE_NODE_FORCE_DESTROY, since destroy reads last-deployed inputs", async () => {
+    const fake = fakeCleanupModule(`() => ({ pendingNetworkInterfaces: [] })`);
+    process.env[FORCE_DESTROY_ENV] = "true";
+    try {
+      await destroyHookProvider(fake.path, { timeoutMs: 1000, pollMs: 1 }).delete!("id", props);
+    } finally {
+      delete process.env[FORCE_DESTROY_ENV];
+    }
     expect(fake.calls()).to.deep.equal([{ ...props, force: true }]);
   });
 
