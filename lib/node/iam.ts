@@ -32,6 +32,8 @@ export interface RoleScope {
   executionTableArn: pulumi.Input<string>;
   /** Compliant mode runs no Lambda processors: their role gets no permission and Step Functions may not invoke them. */
   lambdaProcessors: boolean;
+  /** See FunctionArgs.privateNetwork. */
+  privateNetwork: boolean;
   inputBucketArns: string[];
   /** Keys the roles must use (secure and compliant). */
   keyArns: pulumi.Input<string>[];
@@ -108,10 +110,10 @@ export function createRoles(name: string, scope: RoleScope, tags: Record<string,
   attach(
     "finalize-role",
     finalizeRole,
-    pulumi.all([kms, ownLogs(`cn-${node}-finalize`), s.logGroupArn, s.archiveBucketArn, efsClient, s.executionTableArn, arn("secretsmanager", `secret:cn/${node}/*`)]).apply(([k, logs, logGroupArn, bucketArn, e, tableArn, secrets]): Statement[] => [
-      eni,
+    pulumi.all([kms, ownLogs(`cn-${node}-finalize`), s.logGroupArn, s.archiveBucketArn, s.executionTableArn, arn("secretsmanager", `secret:cn/${node}/*`)]).apply(([k, logs, logGroupArn, bucketArn, tableArn, secrets]): Statement[] => [
+      // Finalize mounts no EFS; it joins the VPC only where the VPC has a private way to AWS services.
+      ...(scope.privateNetwork ? [eni] : []),
       logs,
-      e,
       { Effect: "Allow", Action: ["logs:FilterLogEvents", "logs:GetLogEvents", "logs:DescribeLogStreams"], Resource: [logGroupArn, `${logGroupArn}:*`] },
       { Effect: "Allow", Action: ["s3:PutObject"], Resource: `${bucketArn}/*` },
       // Cost report, and the execution's token secret deleted as soon as the run ends.

@@ -59,7 +59,8 @@ export function createLlmGovernor(name: string, config: NodeConfig, network: Nod
       role: role.arn,
       timeout: 300,
       memorySize: 512,
-      vpcConfig: { subnetIds: network.subnetIds, securityGroupIds: [network.processorSecurityGroup.id] },
+      // Basic mode's default subnets have no way to Bedrock or DynamoDB from a Lambda (no public IP, no NAT).
+      vpcConfig: config.mode === "basic" ? undefined : { subnetIds: network.subnetIds, securityGroupIds: [network.processorSecurityGroup.id] },
       environment: { variables: { ALLOWED_MODELS: config.llm.allowedModels.join(","), MONTHLY_BUDGET_USD: String(config.llm.monthlyBudgetUsd), USAGE_TABLE: usageTable.name } },
       kmsKeyArn: keyArn,
       tags,

@@ -152,6 +152,17 @@ describe("ComputeNode", function () {
     }
   });
 
+  it("mounts EFS only in the data-transfer Lambda and keeps finalize out of basic mode's default subnets, which have no way to AWS APIs", () => {
+    const fn = (r: SynthResult, kind: string) => ofType(r, "aws:lambda/function:Function").find((f) => f.name === `cn-n1-${kind}`)!.inputs;
+    for (const r of [basic, secure, compliant]) {
+      expect(fn(r, "data-transfer").fileSystemConfig).to.deep.include({ localMountPath: "/mnt/efs" });
+      expect(fn(r, "data-transfer").vpcConfig).to.not.equal(undefined);
+      expect(fn(r, "finalize").fileSystemConfig).to.equal(undefined);
+    }
+    expect(fn(basic, "finalize").vpcConfig).to.equal(undefined);
+    expect((fn(compliant, "finalize").vpcConfig as { subnetIds: string[] }).subnetIds).to.deep.equal(compliant.outputs.subnetIds);
+  });
+
   it("gives processor roles no wildcard action", () => {
     for (const role of ["task-role", "lambda-processor-role"]) for (const action of actions(policyOf(secure, role))) expect(action, role).to.not.match(/(^\*$|:\*$)/);
   });
