@@ -31,7 +31,7 @@ export const nodeCommand: CliCommand = {
           const config = parseNodeConfig({ computeNodeId: opts.nodeId, region: opts.region, ...file, mode: opts.mode });
           const { resources } = await synthNode(config);
           const listed = resources.filter((r) => r.type !== "compute-node:index:ComputeNode");
-          if (opts.json) writeJson(ctx, listed);
+          if (opts.json) writeJson(ctx, listed.map(({ type, name, inputs }) => ({ type, name, inputs })));
           else {
             ctx.io.stdout(`compute node "${config.computeNodeId}" (${config.mode}, ${config.region}): ${listed.length} resources\n`);
             const width = Math.max(...listed.map((r) => r.type.length));

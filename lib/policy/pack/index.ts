@@ -1,0 +1,5 @@
+import { PolicyPack } from "@pulumi/policy";
+import { nodeStackPolicies } from "../stack-policies";
+
+// Constructing the pack serves it to the engine: `pulumi up --policy-pack lib/policy/pack`.
+new PolicyPack("compute-node", { policies: nodeStackPolicies() });
