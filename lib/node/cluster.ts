@@ -29,7 +29,8 @@ export function createCluster(name: string, config: NodeConfig, network: NodeNet
         imageId: ami,
         instanceType: config.gpu.instanceType,
         iamInstanceProfile: { arn: profile.arn },
-        networkInterfaces: [{ associatePublicIpAddress: "false", securityGroups: [network.processorSecurityGroup.id] }],
+        // The ECS agent must reach ECS and ECR: basic mode's default subnets offer only a public IP for that.
+        networkInterfaces: [{ associatePublicIpAddress: network.assignPublicIp ? "true" : "false", securityGroups: [network.processorSecurityGroup.id] }],
         metadataOptions: { httpTokens: "required", httpEndpoint: "enabled" },
         userData: cluster.name.apply((c) => Buffer.from(`#!/bin/bash\necho ECS_CLUSTER=${c} >> /etc/ecs/ecs.config\necho ECS_ENABLE_GPU_SUPPORT=true >> /etc/ecs/ecs.config\n`).toString("base64")),
         tagSpecifications: [{ resourceType: "instance", tags }],

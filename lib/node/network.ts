@@ -83,7 +83,8 @@ export function createNetwork(name: string, config: NodeConfig, tags: Record<str
     );
     for (const service of ["s3", "dynamodb"])
       new aws.ec2.VpcEndpoint(`${name}-vpce-${service}`, { vpcId: vpc.id, serviceName: `com.amazonaws.${config.region}.${service}`, vpcEndpointType: "Gateway", routeTableIds: [privateRoutes.id], tags: { ...tags, Name: `${name}-vpce-${service}` } }, opts);
-    const services: string[] = [...INTERFACE_ENDPOINTS, ...(config.enableLLMAccess ? ["bedrock-runtime"] : [])];
+    // GPU container instances run the ECS agent, which talks to its own endpoints besides the ECS API.
+    const services: string[] = [...INTERFACE_ENDPOINTS, ...(config.enableLLMAccess ? ["bedrock-runtime"] : []), ...(config.gpu.enabled ? ["ecs-agent", "ecs-telemetry"] : [])];
     for (const service of services)
       new aws.ec2.VpcEndpoint(
         `${name}-vpce-${service.replace(/\./g, "-")}`,

@@ -173,6 +173,16 @@ describe("ComputeNode", function () {
     for (const r of taggable) expect(r.inputs.tags, r.name).to.include({ "compute-node:node": "n1", "compute-node:environment": "dev", "compute-node:mode": "secure" });
   });
 
+  it("gives GPU instances a way to the ECS agent's endpoints: a public IP in basic mode, agent endpoints in compliant mode, neither in secure mode", async () => {
+    const gpu = { enabled: true, instanceType: "g4dn.xlarge", maxInstances: 2 };
+    const [basicGpu, secureGpu, compliantGpu] = await Promise.all([synth({ mode: "basic", gpu }), synth({ mode: "secure", gpu }), synth({ mode: "compliant", gpu })]);
+    const publicIp = (r: SynthResult) => (ofType(r, "aws:ec2/launchTemplate:LaunchTemplate")[0].inputs.networkInterfaces as { associatePublicIpAddress: string }[])[0].associatePublicIpAddress;
+    expect([publicIp(basicGpu), publicIp(secureGpu), publicIp(compliantGpu)]).to.deep.equal(["true", "false", "false"]);
+    const endpoints = ofType(compliantGpu, "aws:ec2/vpcEndpoint:VpcEndpoint").map((e) => e.inputs.serviceName);
+    expect(endpoints).to.include.members(["com.amazonaws.us-east-1.ecs-agent", "com.amazonaws.us-east-1.ecs-telemetry"]);
+    expect(ofType(compliant, "aws:ec2/vpcEndpoint:VpcEndpoint").map((e) => e.inputs.serviceName)).to.not.include("com.amazonaws.us-east-1.ecs-agent");
+  });
+
   it("adds an autoscaled g4dn capacity provider that is the cluster default when GPU capacity is on", async () => {
     const gpu = await synth({ mode: "secure", gpu: { enabled: true, instanceType: "g4dn.2xlarge", maxInstances: 3 } });
     expect(ofType(gpu, "aws:ec2/launchTemplate:LaunchTemplate")[0].inputs).to.include({ instanceType: "g4dn.2xlarge", imageId: "ami-0gpu00000000000000" });
