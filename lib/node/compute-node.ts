@@ -81,7 +81,7 @@ export class ComputeNode extends pulumi.ComponentResource {
         lambdaProcessors: config.mode !== "compliant",
         privateNetwork: config.mode !== "basic",
         inputBucketArns: config.inputBucketArns,
-        keyArns: keys ? Object.values(keys).map((k) => k.arn) : [],
+        keys: keys ? { s3: keys.s3.arn, secrets: keys.secrets.arn } : undefined,
         llmGovernorFunctionArn: llm?.governor.arn,
       },
       tags,

@@ -35,8 +35,8 @@ export interface RoleScope {
   /** See FunctionArgs.privateNetwork. */
   privateNetwork: boolean;
   inputBucketArns: string[];
-  /** Keys the roles must use (secure and compliant). */
-  keyArns: pulumi.Input<string>[];
+  /** Customer-managed keys (secure and compliant): each role gets only those it encrypts or decrypts with. */
+  keys?: { s3: pulumi.Input<string>; secrets: pulumi.Input<string> };
   llmGovernorFunctionArn?: pulumi.Input<string>;
 }
 
@@ -66,7 +66,10 @@ export function createRoles(name: string, scope: RoleScope, tags: Record<string,
     Resource: v.fileSystemArn,
     Condition: { StringEquals: { "elasticfilesystem:AccessPointArn": v.accessPointArn } },
   }));
-  const kms = s.apply((v): Statement[] => (v.keyArns.length ? [{ Effect: "Allow", Action: ["kms:Decrypt", "kms:GenerateDataKey"], Resource: v.keyArns }] : []));
+  // EFS and CloudWatch Logs encrypt server-side with no caller permission; S3 objects, table items,
+  // token secrets and Lambda environments need the caller's kms:Decrypt / GenerateDataKey.
+  const kmsFor = (purposes: ("s3" | "secrets")[]) =>
+    s.apply((v): Statement[] => (v.keys ? [{ Effect: "Allow", Action: ["kms:Decrypt", "kms:GenerateDataKey"], Resource: purposes.map((p) => v.keys![p]) }] : []));
   const llm = s.apply((v): Statement[] => (v.llmGovernorFunctionArn ? [{ Effect: "Allow", Action: ["lambda:InvokeFunction"], Resource: v.llmGovernorFunctionArn }] : []));
   const ownLogs = (fn: pulumi.Input<string>) =>
     pulumi.all([arn("logs", "log-group:/aws/lambda/"), fn]).apply(([prefix, f]): Statement => ({ Effect: "Allow", Action: ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"], Resource: `${prefix}${f}*` }));
@@ -75,11 +78,10 @@ export function createRoles(name: string, scope: RoleScope, tags: Record<string,
   attach(
     "task-execution-role",
     taskExecutionRole,
-    pulumi.all([s.logGroupArn, kms]).apply(([logGroupArn, k]): Statement[] => [
+    pulumi.all([s.logGroupArn]).apply(([logGroupArn]): Statement[] => [
       { Effect: "Allow", Action: ["ecr:GetAuthorizationToken"], Resource: "*" },
       { Effect: "Allow", Action: ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"], Resource: "*" },
       { Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: `${logGroupArn}:*` },
-      ...k,
     ]),
   );
   attach("task-role", taskRole, pulumi.all([efsClient, llm]).apply(([e, l]) => [e, ...l]));
@@ -99,7 +101,7 @@ export function createRoles(name: string, scope: RoleScope, tags: Record<string,
   attach(
     "data-transfer-role",
     dataTransferRole,
-    pulumi.all([efsClient, kms, ownLogs(`cn-${node}-data-transfer`), s.inputBucketArns]).apply(([e, k, logs, buckets]): Statement[] => [
+    pulumi.all([efsClient, kmsFor(["secrets"]), ownLogs(`cn-${node}-data-transfer`), s.inputBucketArns]).apply(([e, k, logs, buckets]): Statement[] => [
       eni,
       { ...e, Action: [...e.Action, "elasticfilesystem:ClientRootAccess"] },
       logs,
@@ -110,7 +112,7 @@ export function createRoles(name: string, scope: RoleScope, tags: Record<string,
   attach(
     "finalize-role",
     finalizeRole,
-    pulumi.all([kms, ownLogs(`cn-${node}-finalize`), s.logGroupArn, s.archiveBucketArn, s.executionTableArn, arn("secretsmanager", `secret:cn/${node}/*`)]).apply(([k, logs, logGroupArn, bucketArn, tableArn, secrets]): Statement[] => [
+    pulumi.all([kmsFor(["s3", "secrets"]), ownLogs(`cn-${node}-finalize`), s.logGroupArn, s.archiveBucketArn, s.executionTableArn, arn("secretsmanager", `secret:cn/${node}/*`)]).apply(([k, logs, logGroupArn, bucketArn, tableArn, secrets]): Statement[] => [
       // Finalize mounts no EFS; it joins the VPC only where the VPC has a private way to AWS services.
       ...(scope.privateNetwork ? [eni] : []),
       logs,
@@ -156,7 +158,7 @@ export function createRoles(name: string, scope: RoleScope, tags: Record<string,
           Resource: "*",
         },
       ])
-      .apply((statements) => kms.apply((k) => [...statements, ...k])),
+      .apply((statements) => kmsFor(["secrets"]).apply((k) => [...statements, ...k])),
   );
   return { taskExecutionRole, taskRole, stateMachineRole, lambdaExecutionRole, dataTransferRole, finalizeRole };
 }

@@ -163,6 +163,19 @@ describe("ComputeNode", function () {
     expect((fn(compliant, "finalize").vpcConfig as { subnetIds: string[] }).subnetIds).to.deep.equal(compliant.outputs.subnetIds);
   });
 
+  it("gives each role only the customer-managed keys it encrypts or decrypts with", () => {
+    const keysOf = (role: string) =>
+      (policyOf(secure, role).Statement as { Action: string[]; Resource: string | string[] }[])
+        .filter((st) => st.Action.includes("kms:Decrypt"))
+        .flatMap((st) => [st.Resource].flat())
+        .map((arn) => arn.replace(/^.*key\/cn-n1-/, ""));
+    expect(keysOf("state-machine-role")).to.deep.equal(["secrets-key"]);
+    expect(keysOf("data-transfer-role")).to.deep.equal(["secrets-key"]);
+    expect(keysOf("finalize-role")).to.deep.equal(["s3-key", "secrets-key"]);
+    expect(keysOf("task-execution-role")).to.deep.equal([]);
+    expect(keysOf("task-role")).to.deep.equal([]);
+  });
+
   it("gives processor roles no wildcard action", () => {
     for (const role of ["task-role", "lambda-processor-role"]) for (const action of actions(policyOf(secure, role))) expect(action, role).to.not.match(/(^\*$|:\*$)/);
   });
