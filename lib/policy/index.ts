@@ -1,4 +1,4 @@
-export { NODE_POLICIES, checkNodePolicies, flowLogs, kmsAtRest, logRetention, noInternetPath, noLambdaProcessors, noPublicIps, noWildcardProcessorActions, privateBuckets } from "./rules";
+export { NODE_POLICIES, checkNodePolicies, flowLogs, kmsAtRest, logRetention, noInternetPath, noLambdaProcessors, noPublicIps, noWildcardProcessorActions, privateBuckets, vpcEndpoints } from "./rules";
 export type { CheckedResource, NodePolicy, PolicyViolation } from "./rules";
 export { nodeStackPolicies } from "./stack-policies";
 export type { NodePolicyConfig } from "./stack-policies";

@@ -61,6 +61,7 @@ const T = {
   launchTemplate: "aws:ec2/launchTemplate:LaunchTemplate",
   ecsService: "aws:ecs/service:Service",
   lambda: "aws:lambda/function:Function",
+  vpcEndpoint: "aws:ec2/vpcEndpoint:VpcEndpoint",
 } as const;
 
 const ofType = (resources: readonly CheckedResource[], ...types: string[]) => resources.filter((r) => types.includes(r.type));
@@ -279,8 +280,28 @@ export const noLambdaProcessors: NodePolicy = {
   },
 };
 
+// What the runtime calls from inside a compliant VPC (docs/asl-contract.md and the node's Lambdas).
+const GATEWAY_SERVICES = ["s3", "dynamodb"] as const;
+const INTERFACE_SERVICES = ["ecr.api", "ecr.dkr", "logs", "secretsmanager", "states", "ecs", "sts", "kms", "lambda", "elasticfilesystem"] as const;
+
+export const vpcEndpoints: NodePolicy = {
+  name: "vpc-endpoints",
+  description: "A compliant node reaches every AWS service the runtime calls through a VPC endpoint: S3 and DynamoDB gateways, private-DNS interface endpoints for the rest (Bedrock runtime when a role may invoke models).",
+  modes: ["compliant"],
+  check(resources) {
+    const endpoints = ofType(resources, T.vpcEndpoint);
+    const service = (e: CheckedResource) => String(e.inputs.serviceName ?? "").replace(/^com\.amazonaws\.[a-z0-9-]+\./, "");
+    const has = (svc: string, type: "Gateway" | "Interface") =>
+      endpoints.some((e) => service(e) === svc && (e.inputs.vpcEndpointType ?? "Gateway") === type && (type === "Gateway" || e.inputs.privateDnsEnabled === true));
+    const usesBedrock = ofType(resources, T.rolePolicy, T.policy).some((p) => statements(p.inputs.policy).some((st) => st.Effect !== "Deny" && list(st.Action).some((a) => String(a).startsWith("bedrock:"))));
+    const interfaces: string[] = [...INTERFACE_SERVICES, ...(usesBedrock ? ["bedrock-runtime"] : [])];
+    const missing = [...GATEWAY_SERVICES.filter((svc) => !has(svc, "Gateway")).map((svc) => `${svc} (gateway)`), ...interfaces.filter((svc) => !has(svc, "Interface")).map((svc) => `${svc} (interface, private DNS)`)];
+    return missing.length ? [violation(this.name, undefined, `a compliant node has no way to these AWS services without internet: ${missing.join(", ")}`)] : [];
+  },
+};
+
 /** Every invariant, in the order they are reported. */
-export const NODE_POLICIES: readonly NodePolicy[] = [privateBuckets, logRetention, noWildcardProcessorActions, kmsAtRest, flowLogs, noPublicIps, noInternetPath, noLambdaProcessors];
+export const NODE_POLICIES: readonly NodePolicy[] = [privateBuckets, logRetention, noWildcardProcessorActions, kmsAtRest, flowLogs, noPublicIps, noInternetPath, vpcEndpoints, noLambdaProcessors];
 
 /** Runs every policy that applies to `mode` and returns all violations (empty when the node is compliant with its mode). */
 export function checkNodePolicies(resources: readonly CheckedResource[], mode: DeploymentMode): PolicyViolation[] {

@@ -103,6 +103,21 @@ describe("node policies", function () {
     expect(byPolicy(vs, "no-public-ips").map((v) => v.resource).sort()).to.deep.equal(["cn-n1-public-0", "stray-eip"]);
   });
 
+  it("names every AWS service a compliant node could not reach once an endpoint is missing or lacks private DNS", () => {
+    const rs = clone(compliant).filter((r) => r.name !== "cn-n1-vpce-dynamodb" && r.name !== "cn-n1-vpce-bedrock-runtime");
+    named(rs, "cn-n1-vpce-states").inputs.privateDnsEnabled = false;
+    const vs = byPolicy(checkNodePolicies(rs, "compliant"), "vpc-endpoints");
+    expect(vs).to.have.length(1);
+    expect(vs[0].message).to.contain("dynamodb (gateway)").and.to.contain("states (interface, private DNS)").and.to.contain("bedrock-runtime");
+    expect(vs[0].message).to.not.contain("ecr.api");
+  });
+
+  it("asks for no Bedrock endpoint when no role may invoke a model", async () => {
+    const { resources } = await synthNode(parseNodeConfig({ computeNodeId: "n1", region: "us-east-1", mode: "compliant" }));
+    expect(resources.some((r) => r.name === "cn-n1-vpce-bedrock-runtime")).to.equal(false);
+    expect(checkNodePolicies(resources, "compliant")).to.deep.equal([]);
+  });
+
   it("flags a Lambda processor function declared in a compliant stack", () => {
     const rs = clone(compliant);
     rs.push({ type: "aws:lambda/function:Function", name: "p", inputs: { name: "proc-lambda-n1-abcdef012345", tags: { "compute-node:node": "n1" } }, id: "p-id" });
