@@ -120,7 +120,7 @@ export class ComputeNode extends pulumi.ComponentResource {
     new NodeDestroyHook(
       `${name}-destroy-hook`,
       { computeNodeId: config.computeNodeId, region: config.region, force: config.forceDestroy },
-      { parent: this, dependsOn: [...network.attachments, ...storage.mountTargets, cluster, roles.lambdaExecutionRole, roles.stateMachineRole, roles.taskRole, roles.taskExecutionRole] },
+      { parent: this, dependsOn: [...network.attachments, ...storage.mountTargets, storage.accessPoint, cluster, roles.lambdaExecutionRole, roles.stateMachineRole, roles.taskRole, roles.taskExecutionRole] },
     );
 
     this.computeNodeId = config.computeNodeId;
