@@ -9,6 +9,7 @@ interface SynthOptions {
   nodeId?: string;
   region?: string;
   json?: boolean;
+  check?: boolean;
 }
 
 export const nodeCommand: CliCommand = {
@@ -22,6 +23,7 @@ export const nodeCommand: CliCommand = {
       .option("--node-id <id>", "compute node id when the config has none", "synth")
       .option("--region <region>", "AWS region when the config has none", "us-east-1")
       .option("--json", 'print [{"type", "name", "inputs"}] on stdout')
+      .option("--check", "also run the mode's policy pack (lib/policy) over the resources; violations go to stderr and exit 1")
       .action((opts: SynthOptions) =>
         runAction(ctx, !!opts.json, async () => {
           const file = opts.config ? (readJsonFile(opts.config, "--config", ctx.io.cwd) as Record<string, unknown>) : {};
@@ -37,7 +39,12 @@ export const nodeCommand: CliCommand = {
             const width = Math.max(...listed.map((r) => r.type.length));
             for (const r of listed) ctx.io.stdout(`  ${r.type.padEnd(width)}  ${r.name}\n`);
           }
-          return EXIT.ok;
+          if (!opts.check) return EXIT.ok;
+          const { checkNodePolicies } = await import("../../policy/rules");
+          const violations = checkNodePolicies(listed, config.mode);
+          for (const v of violations) ctx.io.stderr(`policy ${v.policy}${v.resource ? ` (${v.resource})` : ""}: ${v.message}\n`);
+          ctx.io.stderr(violations.length ? `${violations.length} policy violation(s) for ${config.mode} mode\n` : `policy pack: ${config.mode} mode invariants hold\n`);
+          return violations.length ? EXIT.failed : EXIT.ok;
         }),
       );
   },
