@@ -286,7 +286,7 @@ const INTERFACE_SERVICES = ["ecr.api", "ecr.dkr", "logs", "secretsmanager", "sta
 
 export const vpcEndpoints: NodePolicy = {
   name: "vpc-endpoints",
-  description: "A compliant node reaches every AWS service the runtime calls through a VPC endpoint: S3 and DynamoDB gateways, private-DNS interface endpoints for the rest (Bedrock runtime when a role may invoke models).",
+  description: "A compliant node reaches every AWS service the runtime calls through a VPC endpoint: S3 and DynamoDB gateways, private-DNS interface endpoints for the rest (Bedrock runtime when a role may invoke models, the ECS agent endpoints when EC2 instances join the cluster).",
   modes: ["compliant"],
   check(resources) {
     const endpoints = ofType(resources, T.vpcEndpoint);
@@ -294,7 +294,9 @@ export const vpcEndpoints: NodePolicy = {
     const has = (svc: string, type: "Gateway" | "Interface") =>
       endpoints.some((e) => service(e) === svc && (e.inputs.vpcEndpointType ?? "Gateway") === type && (type === "Gateway" || e.inputs.privateDnsEnabled === true));
     const usesBedrock = ofType(resources, T.rolePolicy, T.policy).some((p) => statements(p.inputs.policy).some((st) => st.Effect !== "Deny" && list(st.Action).some((a) => String(a).startsWith("bedrock:"))));
-    const interfaces: string[] = [...INTERFACE_SERVICES, ...(usesBedrock ? ["bedrock-runtime"] : [])];
+    // EC2 container instances (GPU capacity) register through the ECS agent's own endpoints.
+    const hasInstances = ofType(resources, T.launchTemplate, T.instance, "aws:ecs/capacityProvider:CapacityProvider").length > 0;
+    const interfaces: string[] = [...INTERFACE_SERVICES, ...(usesBedrock ? ["bedrock-runtime"] : []), ...(hasInstances ? ["ecs-agent", "ecs-telemetry"] : [])];
     const missing = [...GATEWAY_SERVICES.filter((svc) => !has(svc, "Gateway")).map((svc) => `${svc} (gateway)`), ...interfaces.filter((svc) => !has(svc, "Interface")).map((svc) => `${svc} (interface, private DNS)`)];
     return missing.length ? [violation(this.name, undefined, `a compliant node has no way to these AWS services without internet: ${missing.join(", ")}`)] : [];
   },

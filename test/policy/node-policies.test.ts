@@ -118,6 +118,13 @@ describe("node policies", function () {
     expect(checkNodePolicies(resources, "compliant")).to.deep.equal([]);
   });
 
+  it("requires the ECS agent endpoints once a compliant node has GPU instances, and the node provides them", async () => {
+    const { resources } = await synthNode(parseNodeConfig({ computeNodeId: "n1", region: "us-east-1", mode: "compliant", gpu: { enabled: true } }));
+    expect(checkNodePolicies(resources, "compliant")).to.deep.equal([]);
+    const without = resources.filter((r) => r.name !== "cn-n1-vpce-ecs-agent");
+    expect(byPolicy(checkNodePolicies(without, "compliant"), "vpc-endpoints")[0].message).to.contain("ecs-agent (interface, private DNS)");
+  });
+
   it("flags a Lambda processor function declared in a compliant stack", () => {
     const rs = clone(compliant);
     rs.push({ type: "aws:lambda/function:Function", name: "p", inputs: { name: "proc-lambda-n1-abcdef012345", tags: { "compute-node:node": "n1" } }, id: "p-id" });

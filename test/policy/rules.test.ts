@@ -193,7 +193,8 @@ describe("checkNodePolicies", () => {
 
   it("accepts a launch template that turns public IPs off explicitly", () => {
     const template = res("aws:ec2/launchTemplate:LaunchTemplate", "cn-n1-gpu-template", { networkInterfaces: [{ associatePublicIpAddress: "false" }], tags: tags("compliant") });
-    expect(checkNodePolicies([...compliantNode(), template], "compliant")).to.deep.equal([]);
+    const agentEndpoints = ["ecs-agent", "ecs-telemetry"].map((svc) => res("aws:ec2/vpcEndpoint:VpcEndpoint", `cn-n1-vpce-${svc}`, { serviceName: `com.amazonaws.us-east-1.${svc}`, vpcEndpointType: "Interface", privateDnsEnabled: true }));
+    expect(checkNodePolicies([...compliantNode(), template, ...agentEndpoints], "compliant")).to.deep.equal([]);
   });
 
   it("rejects an instance or ECS service that gets a public IP in secure mode", () => {
