@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { getMonitor } from "@pulumi/pulumi/runtime/settings";
 import { NodeConfig } from "./config";
 
 /** One resource the program would create, as `cdk synth` would list it. */
@@ -10,6 +11,8 @@ export interface SynthResource {
   inputs: Record<string, unknown>;
   /** The id the mock assigned, which other resources' inputs use to refer to this one. */
   id: string;
+  /** Logical names of the resources it depends on (explicit dependsOn and inputs), which destroy deletes after it. */
+  dependencies?: string[];
 }
 
 export interface SynthResult {
@@ -83,6 +86,7 @@ async function synthOnce(config: NodeConfig): Promise<SynthResult> {
     `synth-${config.computeNodeId}`,
     true,
   );
+  const dependencies = recordDependencies();
   // Imported after the mocks so module-level Pulumi state binds to them.
   const { computeNodeProgram } = await import("./program");
   const outputs = await resolveAll(await computeNodeProgram(config)());
@@ -97,6 +101,7 @@ async function synthOnce(config: NodeConfig): Promise<SynthResult> {
       stableTicks = 0;
     }
   }
+  for (const r of resources) r.dependencies = dependencies.get(`${r.type}::${r.name}`) ?? [];
   resources.sort((a, b) => a.type.localeCompare(b.type) || a.name.localeCompare(b.name));
   return { resources, outputs };
 }
@@ -110,4 +115,23 @@ async function resolveAll(values: Record<string, pulumi.Input<unknown>>): Promis
 function scrub(inputs: Record<string, unknown>): Record<string, unknown> {
   const { __provider, ...rest } = inputs;
   return __provider === undefined ? inputs : { ...rest, __provider: "<serialized dynamic provider>" };
+}
+
+interface RegisterRequest {
+  getType(): string;
+  getName(): string;
+  getDependenciesList(): string[];
+}
+
+// The mocks' newResource does not see dependencies; the mock monitor's request does. Read-only wrap of the
+// monitor setMocks just installed (the next setMocks replaces it).
+function recordDependencies(): Map<string, string[]> {
+  const seen = new Map<string, string[]>();
+  const monitor = getMonitor() as unknown as { registerResource(req: RegisterRequest, callback: unknown): unknown };
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, callback) => {
+    seen.set(`${req.getType()}::${req.getName()}`, req.getDependenciesList().map((urn) => urn.slice(urn.lastIndexOf("::") + 2)));
+    return register(req, callback);
+  };
+  return seen;
 }

@@ -176,6 +176,18 @@ describe("ComputeNode", function () {
     expect(keysOf("task-role")).to.deep.equal([]);
   });
 
+  it("deletes the runtime's resources before the subnets, security groups and EFS they attach to", () => {
+    for (const r of [secure, compliant]) {
+      const hook = r.resources.find((x) => x.type === "pulumi-nodejs:dynamic:Resource")!;
+      // Processors and Lambdas attach to the private subnets only; the public ones hold just the NAT gateway.
+      const processorSubnet = (x: SynthResource) => x.type === "aws:ec2/subnet:Subnet" && (x.inputs.tags as Record<string, string>)["compute-node:tier"] === "private";
+      const mustFollow = r.resources.filter((x) => processorSubnet(x) || ["aws:ec2/securityGroup:SecurityGroup", "aws:efs/mountTarget:MountTarget", "aws:efs/accessPoint:AccessPoint", "aws:ecs/cluster:Cluster"].includes(x.type));
+      expect(mustFollow.length).to.be.greaterThan(5);
+      expect(hook.dependencies).to.include.members(mustFollow.map((x) => x.name));
+      expect(hook.inputs).to.include({ computeNodeId: "n1", region: "us-east-1", force: false });
+    }
+  });
+
   it("gives processor roles no wildcard action", () => {
     for (const role of ["task-role", "lambda-processor-role"]) for (const action of actions(policyOf(secure, role))) expect(action, role).to.not.match(/(^\*$|:\*$)/);
   });
