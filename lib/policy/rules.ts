@@ -93,6 +93,12 @@ interface Statement {
 }
 const statements = (doc: unknown): Statement[] => list(parseJson(doc)?.Statement) as Statement[];
 
+// Role outputs of a real stack list inline policies (also those of RolePolicy resources), sometimes as one empty entry.
+const inlinePolicies = (role: CheckedResource): string[] =>
+  list(role.inputs.inlinePolicies)
+    .map((p) => str(obj(p).policy))
+    .filter((p): p is string => p !== undefined);
+
 const violation = (policy: string, resource: CheckedResource | undefined, message: string): PolicyViolation => ({ policy, resource: resource?.name, message });
 
 export const privateBuckets: NodePolicy = {
@@ -149,7 +155,7 @@ export const noWildcardProcessorActions: NodePolicy = {
     const processorRoles = ofType(resources, T.role).filter((r) => obj(r.inputs.tags)[PROCESSOR_ROLE_TAG] === "processor");
     for (const role of processorRoles) {
       const docs: { from: CheckedResource; doc: unknown }[] = [
-        ...list(role.inputs.inlinePolicies).map((p) => ({ from: role, doc: obj(p).policy })),
+        ...inlinePolicies(role).map((doc) => ({ from: role, doc })),
         ...ofType(resources, T.rolePolicy)
           .filter((p) => refersTo(p.inputs.role, role))
           .map((p) => ({ from: p, doc: p.inputs.policy })),
@@ -158,6 +164,14 @@ export const noWildcardProcessorActions: NodePolicy = {
         const managed = ofType(resources, T.policy).find((p) => refersTo(attachment.inputs.policyArn, p));
         if (managed) docs.push({ from: managed, doc: managed.inputs.policy });
         else out.push(violation(this.name, attachment, `processor role "${role.name}" has a policy attached from outside the stack (${String(attachment.inputs.policyArn)}), which cannot be checked`));
+      }
+      // A real stack's role outputs list every managed policy attached to it, also those attached by hand.
+      const attachedArns = ofType(resources, T.rolePolicyAttachment).map((a) => str(a.inputs.policyArn));
+      for (const arn of list(role.inputs.managedPolicyArns).map(String)) {
+        if (attachedArns.includes(arn)) continue;
+        const managed = ofType(resources, T.policy).find((p) => refersTo(arn, p));
+        if (managed) docs.push({ from: managed, doc: managed.inputs.policy });
+        else out.push(violation(this.name, role, `processor role "${role.name}" has managed policy ${arn} from outside the stack, which cannot be checked`));
       }
       for (const { from, doc } of docs) {
         const wild = wildcardActions(doc);
@@ -262,7 +276,7 @@ export const noLambdaProcessors: NodePolicy = {
     for (const role of ofType(resources, T.role)) {
       const trustsLambda = statements(role.inputs.assumeRolePolicy).some((s) => list(obj(s.Principal).Service).includes("lambda.amazonaws.com"));
       if (!trustsLambda || obj(role.inputs.tags)[PROCESSOR_ROLE_TAG] !== "processor") continue;
-      const grants = list(role.inputs.inlinePolicies).length + ofType(resources, T.rolePolicy, T.rolePolicyAttachment).filter((p) => refersTo(p.inputs.role, role)).length;
+      const grants = inlinePolicies(role).length + list(role.inputs.managedPolicyArns).length + ofType(resources, T.rolePolicy, T.rolePolicyAttachment).filter((p) => refersTo(p.inputs.role, role)).length;
       if (grants) out.push(violation(this.name, role, `Lambda processor role "${role.name}" is granted permissions`));
     }
     for (const p of ofType(resources, T.rolePolicy, T.policy)) {

@@ -85,6 +85,16 @@ describe("node policies", function () {
     expect(checkNodePolicies(secure, "secure")).to.deep.equal([]);
   });
 
+  it("flags a processor role carrying a managed policy it cannot read, and ignores an empty inline policy entry", () => {
+    const rs = clone(secure);
+    named(rs, "cn-n1-task-role").inputs.inlinePolicies = [{ name: "", policy: "" }];
+    expect(checkNodePolicies(rs, "secure")).to.deep.equal([]);
+    named(rs, "cn-n1-task-role").inputs.managedPolicyArns = ["arn:aws:iam::aws:policy/AdministratorAccess"];
+    const vs = byPolicy(checkNodePolicies(rs, "secure"), "no-wildcard-processor-actions");
+    expect(vs.map((v) => v.resource)).to.deep.equal(["cn-n1-task-role"]);
+    expect(vs[0].message).to.contain("AdministratorAccess");
+  });
+
   it("flags unencrypted storage and a key that does not rotate in secure mode", () => {
     const rs = clone(secure);
     delete named(rs, "cn-n1-efs").inputs.kmsKeyId;
