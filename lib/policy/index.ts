@@ -1,4 +1,5 @@
 export { NODE_POLICIES, checkNodePolicies, flowLogs, kmsAtRest, logRetention, noInternetPath, noLambdaProcessors, noPublicIps, noWildcardProcessorActions, privateBuckets, vpcEndpoints } from "./rules";
 export type { CheckedResource, NodePolicy, PolicyViolation } from "./rules";
 export { nodeStackPolicies } from "./stack-policies";
+export { nodeResourcePolicies } from "./resource-policies";
 export type { NodePolicyConfig } from "./stack-policies";
