@@ -72,9 +72,10 @@ export function createFinalizeHandler(options: FinalizeHandlerOptions = {}): (ev
     } while (token);
 
     const prefix = `executions/${event.computeNodeId}/${event.workflowInstanceId}`;
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}/logs.jsonl`, Body: lines.join("\n") + (lines.length ? "\n" : ""), ContentType: "application/x-ndjson", ServerSideEncryption: "AES256" }));
+    // No ServerSideEncryption here: the bucket default applies, the node's KMS key in secure and compliant modes.
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}/logs.jsonl`, Body: lines.join("\n") + (lines.length ? "\n" : ""), ContentType: "application/x-ndjson" }));
     const report = costReport(event, record, end);
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}/cost-report.json`, Body: JSON.stringify(report, null, 2), ContentType: "application/json", ServerSideEncryption: "AES256" }));
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}/cost-report.json`, Body: JSON.stringify(report, null, 2), ContentType: "application/json" }));
     const tokenSecret = await deleteTokenSecret(options.secrets ?? new SecretsManagerClient({}), tokenSecretName(event.computeNodeId, event.workflowInstanceId));
     return { logs: `s3://${bucket}/${prefix}/logs.jsonl`, costReport: `s3://${bucket}/${prefix}/cost-report.json`, logEvents: lines.length, tokenSecret };
   };
