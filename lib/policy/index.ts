@@ -2,4 +2,5 @@ export { NODE_POLICIES, checkNodePolicies, flowLogs, kmsAtRest, logRetention, no
 export type { CheckedResource, NodePolicy, PolicyViolation } from "./rules";
 export { nodeStackPolicies } from "./stack-policies";
 export { nodeResourcePolicies } from "./resource-policies";
+export { noStarActions } from "./iam-star-actions";
 export type { NodePolicyConfig } from "./stack-policies";

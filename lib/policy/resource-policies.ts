@@ -16,6 +16,7 @@ const SELF_CONTAINED: Record<string, ResourceClass[]> = {
   "no-public-ips": [aws.ec2.Subnet, aws.ec2.Instance, aws.ec2.LaunchTemplate, aws.ecs.Service],
   "no-internet-path": [aws.ec2.InternetGateway, aws.ec2.EgressOnlyInternetGateway, aws.ec2.NatGateway, aws.ec2.Route],
   "no-lambda-processors": [aws.lambda.Function],
+  "iam-no-star-actions": [aws.iam.RolePolicy, aws.iam.Policy, aws.iam.Role, aws.iam.RolePolicyAttachment],
 };
 
 /** Suffix that keeps a resource policy's name apart from the stack policy it shares checks with. */

@@ -1,5 +1,6 @@
 import { DeploymentMode } from "../model/mode";
 import { lambdaFunctionPrefix } from "../model/names";
+import { noStarActions } from "./iam-star-actions";
 
 /** A resource as the policies see it: a synthesized resource, or one of a stack under `pulumi up --policy-pack`. */
 export interface CheckedResource {
@@ -113,10 +114,10 @@ export const privateBuckets: NodePolicy = {
       const flags = ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"];
       const missing = block ? flags.filter((f) => block.inputs[f] !== true) : flags;
       if (missing.length) out.push(violation(this.name, bucket, `bucket "${bucket.name}" does not block public access (${missing.join(", ")} not true)`));
-      if (/public/i.test(String(bucket.inputs.acl ?? ""))) out.push(violation(this.name, bucket, `bucket "${bucket.name}" has ACL "${String(bucket.inputs.acl)}"`));
+      if (/public|authenticated-read/i.test(String(bucket.inputs.acl ?? ""))) out.push(violation(this.name, bucket, `bucket "${bucket.name}" has ACL "${String(bucket.inputs.acl)}"`));
     }
     for (const acl of ofType(resources, T.bucketAcl)) {
-      if (/public/i.test(String(acl.inputs.acl ?? ""))) out.push(violation(this.name, acl, `bucket ACL "${acl.name}" is "${String(acl.inputs.acl)}"`));
+      if (/public|authenticated-read/i.test(String(acl.inputs.acl ?? ""))) out.push(violation(this.name, acl, `bucket ACL "${acl.name}" is "${String(acl.inputs.acl)}"`));
     }
     for (const policy of ofType(resources, T.bucketPolicy)) {
       const open = statements(policy.inputs.policy).some((s) => s.Effect === "Allow" && (s.Principal === "*" || list(obj(s.Principal).AWS).includes("*")));
@@ -317,7 +318,7 @@ export const vpcEndpoints: NodePolicy = {
 };
 
 /** Every invariant, in the order they are reported. */
-export const NODE_POLICIES: readonly NodePolicy[] = [privateBuckets, logRetention, noWildcardProcessorActions, kmsAtRest, flowLogs, noPublicIps, noInternetPath, vpcEndpoints, noLambdaProcessors];
+export const NODE_POLICIES: readonly NodePolicy[] = [privateBuckets, logRetention, noStarActions, noWildcardProcessorActions, kmsAtRest, flowLogs, noPublicIps, noInternetPath, vpcEndpoints, noLambdaProcessors];
 
 /** Runs every policy that applies to `mode` and returns all violations (empty when the node is compliant with its mode). */
 export function checkNodePolicies(resources: readonly CheckedResource[], mode: DeploymentMode): PolicyViolation[] {

@@ -89,6 +89,12 @@ describe("nodeResourcePolicies", () => {
   it("names every resource policy apart from the stack policies (one pack serves both)", () => {
     const names = nodeResourcePolicies().map((p) => p.name);
     expect(new Set([...names, ...nodeStackPolicies().map((p) => p.name)]).size).to.equal(names.length + nodeStackPolicies().length);
-    expect(names).to.have.members(["log-retention-30-days-per-resource", "kms-at-rest-per-resource", "no-public-ips-per-resource", "no-internet-path-per-resource", "no-lambda-processors-per-resource"]);
+    expect(names).to.have.members(["log-retention-30-days-per-resource", "kms-at-rest-per-resource", "no-public-ips-per-resource", "no-internet-path-per-resource", "no-lambda-processors-per-resource", "iam-no-star-actions-per-resource"]);
+  });
+
+  it('refuses a role policy that allows Action "*" before it is attached, whatever the mode', () => {
+    const policy = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] });
+    const outcome = analyze("aws:iam/rolePolicy:RolePolicy", "cn-n1-finalize-role-policy", { role: "cn-n1-finalize-role", policy }, { mode: "basic" });
+    expect(outcome.reported.map((r) => r.policy)).to.deep.equal(["iam-no-star-actions-per-resource"]);
   });
 });

@@ -222,6 +222,28 @@ describe("checkNodePolicies", () => {
     expect(violationsOf(broken, "basic", "no-wildcard-processor-actions").map((v) => v.resource)).to.deep.equal(["cn-n1-extra"]);
   });
 
+  it('rejects Action "*" on any role, not only processor roles', () => {
+    const broken = patch(secureNode(), "cn-n1-state-machine-role-policy", { policy: doc({ Effect: "Allow", Action: "*", Resource: "*" }) });
+    const found = checkNodePolicies(broken, "secure");
+    expect(found.map((v) => [v.policy, v.resource])).to.deep.equal([["iam-no-star-actions", "cn-n1-state-machine-role-policy"]]);
+  });
+
+  it("rejects an Allow with NotAction, an administrator managed policy and an unreadable policy document", () => {
+    const broken = [
+      ...patch(basicNode(), "cn-n1-state-machine-role-policy", { policy: doc({ Effect: "Allow", NotAction: ["iam:*"], Resource: "*" }) }),
+      res("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "cn-n1-admin", { role: "cn-n1-state-machine-role-id", policyArn: "arn:aws:iam::aws:policy/AdministratorAccess" }),
+      res("aws:iam/policy:Policy", "cn-n1-garbled", { policy: "{not json" }),
+    ];
+    const found = violationsOf(broken, "basic", "iam-no-star-actions");
+    expect(found.map((v) => v.resource)).to.have.members(["cn-n1-state-machine-role-policy", "cn-n1-admin", "cn-n1-garbled"]);
+    expect(found.find((v) => v.resource === "cn-n1-garbled")!.message).to.contain("cannot be checked");
+  });
+
+  it("rejects a bucket readable by every AWS account (authenticated-read)", () => {
+    const broken = patch(basicNode(), "cn-n1-log-archive", { acl: "authenticated-read" });
+    expect(violationsOf(broken, "basic", "private-buckets").map((v) => v.resource)).to.deep.equal(["cn-n1-log-archive"]);
+  });
+
   it("allows a Deny statement with a wildcard action on a processor role", () => {
     const hardened = patch(basicNode(), "cn-n1-task-role-policy", {
       policy: doc({ Effect: "Allow", Action: ["elasticfilesystem:ClientMount"], Resource: "arn:aws:elasticfilesystem:us-east-1:123456789012:file-system/fs-1" }, { Effect: "Deny", Action: "iam:*", Resource: "*" }),
