@@ -1,16 +1,7 @@
 import { resolvePlan, ResolvedPlan } from "../../lib/plan/resolve";
 
-/** A seeded PRNG (mulberry32), so property tests are reproducible. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The bench's seeded PRNG (mulberry32): property tests and synthetic benchmark DAGs draw from the same generator.
+export { prng } from "../../bench/synthetic";
 
 export type Edges = Record<string, string[]>;
 
