@@ -123,16 +123,7 @@ async function ensureFunction(clients: AwsClients, spec: LambdaFunctionSpec, tag
   if (configChanged) {
     const updated = await call("UpdateFunctionConfiguration", () =>
       clients.lambda.send(
-        new UpdateFunctionConfigurationCommand({
-          FunctionName: spec.name,
-          Role: spec.role,
-          MemorySize: spec.memory,
-          Timeout: spec.timeout,
-          VpcConfig: { SubnetIds: spec.subnetIds, SecurityGroupIds: spec.securityGroupIds },
-          FileSystemConfigs: [{ Arn: spec.accessPointArn, LocalMountPath: EFS_MOUNT_PATH }],
-          Environment: { Variables: spec.environment },
-          LoggingConfig: { LogFormat: "Text", LogGroup: spec.logGroup },
-        }),
+        new UpdateFunctionConfigurationCommand({ FunctionName: spec.name, ...functionConfiguration(spec) }),
       ),
     );
     await waitUntilReady(clients, spec.name, updated);
@@ -153,14 +144,21 @@ function createInput(spec: LambdaFunctionSpec, tags: Record<string, string>): Cr
     FunctionName: spec.name,
     PackageType: "Image",
     Code: { ImageUri: spec.image },
+    ...functionConfiguration(spec),
+    Tags: tags,
+  };
+}
+
+/** The settings create and update both send, so an update can never drift from what a create would make. */
+function functionConfiguration(spec: LambdaFunctionSpec) {
+  return {
     Role: spec.role,
     MemorySize: spec.memory,
     Timeout: spec.timeout,
     VpcConfig: { SubnetIds: spec.subnetIds, SecurityGroupIds: spec.securityGroupIds },
     FileSystemConfigs: [{ Arn: spec.accessPointArn, LocalMountPath: EFS_MOUNT_PATH }],
     Environment: { Variables: spec.environment },
-    LoggingConfig: { LogFormat: "Text", LogGroup: spec.logGroup },
-    Tags: tags,
+    LoggingConfig: { LogFormat: "Text" as const, LogGroup: spec.logGroup },
   };
 }
 
