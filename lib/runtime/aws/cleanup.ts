@@ -119,10 +119,7 @@ export async function cleanupWorkflow(options: CleanupWorkflowOptions): Promise<
       const described = await clients.limits.run("ecs:DescribeTaskDefinition", () => clients.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn, include: ["TAGS"] })));
       const keys = (described.tags ?? []).map((t) => t.key ?? "");
       if (!keys.includes(useTag)) continue;
-      if (keys.some((k) => k.startsWith(TAG_WORKFLOW_USE_PREFIX) && k !== useTag)) {
-        await clients.limits.run("ecs:UntagResource", () => clients.ecs.send(new EcsUntag({ resourceArn: arn, tagKeys: [useTag] })));
-        result.releasedResources.push(arn);
-      } else await deregister(clients, arn, result);
+      await releaseTaskDefinition(clients, arn, useTag, keys.some((k) => k.startsWith(TAG_WORKFLOW_USE_PREFIX) && k !== useTag), result);
     }
   }
   await deleteTaskDefinitions(clients, result.deregisteredTaskDefinitions);
@@ -181,15 +178,17 @@ export async function releaseUnusedResources(options: ReleaseUnusedOptions): Pro
       await releaseNetworkInterfaces(clients, fn.name, new RegExp(`^${escape(fn.name)}(-|$)`), result);
     }
   }
-  for (const { arn, others } of revisions) {
-    if (others) {
-      await clients.limits.run("ecs:UntagResource", () => clients.ecs.send(new EcsUntag({ resourceArn: arn, tagKeys: [useTag] })));
-      result.releasedResources.push(arn);
-    } else await deregister(clients, arn, result);
-  }
+  for (const { arn, others } of revisions) await releaseTaskDefinition(clients, arn, useTag, others, result);
   await deleteTaskDefinitions(clients, result.deregisteredTaskDefinitions);
   result.mutatingCalls = clients.mutations.calls.length - before;
   return result;
+}
+
+/** A revision other workflows still use only loses this workflow's tag; otherwise it is deregistered. */
+async function releaseTaskDefinition(clients: AwsClients, arn: string, useTag: string, usedByOthers: boolean, result: CleanupResult): Promise<void> {
+  if (!usedByOthers) return deregister(clients, arn, result);
+  await clients.limits.run("ecs:UntagResource", () => clients.ecs.send(new EcsUntag({ resourceArn: arn, tagKeys: [useTag] })));
+  result.releasedResources.push(arn);
 }
 
 async function settleRunning(clients: AwsClients, machines: string[], force: boolean, result: CleanupResult, what: string): Promise<void> {
