@@ -18,7 +18,7 @@ export interface MachineAnalysis {
   runs: Map<string, number>;
   start: Map<string, number>;
   finish: Map<string, number>;
-  /** Finish of the last processor, under unlimited parallelism: Parallel = slowest branch, Map = slowest iteration, sequence = sum, child = its machine. */
+  /** Finish of the last processor, under unlimited parallelism: Parallel = slowest branch, Map = slowest iteration, sequence = sum, child = its machine, an exact join = the latest finish of the processors it waits for. */
   makespan: number;
   /** With `precedence`: processor → processors that always finish before it starts. */
   before: Map<string, Set<string>>;
@@ -40,8 +40,10 @@ export function analyzeMachines(machines: MachineSet, options: AnalyzeOptions = 
     return m;
   };
   const track = options.precedence === true;
+  // What is certain to have finished once a processor has: its own before-set and itself (exact joins wait on it).
+  const finishedWith = new Map<string, Set<string>>();
 
-  const walk = (graph: AslGraph, machineMarkers: Map<string, StateMarker>, t0: number, before0: Set<string>, item: string | undefined, depth: number): { t: number; before: Set<string> } => {
+  const walk = (graph: AslGraph, machineMarkers: Map<string, StateMarker>, t0: number, before0: Set<string>, item: string | undefined, depth: number, unit?: string): { t: number; before: Set<string> } => {
     if (depth > 10_000) throw new Error("machine nesting too deep");
     let t = t0;
     let before = before0;
@@ -65,6 +67,16 @@ export function analyzeMachines(machines: MachineSet, options: AnalyzeOptions = 
             result.finish.set(id, t);
             result.makespan = Math.max(result.makespan, t);
             if (track) before = new Set([...before, id]);
+            if (track) finishedWith.set(id, before);
+          } else if (marker?.kind === "join-wait") {
+            // Items are walked in order, and exact parts list units topologically: a dependency not
+            // yet finished here is one the Map could wait on forever.
+            for (const dep of marker.after ?? []) {
+              const done = result.finish.get(dep);
+              if (done === undefined) throw new Error(`state "${name}" waits for processor "${dep}", which has not run before it: the exact Map could deadlock`);
+              t = Math.max(t, done);
+              if (track) before = union(before, [finishedWith.get(dep) ?? new Set([dep])]);
+            }
           } else if (marker?.kind === "child") {
             const child = machines.children[marker.child!];
             if (!child) throw new Error(`state "${name}" starts child "${marker.child}", which was not compiled`);
@@ -81,15 +93,19 @@ export function analyzeMachines(machines: MachineSet, options: AnalyzeOptions = 
           break;
         }
         case "Map": {
-          const ids = machineMarkers.get(name)?.processorIds ?? [];
-          const ends = ids.map((id) => walk(state.ItemProcessor, machineMarkers, t, before, id, depth + 1));
+          const marker = machineMarkers.get(name);
+          const ends =
+            marker?.kind === "exact"
+              ? (marker.units ?? []).map((key) => walk(state.ItemProcessor, machineMarkers, t, before, item, depth + 1, key))
+              : (marker?.processorIds ?? []).map((id) => walk(state.ItemProcessor, machineMarkers, t, before, id, depth + 1));
           t = ends.reduce((max, e) => Math.max(max, e.t), t);
           if (track) before = union(before, ends.map((e) => e.before));
           next = state.Next;
           break;
         }
         case "Choice":
-          next = state.Default;
+          // An exact iteration selects its unit by `$.u`; every other Choice's success path is its Default.
+          next = (unit !== undefined ? state.Choices.find((c) => c.Variable === "$.u" && c.StringEquals === unit)?.Next : undefined) ?? state.Default;
           break;
         case "Pass":
           next = state.Next;

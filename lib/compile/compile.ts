@@ -13,17 +13,19 @@ import { ENVELOPE, ENVELOPE_EVENTS, envelopeMachine } from "./envelope";
 import { Fragment, addFragment, renderUnit, runTargetOf } from "./units-render";
 import { childComment } from "./markers";
 import { startChildTask } from "./integrations/start-execution";
+import { exactBody } from "./exact";
 
-/** How the DAG becomes nested Parallel states. */
-export type StructureMode = ScheduleMode;
+/** How the DAG becomes states: nested Parallel states (series-parallel, level-barrier) or exact joins. */
+export type StructureMode = ScheduleMode | "exact";
 
 export interface CompileOptions {
   target?: Partial<CompileTarget>;
   /** Expected seconds per processor id (`--hints`, or hintsFromRecords); without them runtimes are assumed equal. */
   hints?: Record<string, number>;
   /**
-   * `auto` takes the series-parallel structure unless one barrier per level is faster under the hints;
-   * the other two force one structure.
+   * `auto` takes the series-parallel structure unless one barrier per level is faster under the hints,
+   * and exact mode when even the better of them waits more than `exactAbove` allows; the others force
+   * one structure. `exact` runs every processor as soon as its own dependencies finish (docs/compiler.md).
    * @default "auto"
    */
   structure?: StructureMode;
@@ -33,6 +35,16 @@ export interface CompileOptions {
   mapMinGroup?: number;
   /** Planning budgets per machine, below Step Functions' hard limits. */
   limits?: Partial<CompileLimits>;
+  /**
+   * Whether the target can run exact mode (its node has the join function and table). When false,
+   * `auto` never picks exact and `structure: "exact"` is a CompileError. @default true
+   */
+  exactAvailable?: boolean;
+  /**
+   * In `auto`, the nested-Parallel schedule is kept while makespan / critical path (under the hints)
+   * stays at or below this; above it the workflow compiles in exact mode. @default 1.01
+   */
+  exactAbove?: number;
 }
 
 export interface MachineStats {
@@ -48,9 +60,11 @@ export interface CompileStats extends MachineStats {
   /** The largest figure of each kind over all machines (main and children): what the limits bind. */
   maxMachine: MachineStats;
   children: number;
-  strategy: "series-parallel" | "level-barrier";
-  /** True when the DAG is series-parallel and the structure adds no ordering at all. */
+  strategy: "series-parallel" | "level-barrier" | "exact";
+  /** True when the machine adds no ordering at all: a series-parallel DAG, or exact mode. */
   exact: boolean;
+  /** Makespan of the best nested-Parallel structure, when one was computed (all modes but `exact`). */
+  nestedParallelMakespan?: number;
   /** Under the hints (or equal runtimes), unlimited parallelism. */
   makespan: number;
   criticalPath: number;
@@ -88,12 +102,31 @@ export function compileWorkflow(plan: ResolvedPlan, options: CompileOptions = {}
   const renderKey = (p: ResolvedProcessor) => JSON.stringify([p.computeType, runTargetOf(target, p), p.timeout, p.gpu, p.retry ?? null]);
   const { units, dag } = buildUnitDag(plan.processors, { minGroupSize: options.mapMinGroup ?? 4, renderKey, hints: options.hints });
 
-  const schedule = scheduleDag(dag, { mode: options.structure, effort: options.scheduleEffort });
-  const structure = schedule.structure;
+  const mode = options.structure ?? "auto";
+  const exactAvailable = options.exactAvailable ?? true;
+  if (mode === "exact" && !exactAvailable)
+    throw new CompileError("exact_unavailable", "exact mode needs the node's join function and table (stack outputs joinFunctionArn, joinTableName): update the node, or compile with another structure", []);
+  // Exact mode never renders the nested structure, so it skips the search and keeps only the baseline figures.
+  const schedule = scheduleDag(dag, { mode: mode === "exact" ? "level-barrier" : mode, effort: options.scheduleEffort });
+  const exactAbove = options.exactAbove ?? 1.01;
+  const useExact = mode === "exact" || (mode === "auto" && exactAvailable && schedule.makespan > schedule.criticalPath * exactAbove);
 
   const names = new StateNames();
   for (const name of Object.values(ENVELOPE)) names.reserve(name);
   const fragments = units.map((unit) => renderUnit({ target, names, byId }, unit));
+  if (useExact) {
+    const exact = exactBody({ workflowName: plan.workflow.name, units, dag, fragments, target, names, limits });
+    const definition = envelopeMachine(target, exact.body, `${plan.workflow.name}: ${plan.processors.length} processors (exact)`);
+    return finish(plan, definition, exact.children, ENVELOPE_EVENTS + exact.bodyEvents, exact.childEvents, {
+      strategy: "exact",
+      exact: true,
+      makespan: schedule.criticalPath,
+      criticalPath: schedule.criticalPath,
+      levelBarrierMakespan: schedule.levelBarrierMakespan,
+      ...(mode === "exact" ? {} : { nestedParallelMakespan: schedule.makespan }),
+    });
+  }
+  const structure = schedule.structure;
   const sizes = unitSizes(units, fragments, renderKey, byId);
   const unitCost = fragments.map((f, i) => ({ events: f.events, bytes: sizes[i] }));
 
@@ -141,7 +174,21 @@ export function compileWorkflow(plan: ResolvedPlan, options: CompileOptions = {}
   };
 
   const definition = envelopeMachine(target, renderScope(body, "the workflow body"), `${plan.workflow.name}: ${plan.processors.length} processors`);
-  const main = machineStats(definition, ENVELOPE_EVENTS + costOf(body).events);
+  return finish(plan, definition, children, ENVELOPE_EVENTS + costOf(body).events, childEventCounts, {
+    strategy: schedule.strategy,
+    exact: schedule.exact,
+    makespan: schedule.makespan,
+    criticalPath: schedule.criticalPath,
+    levelBarrierMakespan: schedule.levelBarrierMakespan,
+    nestedParallelMakespan: schedule.makespan,
+  });
+}
+
+type ScheduleStats = Pick<CompileStats, "strategy" | "exact" | "makespan" | "criticalPath" | "levelBarrierMakespan" | "nestedParallelMakespan">;
+
+/** Measures every finished machine and refuses any over a hard limit: the compiler never emits an invalid machine. */
+function finish(plan: ResolvedPlan, definition: AslStateMachine, children: Record<string, AslStateMachine>, mainEvents: number, childEventCounts: Record<string, number>, schedule: ScheduleStats): CompiledWorkflow {
+  const main = machineStats(definition, mainEvents);
   const childStats = Object.entries(children).map(([name, machine]) => ({ name, ...machineStats(machine, childEventCounts[name]) }));
   const all: (MachineStats & { name: string })[] = [{ name: "main", ...main }, ...childStats];
   const problems = all.filter((m) => m.bytes > SFN_LIMITS.definitionBytes || m.estimatedHistoryEvents > SFN_LIMITS.historyEvents);
@@ -163,11 +210,7 @@ export function compileWorkflow(plan: ResolvedPlan, options: CompileOptions = {}
       ...main,
       maxMachine,
       children: childStats.length,
-      strategy: schedule.strategy,
-      exact: schedule.exact,
-      makespan: schedule.makespan,
-      criticalPath: schedule.criticalPath,
-      levelBarrierMakespan: schedule.levelBarrierMakespan,
+      ...schedule,
     },
   };
 }

@@ -1,7 +1,7 @@
 import { AslGraph, AslState, AslStateMachine, AslTaskState } from "./asl/types";
 import { RESOURCE } from "./asl/resources";
 
-export type MarkerKind = "processor" | "map" | "child" | "resolve-token" | "merge" | "download" | "cleanup" | "finalize";
+export type MarkerKind = "processor" | "map" | "child" | "resolve-token" | "merge" | "download" | "cleanup" | "finalize" | "exact" | "join-wait" | "join-release" | "join-abort";
 
 export interface StateMarker {
   kind: MarkerKind;
@@ -9,11 +9,17 @@ export interface StateMarker {
   processorIds: string[];
   /** Child machine name, for kind `child`. */
   child?: string;
+  /** Kind `exact`: the Map's items, one unit key (a unit's first processor id) per iteration. */
+  units?: string[];
+  /** Kind `join-wait`: the unit that waits and the processors it waits for. */
+  unit?: string;
+  after?: string[];
 }
 
 export const PROCESSOR_PREFIX = "processor:";
 export const MAP_PREFIX = "processors:";
 export const CHILD_PREFIX = "child:";
+export const EXACT_PREFIX = "exact:";
 
 export function processorComment(id: string): string {
   return `${PROCESSOR_PREFIX}${id}`;
@@ -21,6 +27,11 @@ export function processorComment(id: string): string {
 
 export function mapComment(ids: string[]): string {
   return `${MAP_PREFIX}${JSON.stringify(ids)}`;
+}
+
+/** An exact-mode Distributed Map: each iteration selects the unit named by its item (`$.u`) with a Choice. */
+export function exactComment(unitKeys: string[]): string {
+  return `${EXACT_PREFIX}${JSON.stringify(unitKeys)}`;
 }
 
 export function childComment(child: string): string {
@@ -45,6 +56,8 @@ function visit(graph: AslGraph, mapIds: string[] | undefined, out: Map<string, S
     if (state.Type === "Map") {
       const ids = state.Comment?.startsWith(MAP_PREFIX) ? parseIds(state.Comment.slice(MAP_PREFIX.length)) : undefined;
       if (ids) out.set(name, { kind: "map", processorIds: ids });
+      const units = state.Comment?.startsWith(EXACT_PREFIX) ? parseIds(state.Comment.slice(EXACT_PREFIX.length)) : undefined;
+      if (units) out.set(name, { kind: "exact", processorIds: [], units });
       visit(state.ItemProcessor, ids ?? mapIds, out);
     }
     if (state.Type !== "Task") continue;
@@ -58,9 +71,18 @@ function taskMarker(graph: AslGraph, name: string, state: AslTaskState, mapIds: 
   if (comment.startsWith(PROCESSOR_PREFIX)) return { kind: "processor", processorIds: [comment.slice(PROCESSOR_PREFIX.length)] };
   if (comment.startsWith(CHILD_PREFIX)) return { kind: "child", processorIds: [], child: comment.slice(CHILD_PREFIX.length) };
   if (state.Resource === RESOURCE.getSecretValue) return { kind: "resolve-token", processorIds: servedBy(graph, name, mapIds) };
+  if (state.Resource === RESOURCE.lambdaInvokeWaitForToken) {
+    const payload = (state.Parameters?.Payload ?? {}) as Record<string, unknown>;
+    if (payload.action === "join-wait" && typeof payload.unit === "string" && isStringArray(payload.after))
+      return { kind: "join-wait", processorIds: servedBy(graph, name, undefined), unit: payload.unit, after: payload.after };
+  }
   if (state.Resource === RESOURCE.lambdaInvoke) {
     const payload = (state.Parameters?.Payload ?? {}) as Record<string, unknown>;
     switch (payload.action) {
+      case "join-release":
+        return { kind: "join-release", processorIds: isStringArray(payload.done) ? payload.done : [] };
+      case "join-abort":
+        return { kind: "join-abort", processorIds: [] };
       case "merge":
         return { kind: "merge", processorIds: typeof payload.processorId === "string" ? [payload.processorId] : servedBy(graph, name, mapIds) };
       case "download":
@@ -86,6 +108,10 @@ function servedBy(graph: AslGraph, name: string, mapIds: string[] | undefined): 
     if (comment?.startsWith(PROCESSOR_PREFIX)) return [comment.slice(PROCESSOR_PREFIX.length)];
   }
   return mapIds ?? [];
+}
+
+function isStringArray(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((v) => typeof v === "string");
 }
 
 function parseIds(text: string): string[] | undefined {

@@ -14,6 +14,8 @@ export interface CompileTarget {
   assignPublicIp: boolean;
   dataTransferFunctionArn: string;
   finalizeFunctionArn: string;
+  /** The join Lambda of exact mode (lib/handlers/join.ts): stores task tokens and releases units whose dependencies finished. @default cn-<node>-join */
+  joinFunctionArn: string;
   /** Processor id → task definition (family, family:revision or ARN). @default taskDefinitionFamily(node, processor) */
   taskDefinitions: Record<string, string>;
   /** Processor id → function name or ARN. @default lambdaFunctionName(node, image) */
@@ -45,6 +47,7 @@ export function resolveTarget(plan: ResolvedPlan, given: Partial<CompileTarget> 
     assignPublicIp: given.assignPublicIp ?? plan.mode === "basic",
     dataTransferFunctionArn: given.dataTransferFunctionArn ?? `arn:aws:lambda:${region}:${ACCOUNT}:function:cn-${node}-data-transfer`,
     finalizeFunctionArn: given.finalizeFunctionArn ?? `arn:aws:lambda:${region}:${ACCOUNT}:function:cn-${node}-finalize`,
+    joinFunctionArn: given.joinFunctionArn ?? `arn:aws:lambda:${region}:${ACCOUNT}:function:cn-${node}-join`,
     taskDefinitions,
     lambdaFunctions,
     childStateMachineArns: given.childStateMachineArns ?? {},

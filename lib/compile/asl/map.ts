@@ -1,5 +1,5 @@
-import { AslGraph, AslMapState, AslObject } from "./types";
-import { ChainableState, DONE, compact } from "./state";
+import { AslCatcher, AslGraph, AslMapState, AslObject } from "./types";
+import { ChainableState, DONE, compact, renderList } from "./state";
 
 export interface MapProps {
   itemsPath: string;
@@ -11,6 +11,7 @@ export interface MapProps {
   label?: string;
   /** Where the items were put; the tiny result overwrites them. */
   resultPath: string;
+  catch?: AslCatcher[];
 }
 
 /** Inline Map iterations run at most 40 at a time on AWS; a Distributed Map runs up to 10,000. */
@@ -34,6 +35,7 @@ export class MapState extends ChainableState {
       Label: p.distributed ? p.label : undefined,
       ResultSelector: { ...DONE },
       ResultPath: endOfBranch ? "$" : p.resultPath,
+      Catch: renderList(p.catch),
       ...this.renderNextEnd(),
     });
   }

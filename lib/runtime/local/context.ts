@@ -4,6 +4,7 @@ import { ResolvedPlan, ResolvedProcessor } from "../../plan/resolve";
 import { LocalLayout } from "./layout";
 import { FileRecordStore } from "./record-store";
 import { LocalRunEventBody } from "./events";
+import { LocalJoins } from "./handlers/join";
 
 /** Shared state of one local execution, handed to every Task handler. */
 export interface RunContext {
@@ -34,4 +35,6 @@ export interface RunContext {
   aborts: Set<() => void>;
   /** Where Finalize put the archive and cost report. */
   artifacts: Record<string, string>;
+  /** Exact mode's joins, shared by every machine of the run. */
+  joins: LocalJoins;
 }

@@ -11,6 +11,7 @@ import { ExecutionRecord, ExecutionSnapshot, ExecutionStatus } from "../../model
 import { ResolvedPlan } from "../../plan/resolve";
 import { executionSnapshot } from "../../plan/snapshot";
 import { AslMachine, capTimeouts, RESOURCES, taskStates } from "./asl";
+import { LocalJoins, joinHandler } from "./handlers/join";
 import { RunContext } from "./context";
 import { isDockerReachable } from "./docker";
 import { LocalRunEvent, LocalRunEventBody } from "./events";
@@ -135,6 +136,7 @@ async function runExecution(executionId: string, options: LocalRunOptions): Prom
     finishedCount: 0,
     artifacts: {},
     aborts: new Set(),
+    joins: new LocalJoins(),
   };
 
   const tokens = [env.PENNSIEVE_SESSION_TOKEN, env.PENNSIEVE_REFRESH_TOKEN].filter((t): t is string => !!t && t.length >= 4);
@@ -237,7 +239,8 @@ async function runMachine(ctx: RunContext, bundle: CompiledBundle, definition: A
   const machine = new StateMachine(capTimeouts(definition, processorStates) as never, { validationOptions: { noValidate: true } });
   const execution = machine.run(input as never, {
     overrides: { taskResourceLocalHandlers: handlers },
-    context: { Execution: { Id: executionArn, Name: executionArn.split(":").pop() } },
+    // Exact mode's joins hand $$.Task.Token to the join function; locally they wait in memory instead.
+    context: { Execution: { Id: executionArn, Name: executionArn.split(":").pop() }, Task: { Token: "local" } },
   });
   ctx.aborts.add(execution.abort);
   try {
@@ -271,6 +274,12 @@ function taskHandler(ctx: RunContext, bundle: CompiledBundle, stateName: string,
       return async (input: unknown) => localTransfer(ctx, payloadOf(input));
     case "finalize":
       return async (input: unknown) => localFinalize(ctx, payloadOf(input));
+    case "join-wait":
+    case "join-release":
+    case "join-abort": {
+      const join = joinHandler(ctx.joins, stateName, marker.kind);
+      return async (input: unknown) => join(payloadOf(input));
+    }
     default:
       return refuse(`(resource "${resource}") carries no marker the local runner knows`);
   }

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { runLocalWorkflow } from "../../../lib/runtime/local/runner";
 import { resolvePlan } from "../../../lib/plan/resolve";
 import { scratch } from "./helpers";
-import { compileWorkflow } from "../../../lib/compile";
+import { CompileOptions, compileWorkflow } from "../../../lib/compile";
 import { CompiledBundle, LocalCompiler, toBundle } from "../../../lib/runtime/local/compile-local";
 
 
@@ -53,39 +53,52 @@ describe("runLocalWorkflow on a compiled 300-processor workflow", function () {
   this.timeout(60000);
 
   it("runs every processor exactly once, each after all of its dependencies, through Maps and child machines", async () => {
-    const { input, workdir, root } = await scratch({ "seed.txt": "x" });
-    const procs = generatedWorkflow();
-    expect(procs).to.have.length(300);
-    const runLog = join(root, "ran.log");
-    // Twins share one registration and so one command: a processor knows itself only by its OUTPUT_DIR.
-    const script = `h=$(basename "$OUTPUT_DIR"); echo "$h" >> "$RUN_LOG"; ls "$INPUT_DIR" > "$OUTPUT_DIR/seen-$h.txt"; echo "$h" > "$OUTPUT_DIR/$h.out"`;
-    const images = [...new Set(procs.map((p) => p.image))];
-    const plan = resolvePlan(
-      { name: "generated-300", processors: procs.map((p) => ({ id: p.id, sourceUrl: p.image, dependsOn: p.dependsOn })) },
-      { processors: images.map((image) => ({ sourceUrl: image, localCommand: ["/bin/sh", "-c", script] })) },
-    );
     // A small history budget makes the compiler split the work into child machines.
-    let bundle: CompiledBundle | undefined;
-    const compile: LocalCompiler = (p, target) => (bundle = toBundle("generated", compileWorkflow(p, { target, limits: { historyEvents: 3000 } })));
-    const record = await runLocalWorkflow({ plan, inputDir: input, workdir, executionId: "wi-300", compile, env: { ...process.env, RUN_LOG: runLog } });
-    expect(record.status, JSON.stringify(record.error)).to.equal("SUCCEEDED");
-    const text = JSON.stringify([bundle!.definition, [...bundle!.children.values()]]);
-    expect(bundle!.children.size, "child machines").to.be.greaterThan(0);
+    const bundle = await runGenerated({ structure: "series-parallel", limits: { historyEvents: 3000 } });
+    const text = JSON.stringify([bundle.definition, [...bundle.children.values()]]);
+    expect(bundle.children.size, "child machines").to.be.greaterThan(0);
     expect(text.match(/"Type":"Map"/g)?.length ?? 0, "Map states").to.be.greaterThan(0);
+  });
 
-    const idOfHash = new Map(plan.processors.map((p) => [p.hash, p.id]));
-    const ran = (await readFile(runLog, "utf8")).trim().split("\n").map((h) => idOfHash.get(h));
-    expect(ran.sort()).to.deep.equal(procs.map((p) => p.id).sort());
-
-    const outputs = join(workdir, "efs", "local", "workdir", "wi-300");
-    const hashOf = new Map(plan.processors.map((p) => [p.id, p.hash]));
-    for (const p of plan.processors) {
-      const state = record.processors[p.id];
-      expect(state.status).to.equal("SUCCEEDED");
-      expect(state.attempts).to.equal(1);
-      for (const d of p.dependsOn) expect(Date.parse(state.startedAt!), `${p.id} after ${d}`).to.be.at.least(Date.parse(record.processors[d].finishedAt!));
-      const seen = (await readFile(join(outputs, p.hash, `seen-${p.hash}.txt`), "utf8")).split("\n");
-      for (const d of p.dependsOn) expect(seen, `${p.id} saw ${d}'s output`).to.include(`${hashOf.get(d)}.out`);
-    }
+  it("runs every processor exactly once, each after all of its dependencies, in exact mode split over child machines", async () => {
+    // A small definition budget splits the exact Map into parts whose units join across machines.
+    const bundle = await runGenerated({ structure: "exact", limits: { definitionBytes: 150_000 } });
+    expect(bundle.children.size, "child machines").to.be.greaterThan(1);
+    const text = JSON.stringify([bundle.definition, [...bundle.children.values()]]);
+    expect(text.match(/"Comment":"exact:/g)?.length ?? 0, "exact Maps").to.equal(bundle.children.size);
   });
 });
+
+async function runGenerated(options: Omit<CompileOptions, "target">): Promise<CompiledBundle> {
+  const { input, workdir, root } = await scratch({ "seed.txt": "x" });
+  const procs = generatedWorkflow();
+  expect(procs).to.have.length(300);
+  const runLog = join(root, "ran.log");
+  // Twins share one registration and so one command: a processor knows itself only by its OUTPUT_DIR.
+  const script = `h=$(basename "$OUTPUT_DIR"); echo "$h" >> "$RUN_LOG"; ls "$INPUT_DIR" > "$OUTPUT_DIR/seen-$h.txt"; echo "$h" > "$OUTPUT_DIR/$h.out"`;
+  const images = [...new Set(procs.map((p) => p.image))];
+  const plan = resolvePlan(
+    { name: "generated-300", processors: procs.map((p) => ({ id: p.id, sourceUrl: p.image, dependsOn: p.dependsOn })) },
+    { processors: images.map((image) => ({ sourceUrl: image, localCommand: ["/bin/sh", "-c", script] })) },
+  );
+  let bundle: CompiledBundle | undefined;
+  const compile: LocalCompiler = (p, target) => (bundle = toBundle("generated", compileWorkflow(p, { ...options, target })));
+  const record = await runLocalWorkflow({ plan, inputDir: input, workdir, executionId: "wi-300", compile, env: { ...process.env, RUN_LOG: runLog } });
+  expect(record.status, JSON.stringify(record.error)).to.equal("SUCCEEDED");
+
+  const idOfHash = new Map(plan.processors.map((p) => [p.hash, p.id]));
+  const ran = (await readFile(runLog, "utf8")).trim().split("\n").map((h) => idOfHash.get(h));
+  expect(ran.sort()).to.deep.equal(procs.map((p) => p.id).sort());
+
+  const outputs = join(workdir, "efs", "local", "workdir", "wi-300");
+  const hashOf = new Map(plan.processors.map((p) => [p.id, p.hash]));
+  for (const p of plan.processors) {
+    const state = record.processors[p.id];
+    expect(state.status).to.equal("SUCCEEDED");
+    expect(state.attempts).to.equal(1);
+    for (const d of p.dependsOn) expect(Date.parse(state.startedAt!), `${p.id} after ${d}`).to.be.at.least(Date.parse(record.processors[d].finishedAt!));
+    const seen = (await readFile(join(outputs, p.hash, `seen-${p.hash}.txt`), "utf8")).split("\n");
+    for (const d of p.dependsOn) expect(seen, `${p.id} saw ${d}'s output`).to.include(`${hashOf.get(d)}.out`);
+  }
+  return bundle!;
+}
