@@ -1,6 +1,7 @@
 import "../lib/runtime/local/polyfill";
 import { ResolvedPlan } from "../lib/plan/resolve";
 import { AslStateMachine, CompiledWorkflow, readMarkers } from "../lib/compile";
+import { LocalJoins } from "../lib/runtime/local/handlers/join";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { StateMachine } = require("aws-local-stepfunctions") as {
@@ -24,12 +25,13 @@ export async function runWithStandIns(plan: ResolvedPlan, compiled: CompiledWork
   const finished = new Set<string>();
   const started = new Set<string>();
   const result: LocalCheck = { ran: 0, earlyStarts: 0, repeats: 0 };
-  const context = { Execution: { Id: "arn:aws:states:local:000000000000:execution:bench:wi-bench", Name: "wi-bench" } };
+  const joins = new LocalJoins();
+  const context = { Execution: { Id: "arn:aws:states:local:000000000000:execution:bench:wi-bench", Name: "wi-bench" }, Task: { Token: "local" } };
   const handlers = (machine: AslStateMachine) => {
     const out: Record<string, (input: unknown) => Promise<unknown>> = {};
     for (const [name, marker] of readMarkers(machine)) {
       out[name] = async (input: unknown) => {
-        const i = input as { Overrides?: { ContainerOverrides: { Environment: { Name: string; Value: string }[] }[] }; Payload?: { outputDir?: string }; Input?: unknown };
+        const i = input as { Overrides?: { ContainerOverrides: { Environment: { Name: string; Value: string }[] }[] }; Payload?: { outputDir?: string; after?: string[]; done?: string[] }; Input?: unknown };
         switch (marker.kind) {
           case "resolve-token":
             return { SecretString: JSON.stringify({ sessionToken: "s", refreshToken: "r" }) };
@@ -49,6 +51,12 @@ export async function runWithStandIns(plan: ResolvedPlan, compiled: CompiledWork
             await new StateMachine(child, { validationOptions: { noValidate: true } }).run(i.Input, { overrides: { taskResourceLocalHandlers: handlers(child) }, context }).result;
             return {};
           }
+          case "join-wait":
+            await joins.wait(i.Payload?.after ?? []);
+            return {};
+          case "join-release":
+            joins.release(i.Payload?.done ?? []);
+            return { StatusCode: 200, Payload: {} };
           default:
             return { StatusCode: 200, Payload: {} };
         }

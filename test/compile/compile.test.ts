@@ -3,39 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { analyzeMachines, compileWorkflow, readMarkers, AslGraph, AslState, AslStateMachine, CompiledWorkflow } from "../../lib/compile";
 import { CompileError } from "../../lib/errors";
-import { ancestors, Edges, planOf, prng, randomDag, randomSeriesParallelDag } from "./helpers";
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const aslValidator = require("asl-validator") as (d: unknown) => { isValid: boolean; errorsText: (sep?: string) => string };
-
-function allStates(graph: AslGraph, out: [string, AslState][] = []): [string, AslState][] {
-  for (const [name, state] of Object.entries(graph.States)) {
-    out.push([name, state]);
-    if (state.Type === "Parallel") state.Branches.forEach((b) => allStates(b, out));
-    if (state.Type === "Map") allStates(state.ItemProcessor, out);
-  }
-  return out;
-}
-
-function machines(c: CompiledWorkflow): AslStateMachine[] {
-  return [c.definition, ...Object.values(c.children)];
-}
-
-/** Exactly once, and every dependency finished before its dependant starts: read from the ASL. */
-function expectCorrectSchedule(deps: Edges, compiled: CompiledWorkflow) {
-  const analysis = analyzeMachines(compiled, { precedence: true });
-  expect([...analysis.runs.keys()].sort()).to.deep.equal(Object.keys(deps).sort());
-  for (const [id, count] of analysis.runs) expect(count, `runs of ${id}`).to.equal(1);
-  for (const [id, parents] of Object.entries(deps)) for (const p of parents) expect(analysis.before.get(id)!.has(p), `${p} finishes before ${id} starts`).to.equal(true);
-  return analysis;
-}
-
-function expectValid(compiled: CompiledWorkflow) {
-  for (const m of machines(compiled)) {
-    const { isValid, errorsText } = aslValidator(m);
-    expect(isValid, errorsText("\n")).to.equal(true);
-  }
-}
+import { allStates, ancestors, Edges, expectCorrectSchedule, expectValid, machines, planOf, prng, randomDag, randomSeriesParallelDag } from "./helpers";
 
 const diamond: Edges = { a: [], b: ["a"], c: ["a"], d: ["b", "c"] };
 // "N": a and b share child c, only b feeds d. Not series-parallel.

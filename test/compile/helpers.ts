@@ -1,4 +1,6 @@
+import { expect } from "chai";
 import { resolvePlan, ResolvedPlan } from "../../lib/plan/resolve";
+import { analyzeMachines, AslGraph, AslState, AslStateMachine, CompiledWorkflow } from "../../lib/compile";
 
 // The bench's seeded PRNG (mulberry32): property tests and synthetic benchmark DAGs draw from the same generator.
 export { prng } from "../../bench/synthetic";
@@ -73,4 +75,36 @@ export function ancestors(deps: Edges): Map<string, Set<string>> {
   };
   Object.keys(deps).forEach(get);
   return out;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const aslValidator = require("asl-validator") as (d: unknown) => { isValid: boolean; errorsText: (sep?: string) => string };
+
+export function allStates(graph: AslGraph, out: [string, AslState][] = []): [string, AslState][] {
+  for (const [name, state] of Object.entries(graph.States)) {
+    out.push([name, state]);
+    if (state.Type === "Parallel") state.Branches.forEach((b) => allStates(b, out));
+    if (state.Type === "Map") allStates(state.ItemProcessor, out);
+  }
+  return out;
+}
+
+export function machines(c: CompiledWorkflow): AslStateMachine[] {
+  return [c.definition, ...Object.values(c.children)];
+}
+
+/** Exactly once, and every dependency finished before its dependant starts: read from the ASL. */
+export function expectCorrectSchedule(deps: Edges, compiled: CompiledWorkflow) {
+  const analysis = analyzeMachines(compiled, { precedence: true });
+  expect([...analysis.runs.keys()].sort()).to.deep.equal(Object.keys(deps).sort());
+  for (const [id, count] of analysis.runs) expect(count, `runs of ${id}`).to.equal(1);
+  for (const [id, parents] of Object.entries(deps)) for (const p of parents) expect(analysis.before.get(id)!.has(p), `${p} finishes before ${id} starts`).to.equal(true);
+  return analysis;
+}
+
+export function expectValid(compiled: CompiledWorkflow) {
+  for (const m of machines(compiled)) {
+    const { isValid, errorsText } = aslValidator(m);
+    expect(isValid, errorsText("\n")).to.equal(true);
+  }
 }

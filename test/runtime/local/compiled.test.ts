@@ -3,6 +3,8 @@ import { access, readFile, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { runLocalWorkflow } from "../../../lib/runtime/local/runner";
 import { copyScript, planOf, scratch } from "./helpers";
+import { compileWorkflow } from "../../../lib/compile";
+import { LocalCompiler, toBundle } from "../../../lib/runtime/local/compile-local";
 
 const exists = (p: string) => access(p).then(() => true, () => false);
 
@@ -69,5 +71,33 @@ describe("runLocalWorkflow (compiled by lib/compile)", () => {
     const record = await runLocalWorkflow({ plan, inputDir: input, workdir, executionId: "wi-retry-fail" });
     expect(record.status).to.equal("FAILED");
     expect(record.processors.broken).to.include({ status: "FAILED", attempts: 2, exitCode: 9 });
+  });
+
+  it("in exact mode, fails the run on a processor's failure and never starts what waits on it, in this part or another", async () => {
+    const { input, workdir } = await scratch();
+    const fail = [process.execPath, "-e", "setTimeout(() => process.exit(4), 100)"];
+    // a and b feed c, b alone feeds d → e: an N, plus a chain that keeps running while a fails.
+    const plan = planOf("exact-fail", [
+      { id: "a", command: fail },
+      { id: "b", command: copyScript("b") },
+      { id: "c", dependsOn: ["a", "b"], command: copyScript("c") },
+      { id: "d", dependsOn: ["b"], command: copyScript("d") },
+      { id: "e", dependsOn: ["d", "a"], command: copyScript("e") },
+    ]);
+    let parts = 0;
+    const compile: LocalCompiler = (p, target) => {
+      const compiled = compileWorkflow(p, { target, structure: "exact", limits: { definitionBytes: 12_000 } });
+      parts = Object.keys(compiled.children).length;
+      return toBundle("exact-fail", compiled);
+    };
+    const record = await runLocalWorkflow({ plan, inputDir: input, workdir, compile, executionId: "wi-exact-fail" });
+    expect(parts, "child machines").to.be.greaterThan(1);
+    expect(record.status).to.equal("FAILED");
+    expect(record.processors.a).to.include({ status: "FAILED", exitCode: 4 });
+    expect(record.processors.b.status).to.equal("SUCCEEDED");
+    expect(record.processors.c.status).to.equal("NOT_STARTED");
+    expect(record.processors.e.status).to.equal("NOT_STARTED");
+    expect(record.error?.cause).to.contain('processor "a" exited with code 4');
+    expect(await exists(join(workdir, "archive", "wi-exact-fail", "cost-report.json"))).to.equal(true);
   });
 });

@@ -1,0 +1,107 @@
+import { expect } from "chai";
+import { analyzeMachines, compileWorkflow, readMarkers, AslTaskState } from "../../lib/compile";
+import { CompileError } from "../../lib/errors";
+import { allStates, ancestors, Edges, expectCorrectSchedule, expectValid, machines, planOf, prng, randomDag, randomSeriesParallelDag } from "./helpers";
+
+// "N" with long outer edges: any nested-Parallel order makes c wait for d or d wait for a.
+const slowN: Edges = { a: [], b: [], c: ["a", "b"], d: ["b"] };
+const slowNHints = { a: 10, b: 1, c: 1, d: 10 };
+
+describe("compileWorkflow in exact mode", () => {
+  it("starts every processor of a non-series-parallel DAG exactly when its own dependencies have finished", () => {
+    const random = prng(11);
+    for (let trial = 0; trial < 25; trial++) {
+      const deps = randomDag(random, 5 + Math.floor(random() * 50), 0.05 + random() * 0.4);
+      const hints = Object.fromEntries(Object.keys(deps).map((id) => [id, 1 + Math.floor(random() * 100)]));
+      const compiled = compileWorkflow(planOf(deps), { hints, structure: "exact" });
+      const analysis = expectCorrectSchedule(deps, compiled);
+      const anc = ancestors(deps);
+      for (const id of Object.keys(deps)) expect([...analysis.before.get(id)!].sort(), id).to.deep.equal([...anc.get(id)!].sort());
+      const timed = analyzeMachines(compiled, { durations: hints });
+      for (const [id, parents] of Object.entries(deps)) expect(timed.start.get(id), id).to.equal(Math.max(0, ...parents.map((p) => timed.finish.get(p)!)));
+      expect(timed.makespan).to.equal(compiled.stats.criticalPath);
+    }
+  });
+
+  it("takes exact mode in auto when nested Parallel states would wait more than exactAbove allows", () => {
+    const compiled = compileWorkflow(planOf(slowN), { hints: slowNHints });
+    expect(compiled.stats.strategy).to.equal("exact");
+    expect(compiled.stats.nestedParallelMakespan).to.be.greaterThan(compiled.stats.criticalPath * 1.01);
+    expect(analyzeMachines(compiled, { durations: slowNHints }).makespan).to.equal(11);
+    const tolerant = compileWorkflow(planOf(slowN), { hints: slowNHints, exactAbove: 2 });
+    expect(tolerant.stats.strategy).to.equal("series-parallel");
+    expect(analyzeMachines(tolerant, { durations: slowNHints }).makespan).to.be.greaterThan(11);
+  });
+
+  it("keeps nested Parallel states for series-parallel DAGs in auto", () => {
+    const random = prng(5);
+    for (let trial = 0; trial < 15; trial++) {
+      const deps = randomSeriesParallelDag(random, 3 + Math.floor(random() * 40));
+      const hints = Object.fromEntries(Object.keys(deps).map((id) => [id, 1 + Math.floor(random() * 100)]));
+      expect(compileWorkflow(planOf(deps), { hints }).stats.strategy).to.equal("series-parallel");
+    }
+  });
+
+  it("never takes exact mode for a node without the join function, and refuses to be forced into it", () => {
+    expect(compileWorkflow(planOf(slowN), { hints: slowNHints, exactAvailable: false }).stats.strategy).to.equal("series-parallel");
+    expect(() => compileWorkflow(planOf(slowN), { structure: "exact", exactAvailable: false }))
+      .to.throw(CompileError, /join function/)
+      .with.property("code", "exact_unavailable");
+  });
+
+  it("waits on the join function only where a unit has dependencies, and releases only where it has dependants", () => {
+    const compiled = compileWorkflow(planOf(slowN), { structure: "exact", target: { joinFunctionArn: "arn:aws:lambda:us-east-1:123456789012:function:cn-n1-join" } });
+    const markers = [...readMarkers(compiled.definition).values()];
+    const waits = markers.filter((m) => m.kind === "join-wait");
+    expect(waits.map((m) => [m.unit, m.after]).sort()).to.deep.equal([["c", ["a", "b"]], ["d", ["b"]]]);
+    const releases = markers.filter((m) => m.kind === "join-release");
+    expect(releases.map((m) => m.processorIds).sort()).to.deep.equal([["a"], ["b"]]);
+    for (const [, state] of allStates(compiled.definition))
+      if (state.Type === "Task" && (state.Parameters?.Payload as { action?: string } | undefined)?.action?.startsWith("join-"))
+        expect((state as AslTaskState).Parameters!.FunctionName).to.equal("arn:aws:lambda:us-east-1:123456789012:function:cn-n1-join");
+    const wait = allStates(compiled.definition).find(([, s]) => s.Type === "Task" && s.Resource.endsWith(".waitForTaskToken"))![1] as AslTaskState;
+    expect((wait.Parameters!.Payload as Record<string, unknown>)["token.$"]).to.equal("$$.Task.Token");
+    expectValid(compiled);
+  });
+
+  it("keeps processor:<id> on every run state and marks the exact Map with its unit keys, not as a Map of processors", () => {
+    const deps: Edges = { split: [], ...Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`w${i}`, ["split"]])), side: ["split"], join: ["w0", "w1", "w2", "w3", "w4", "w5", "side"], tail: ["side"] };
+    const compiled = compileWorkflow(planOf(deps, { image: (id) => (id.startsWith("w") ? "registry.example/worker:1" : `registry.example/${id}:1`) }), { structure: "exact" });
+    const exactMaps = allStates(compiled.definition).filter(([, s]) => s.Type === "Map" && s.Comment?.startsWith("exact:"));
+    expect(exactMaps).to.have.length(1);
+    expect(JSON.parse(exactMaps[0][1].Type === "Map" ? exactMaps[0][1].Comment!.slice("exact:".length) : "[]")).to.deep.equal(["split", "w0", "side", "join", "tail"]);
+    const comments = allStates(compiled.definition).flatMap(([, s]) => ("Comment" in s && s.Comment ? [s.Comment] : []));
+    expect(comments.filter((c) => c.startsWith("processor:")).sort()).to.deep.equal(["processor:join", "processor:side", "processor:split", "processor:tail"]);
+    expect(comments).to.include('processors:["w0","w1","w2","w3","w4","w5"]');
+    expectCorrectSchedule(deps, compiled);
+  });
+
+  it("splits a workflow too large for one definition into parts that run together and join across machines", () => {
+    const deps = randomDag(prng(9), 120, 0.2);
+    const compiled = compileWorkflow(planOf(deps), { structure: "exact", limits: { definitionBytes: 60_000 } });
+    const children = Object.keys(compiled.children);
+    expect(children.length).to.be.greaterThan(2);
+    for (const m of machines(compiled)) expect(Buffer.byteLength(JSON.stringify(m))).to.be.at.most(60_000);
+    const starts = [...readMarkers(compiled.definition).values()].filter((m) => m.kind === "child").map((m) => m.child);
+    expect(starts.sort()).to.deep.equal([...children].sort());
+    const parallels = allStates(compiled.definition).filter(([, s]) => s.Type === "Parallel" && s.Branches.length === children.length);
+    expect(parallels, "one Parallel starts every part at once").to.have.length(1);
+    const anc = ancestors(deps);
+    const analysis = expectCorrectSchedule(deps, compiled);
+    for (const id of Object.keys(deps)) expect(analysis.before.get(id)!.size, id).to.equal(anc.get(id)!.size);
+    expectValid(compiled);
+  });
+
+  it("refuses with a CompileError naming the processor when one unit cannot fit an iteration's history budget", () => {
+    expect(() => compileWorkflow(planOf(slowN), { structure: "exact", limits: { historyEvents: 22 } }))
+      .to.throw(CompileError, /"c"/)
+      .with.property("code", "limit_exceeded");
+  });
+
+  it("compiles the same plan to byte-identical machines", () => {
+    const deps = randomDag(prng(2), 40, 0.3);
+    const a = compileWorkflow(planOf(deps), { structure: "exact", limits: { definitionBytes: 40_000 } });
+    const b = compileWorkflow(planOf(deps), { structure: "exact", limits: { definitionBytes: 40_000 } });
+    expect(JSON.stringify([a.definition, a.children])).to.equal(JSON.stringify([b.definition, b.children]));
+  });
+});
