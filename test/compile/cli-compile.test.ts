@@ -109,6 +109,21 @@ describe("compute-node compile", () => {
     expect(other.stderr).to.contain('of workflow "another"');
   });
 
+  it("compiles a non-series-parallel workflow in exact mode when --hints make nested Parallel states wait, and keeps them under a looser --exact-above", async () => {
+    const dir = await tempDir();
+    const n = { name: "n", processors: [{ id: "a", sourceUrl: "registry.example/a:1" }, { id: "b", sourceUrl: "registry.example/b:1" }, { id: "c", sourceUrl: "registry.example/c:1", dependsOn: ["a", "b"] }, { id: "d", sourceUrl: "registry.example/d:1", dependsOn: ["b"] }] };
+    const file = await writeJson(dir, "n.json", n);
+    const hints = await writeJson(dir, "h.json", { a: 10, b: 1, c: 1, d: 10 });
+    const exact = await cli(["compile", file, "--hints", hints, "--json"]);
+    expect(exact.code, exact.stderr).to.equal(0);
+    expect(JSON.parse(exact.stdout).stats).to.include({ strategy: "exact", makespan: 11, criticalPath: 11 });
+    const loose = await cli(["compile", file, "--hints", hints, "--json", "--exact-above", "2"]);
+    expect(JSON.parse(loose.stdout).stats.strategy).to.equal("series-parallel");
+    const bad = await cli(["compile", file, "--exact-above", "0.5"]);
+    expect(bad.code).to.equal(2);
+    expect(bad.stderr).to.contain("--exact-above");
+  });
+
   it("exits 2 on an invalid workflow", async () => {
     const dir = await tempDir();
     const r = await cli(["compile", await writeJson(dir, "wf.json", { name: "x", processors: [{ id: "a", sourceUrl: "i", dependsOn: ["nope"] }] })]);

@@ -13,17 +13,24 @@ interface CompileCliOptions {
   mode?: string;
   hints?: string;
   structure: StructureMode;
+  exactAbove?: number;
   mapMinGroup?: number;
   output?: string;
   outDir?: string;
   json?: boolean;
 }
 
-const STRUCTURES: StructureMode[] = ["auto", "series-parallel", "level-barrier"];
+const STRUCTURES: StructureMode[] = ["auto", "series-parallel", "level-barrier", "exact"];
 
 const wholeNumber = (value: string) => {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 2) throw new InvalidArgumentError("must be a whole number of at least 2");
+  return n;
+};
+
+const ratioAboveOne = (value: string) => {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 1) throw new InvalidArgumentError("must be a number of at least 1 (a makespan / critical path ratio)");
   return n;
 };
 
@@ -40,7 +47,8 @@ export const compileCommand: CliCommand = {
       .option("--invocation <file>", "workflow invocation JSON (processorConfigs, computeTypeOverrides)")
       .option("--mode <mode>", "deployment mode: basic, secure or compliant", "basic")
       .option("--hints <file>", "expected runtimes: a JSON object processor id → seconds, or earlier execution records (one or an array) of this workflow")
-      .addOption(new Option("--structure <structure>", "auto: best series-parallel structure, or one barrier per level when that is faster").choices(STRUCTURES).default("auto"))
+      .addOption(new Option("--structure <structure>", "auto: the best nested-Parallel structure (series-parallel or one barrier per level), or exact mode when that structure would wait more than --exact-above allows; exact: every processor starts when its own dependencies finish (needs the node's join function)").choices(STRUCTURES).default("auto"))
+      .option("--exact-above <ratio>", "in auto, compile in exact mode when the nested-Parallel makespan exceeds this multiple of the critical path (default 1.01)", ratioAboveOne)
       .option("--map-min-group <n>", "run this many or more twin processors (same image, dependencies and dependants) as one Map", wholeNumber)
       .option("-o, --output <file>", "write the main machine's ASL here instead of stdout")
       .option("--out-dir <dir>", "write main.asl.json and one <child>.asl.json per child machine here")
@@ -62,7 +70,7 @@ function compileAction(ctx: CliContext, workflow: string, opts: CompileCliOption
   const cwd = ctx.io.cwd;
   const plan = loadPlan(workflow, opts, cwd);
   const hints = opts.hints ? parseHints(readJsonFile(opts.hints, "--hints", cwd), plan.workflow.name) : undefined;
-  const compiled = compileWorkflow(plan, { hints, structure: opts.structure, mapMinGroup: opts.mapMinGroup });
+  const compiled = compileWorkflow(plan, { hints, structure: opts.structure, mapMinGroup: opts.mapMinGroup, exactAbove: opts.exactAbove });
   const childCount = Object.keys(compiled.children).length;
   if (opts.outDir) {
     const dir = resolve(cwd, opts.outDir);
