@@ -1,4 +1,4 @@
-import { DescribeExecutionCommand, DescribeStateMachineForExecutionCommand, DescribeStateMachineCommand, GetExecutionHistoryCommand, HistoryEvent } from "@aws-sdk/client-sfn";
+import { DescribeExecutionCommand, DescribeStateMachineForExecutionCommand, DescribeStateMachineCommand, GetExecutionHistoryCommand, HistoryEvent, ListExecutionsCommand } from "@aws-sdk/client-sfn";
 import { NotFoundError } from "../../errors";
 import { ExecutionRecord, ExecutionStatus, ProcessorRunState, advanceProcessorState, isTerminalExecutionStatus } from "../../model/execution-record";
 import { ExecutionRecordStore } from "../../model/record-store";
@@ -129,8 +129,10 @@ async function walkExecution(
   byHash: Map<string, string>,
   out: Map<string, Tracked>,
   depth: number,
+  inherited?: Map<string, StateMarker>,
 ): Promise<void> {
-  const markers = readMarkers(await definitionOf(clients, executionArn, stateMachineArn));
+  // A Distributed Map iteration runs states of its parent's definition (names are unique machine-wide).
+  const markers = inherited ?? readMarkers(await definitionOf(clients, executionArn, stateMachineArn));
   const events = await history(clients, executionArn);
   const byId = new Map(events.map((e) => [e.id!, e]));
   const followers = new Map<number, HistoryEvent[]>();
@@ -148,8 +150,11 @@ async function walkExecution(
     return found;
   };
   const children: string[] = [];
+  const mapRuns: string[] = [];
   for (const e of events) {
     const at = (e.timestamp ?? new Date()).toISOString();
+    const mapRunArn = e.mapRunStartedEventDetails?.mapRunArn;
+    if (mapRunArn && !mapRuns.includes(mapRunArn)) mapRuns.push(mapRunArn);
     const own = ownerOf(e);
     if (!own) continue;
     const marker = markers.get(own.state);
@@ -177,7 +182,23 @@ async function walkExecution(
     const movedOn = next.some((e) => e.type !== "TaskScheduled") || (terminal && next.length === 0);
     if (movedOn) t.state = { ...t.state, status: "FAILED", finishedAt: pending.at, cause: pending.cause, ...(pending.exitCode !== undefined ? { exitCode: pending.exitCode } : {}) };
   }
-  if (depth < 3) for (const child of children) await walkExecution(clients, child, undefined, terminal, byHash, out, depth + 1);
+  if (depth >= 3) return;
+  for (const child of children) await walkExecution(clients, child, undefined, terminal, byHash, out, depth + 1);
+  // Distributed Map iterations (large twin groups, every unit in exact mode) are executions of their own.
+  for (const mapRun of mapRuns) for (const iteration of await mapRunExecutions(clients, mapRun)) await walkExecution(clients, iteration, undefined, terminal, byHash, out, depth + 1, markers);
+}
+
+async function mapRunExecutions(clients: AwsClients, mapRunArn: string): Promise<string[]> {
+  const arns: string[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await clients.limits.run("sfn:ListExecutions", () => clients.sfn.send(new ListExecutionsCommand({ mapRunArn, maxResults: 1000, nextToken }))).catch((err) => {
+      throw toRuntimeError(err, `ListExecutions of map run ${mapRunArn}`);
+    });
+    for (const e of page.executions ?? []) if (e.executionArn) arns.push(e.executionArn);
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return arns;
 }
 
 /** The iteration of a Map runs one processor: its entry input carries `p.id` (docs/asl-contract.md). */

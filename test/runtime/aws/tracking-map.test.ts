@@ -65,4 +65,71 @@ describe("refreshExecutionStatus with a Map of twins", () => {
     expect(record.processors.t2).to.deep.include({ exitCode: 2, startedAt: t(11).toISOString() });
     expect(record.processors.t4.finishedAt).to.equal(t(43).toISOString());
   });
+
+  it("follows exact mode's Distributed Map into each iteration's own execution and attributes its processor", async () => {
+    dir = await mkdtemp(join(tmpdir(), "cn-track-exact-"));
+    const plan = resolvePlan(
+      { name: "n", processors: [{ id: "a", sourceUrl: "img-a:1" }, { id: "b", sourceUrl: "img-b:1" }, { id: "c", sourceUrl: "img-c:1", dependsOn: ["a", "b"] }, { id: "d", sourceUrl: "img-d:1", dependsOn: ["b"] }] },
+      { processors: ["a", "b", "c", "d"].map((x) => ({ sourceUrl: `img-${x}:1` })), mode: "secure" },
+    );
+    const compiled = compileWorkflow(plan, { target: { computeNodeId: "n1" }, structure: "exact" });
+    const runState = new Map([...readMarkers(compiled.definition)].filter(([, m]) => m.kind === "processor").map(([name, m]) => [m.processorIds[0], name]));
+    const mainArn = "arn:aws:states:us-east-1:123456789012:execution:m:wi-1";
+    const mapRunArn = "arn:aws:states:us-east-1:123456789012:mapRun:m/Exact-body:run-1";
+    const iterationArn = (id: string) => `arn:aws:states:us-east-1:123456789012:execution:m/Exact-body:${id}`;
+    const main: HistoryEvent[] = [
+      { id: 1, type: "ExecutionStarted", timestamp: t(0) },
+      { id: 2, previousEventId: 1, type: "MapStateEntered", timestamp: t(1), stateEnteredEventDetails: { name: "Exact body", input: "{}" } },
+      { id: 3, previousEventId: 2, type: "MapRunStarted", timestamp: t(1), mapRunStartedEventDetails: { mapRunArn } },
+    ];
+    // a and b succeeded, c's container exited 3, d is still running.
+    const iteration = (id: string, start: number, outcome?: "ok" | "exit3"): HistoryEvent[] => {
+      const events: HistoryEvent[] = [
+        { id: 1, type: "ExecutionStarted", timestamp: t(start) },
+        { id: 2, previousEventId: 1, type: "TaskStateEntered", timestamp: t(start), stateEnteredEventDetails: { name: runState.get(id)!, input: "{}" } },
+        { id: 3, previousEventId: 2, type: "TaskScheduled", timestamp: t(start), taskScheduledEventDetails: { resourceType: "ecs", resource: "runTask.sync", region: "us-east-1", parameters: "{}" } },
+      ];
+      if (outcome === "ok") events.push({ id: 4, previousEventId: 3, type: "TaskSucceeded", timestamp: t(start + 5), taskSucceededEventDetails: { resourceType: "ecs", resource: "runTask.sync", output: "{}" } });
+      if (outcome === "exit3") {
+        events.push({ id: 4, previousEventId: 3, type: "TaskFailed", timestamp: t(start + 5), taskFailedEventDetails: { resourceType: "ecs", resource: "runTask.sync", error: "States.TaskFailed", cause: JSON.stringify({ Containers: [{ ExitCode: 3 }] }) } });
+        events.push({ id: 5, previousEventId: 4, type: "FailStateEntered", timestamp: t(start + 5), stateEnteredEventDetails: { name: "some fail", input: "{}" } });
+      }
+      return events;
+    };
+    const histories: Record<string, HistoryEvent[]> = {
+      [mainArn]: main,
+      [iterationArn("a")]: iteration("a", 2, "ok"),
+      [iterationArn("b")]: iteration("b", 2, "ok"),
+      [iterationArn("c")]: iteration("c", 8, "exit3"),
+      [iterationArn("d")]: iteration("d", 8),
+    };
+    const sfn = {
+      send: async (command: { constructor: { name: string }; input: { executionArn?: string; mapRunArn?: string } }) => {
+        switch (command.constructor.name) {
+          case "DescribeExecutionCommand":
+            return { status: "RUNNING" };
+          case "DescribeStateMachineForExecutionCommand":
+            if (command.input.executionArn !== mainArn) throw new Error("iterations are read with their parent's definition");
+            return { definition: JSON.stringify(compiled.definition) };
+          case "GetExecutionHistoryCommand":
+            return { events: histories[command.input.executionArn!] };
+          case "ListExecutionsCommand":
+            expect(command.input.mapRunArn).to.equal(mapRunArn);
+            return { executions: ["a", "b", "c", "d"].map((id) => ({ executionArn: iterationArn(id) })) };
+        }
+        throw new Error(`unexpected ${command.constructor.name}`);
+      },
+    };
+    const clients = { sfn, limits: createRateLimits(), mutations: { calls: [] }, region: "us-east-1" } as unknown as AwsClients;
+    const store = new FileRecordStore(dir);
+    await store.create({
+      executionId: "wi-1", workflowInstanceId: "wi-1", backend: "aws", computeNodeId: "n1", executionArn: mainArn,
+      createdAt: t(0).toISOString(), status: "RUNNING",
+      snapshot: { workflow: plan.workflow, processors: plan.registrations, invocation: plan.invocation, mode: plan.mode, resolved: plan.processors.map((p) => ({ id: p.id, uuid: p.uuid, image: p.image, computeType: p.computeType, cpu: p.cpu, memory: p.memory, hash: p.hash })), definitionHash: "h" },
+      processors: Object.fromEntries(plan.processors.map((p) => [p.id, { status: "NOT_STARTED" as const }])),
+    });
+    const record = await refreshExecutionStatus({ executionId: "wi-1", store, clients });
+    expect(["a", "b", "c", "d"].map((x) => record.processors[x].status)).to.deep.equal(["SUCCEEDED", "SUCCEEDED", "FAILED", "STARTED"]);
+    expect(record.processors.c).to.deep.include({ exitCode: 3, startedAt: t(8).toISOString(), finishedAt: t(13).toISOString() });
+  });
 });
