@@ -23,6 +23,10 @@ export const NodeOutputsSchema = z
     logArchiveBucket: z.string().min(1),
     dataTransferFunctionArn: z.string().min(1),
     finalizeFunctionArn: z.string().min(1).optional(),
+    /** The join Lambda of exact mode; without it (a node provisioned before exact mode) workflows compile without exact mode. */
+    joinFunctionArn: z.string().min(1).optional(),
+    /** The DynamoDB table where the join Lambda keeps task tokens; without it the node cannot run exact-mode workflows. */
+    joinTableName: z.string().min(1).optional(),
     /** Whether processors get a public IP (basic mode's public subnets). @default false */
     assignPublicIp: z.boolean().optional(),
     environment: z.string().optional(),

@@ -6,6 +6,7 @@ import { NodeDestroyHook } from "./destroy-hook";
 import { createFunctions } from "./functions";
 import { createRoles } from "./iam";
 import { KeyPurpose, createKeys } from "./kms";
+import { createJoinTable } from "./join-table";
 import { createLlmGovernor } from "./llm";
 import { createNetwork } from "./network";
 import { createStorage } from "./storage";
@@ -32,6 +33,8 @@ export class ComputeNode extends pulumi.ComponentResource {
   readonly logArchiveBucket: pulumi.Output<string>;
   readonly dataTransferFunctionArn: pulumi.Output<string>;
   readonly finalizeFunctionArn: pulumi.Output<string>;
+  readonly joinFunctionArn: pulumi.Output<string>;
+  readonly joinTableName: pulumi.Output<string>;
   readonly executionTableName: pulumi.Output<string>;
   readonly secretsKmsKeyArn?: pulumi.Output<string>;
   readonly llmGovernorFunctionArn?: pulumi.Output<string>;
@@ -62,6 +65,7 @@ export class ComputeNode extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+    const joinTable = createJoinTable(name, config.computeNodeId, keyArn("s3"), tags, this);
     const llm = config.enableLLMAccess ? createLlmGovernor(name, config, network, keyArn("s3"), tags, this) : undefined;
 
     const identity = pulumi.output(aws.getCallerIdentity({}, { parent: this }));
@@ -78,6 +82,7 @@ export class ComputeNode extends pulumi.ComponentResource {
         logGroupArn: storage.logGroup.arn,
         archiveBucketArn: storage.archiveBucket.arn,
         executionTableArn: executionTable.arn,
+        joinTableArn: joinTable.arn,
         lambdaProcessors: config.mode !== "compliant",
         privateNetwork: config.mode !== "basic",
         inputBucketArns: config.inputBucketArns,
@@ -95,7 +100,9 @@ export class ComputeNode extends pulumi.ComponentResource {
         storage,
         dataTransferRole: roles.dataTransferRole,
         finalizeRole: roles.finalizeRole,
+        joinRole: roles.joinRole,
         executionTableName: executionTable.name,
+        joinTableName: joinTable.name,
         logsKeyArn: keyArn("logs"),
         environmentKeyArn: keyArn("secrets"),
         privateNetwork: config.mode !== "basic",
@@ -141,6 +148,8 @@ export class ComputeNode extends pulumi.ComponentResource {
     this.logArchiveBucket = storage.archiveBucket.bucket;
     this.dataTransferFunctionArn = functions.dataTransfer.arn;
     this.finalizeFunctionArn = functions.finalize.arn;
+    this.joinFunctionArn = functions.join.arn;
+    this.joinTableName = joinTable.name;
     this.executionTableName = executionTable.name;
     this.secretsKmsKeyArn = keys?.secrets.arn;
     this.llmGovernorFunctionArn = llm?.governor.arn;
@@ -170,6 +179,8 @@ export class ComputeNode extends pulumi.ComponentResource {
       logArchiveBucket: this.logArchiveBucket,
       dataTransferFunctionArn: this.dataTransferFunctionArn,
       finalizeFunctionArn: this.finalizeFunctionArn,
+      joinFunctionArn: this.joinFunctionArn,
+      joinTableName: this.joinTableName,
       executionTableName: this.executionTableName,
       ...Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined)),
     };

@@ -7,6 +7,7 @@ import { NodeStorage } from "./storage";
 export interface NodeFunctions {
   dataTransfer: aws.lambda.Function;
   finalize: aws.lambda.Function;
+  join: aws.lambda.Function;
 }
 
 export interface FunctionArgs {
@@ -15,7 +16,9 @@ export interface FunctionArgs {
   storage: NodeStorage;
   dataTransferRole: aws.iam.Role;
   finalizeRole: aws.iam.Role;
+  joinRole: aws.iam.Role;
   executionTableName: pulumi.Input<string>;
+  joinTableName: pulumi.Input<string>;
   logsKeyArn?: pulumi.Input<string>;
   /** Customer-managed key for the functions' environment variables (secure, compliant). */
   environmentKeyArn?: pulumi.Input<string>;
@@ -27,10 +30,18 @@ export interface FunctionArgs {
   tags: Record<string, string>;
 }
 
-/** The data-transfer (download, MergeInputs, cleanup) and finalize Lambdas, built from lib/handlers. */
+interface FunctionSpec {
+  role: aws.iam.Role;
+  timeout: number;
+  memorySize: number;
+  environment: Record<string, pulumi.Input<string>>;
+  mountsEfs: boolean;
+}
+
+/** The node's own Lambdas, built from lib/handlers: data-transfer (download, MergeInputs, cleanup), finalize and join (exact mode). */
 export function createFunctions(name: string, args: FunctionArgs, parent: pulumi.Resource): NodeFunctions {
-  const make = (kind: "data-transfer" | "finalize", role: aws.iam.Role, timeout: number, environment: Record<string, pulumi.Input<string>>, mountsEfs: boolean) => {
-    const inVpc = mountsEfs || args.privateNetwork;
+  const make = (kind: "data-transfer" | "finalize" | "join", spec: FunctionSpec) => {
+    const inVpc = spec.mountsEfs || args.privateNetwork;
     const functionName = `cn-${args.computeNodeId}-${kind}`;
     // Created up front so its retention and key apply; Lambda would otherwise create it unencrypted and kept forever.
     const logGroup = new aws.cloudwatch.LogGroup(`${name}-${kind}-logs`, { name: `/aws/lambda/${functionName}`, retentionInDays: 30, kmsKeyId: args.logsKeyArn, tags: args.tags }, { parent });
@@ -41,24 +52,28 @@ export function createFunctions(name: string, args: FunctionArgs, parent: pulumi
         runtime: aws.lambda.Runtime.NodeJS20dX,
         handler: `lib/handlers/${kind}.handler`,
         code: handlerArchive(`lib/handlers/${kind}`),
-        role: role.arn,
-        timeout,
-        memorySize: 1024,
+        role: spec.role.arn,
+        timeout: spec.timeout,
+        memorySize: spec.memorySize,
         vpcConfig: inVpc ? { subnetIds: args.network.subnetIds, securityGroupIds: [args.network.processorSecurityGroup.id] } : undefined,
-        fileSystemConfig: mountsEfs ? { arn: args.storage.accessPoint.arn, localMountPath: "/mnt/efs" } : undefined,
-        environment: { variables: environment },
+        fileSystemConfig: spec.mountsEfs ? { arn: args.storage.accessPoint.arn, localMountPath: "/mnt/efs" } : undefined,
+        environment: { variables: spec.environment },
         kmsKeyArn: args.environmentKeyArn,
         tags: args.tags,
       },
       // Lambda cannot mount EFS before a mount target exists in its subnets.
-      { parent, dependsOn: mountsEfs ? [...args.storage.mountTargets, logGroup] : [logGroup] },
+      { parent, dependsOn: spec.mountsEfs ? [...args.storage.mountTargets, logGroup] : [logGroup] },
     );
   };
-  const dataTransfer = make("data-transfer", args.dataTransferRole, 900, { EFS_MOUNT_PATH: "/mnt/efs" }, true);
-  const finalize = make("finalize", args.finalizeRole, 300, {
-    LOG_GROUP_NAME: args.storage.logGroup.name,
-    LOG_ARCHIVE_BUCKET: args.storage.archiveBucket.bucket,
-    EXECUTION_TABLE: args.executionTableName,
-  }, false);
-  return { dataTransfer, finalize };
+  const dataTransfer = make("data-transfer", { role: args.dataTransferRole, timeout: 900, memorySize: 1024, environment: { EFS_MOUNT_PATH: "/mnt/efs" }, mountsEfs: true });
+  const finalize = make("finalize", {
+    role: args.finalizeRole,
+    timeout: 300,
+    memorySize: 1024,
+    environment: { LOG_GROUP_NAME: args.storage.logGroup.name, LOG_ARCHIVE_BUCKET: args.storage.archiveBucket.bucket, EXECUTION_TABLE: args.executionTableName },
+    mountsEfs: false,
+  });
+  // A few DynamoDB writes and SendTask* calls per invocation: small and short, but above the 3 s default for a cold start in a VPC.
+  const join = make("join", { role: args.joinRole, timeout: 60, memorySize: 256, environment: { JOIN_TABLE: args.joinTableName }, mountsEfs: false });
+  return { dataTransfer, finalize, join };
 }

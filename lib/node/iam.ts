@@ -18,6 +18,7 @@ export interface NodeRoles {
   lambdaExecutionRole: aws.iam.Role;
   dataTransferRole: aws.iam.Role;
   finalizeRole: aws.iam.Role;
+  joinRole: aws.iam.Role;
 }
 
 export interface RoleScope {
@@ -30,6 +31,7 @@ export interface RoleScope {
   logGroupArn: pulumi.Input<string>;
   archiveBucketArn: pulumi.Input<string>;
   executionTableArn: pulumi.Input<string>;
+  joinTableArn: pulumi.Input<string>;
   /** Compliant mode runs no Lambda processors: their role gets no permission and Step Functions may not invoke them. */
   lambdaProcessors: boolean;
   /** See FunctionArgs.privateNetwork. */
@@ -56,6 +58,7 @@ export function createRoles(name: string, scope: RoleScope, tags: Record<string,
   const lambdaExecutionRole = role("lambda-processor-role", "lambda.amazonaws.com", "processor");
   const dataTransferRole = role("data-transfer-role", "lambda.amazonaws.com", "data-transfer");
   const finalizeRole = role("finalize-role", "lambda.amazonaws.com", "finalize");
+  const joinRole = role("join-role", "lambda.amazonaws.com", "join");
 
   const s = pulumi.output(scope);
   const arn = (service: string, resource: string) => s.apply((v) => `arn:${v.partition}:${service}:${v.region}:${v.accountId}:${resource}`);
@@ -125,6 +128,20 @@ export function createRoles(name: string, scope: RoleScope, tags: Record<string,
     ]),
   );
   attach(
+    "join-role",
+    joinRole,
+    pulumi.all([kmsFor(["s3", "secrets"]), ownLogs(`cn-${node}-join`), s.joinTableArn]).apply(([k, logs, tableArn]): Statement[] => [
+      // Like finalize: no EFS, so in the VPC only where the VPC has a private way to DynamoDB and Step Functions.
+      ...(scope.privateNetwork ? [eni] : []),
+      logs,
+      { Sid: "JoinItems", Effect: "Allow", Action: ["dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"], Resource: tableArn },
+      // The Service Authorization Reference lists no resource type for SendTaskSuccess/SendTaskFailure, so they
+      // accept only "*"; the task token itself (unguessable, issued to this node's machines) scopes the call.
+      { Sid: "ReleaseWaitingUnits", Effect: "Allow", Action: ["states:SendTaskSuccess", "states:SendTaskFailure"], Resource: "*" },
+      ...k,
+    ]),
+  );
+  attach(
     "state-machine-role",
     stateMachineRole,
     pulumi
@@ -144,6 +161,7 @@ export function createRoles(name: string, scope: RoleScope, tags: Record<string,
         { Sid: "RunProcessorTasks", Effect: "Allow", Action: ["ecs:RunTask"], Resource: taskDefs },
         { Sid: "TrackProcessorTasks", Effect: "Allow", Action: ["ecs:StopTask", "ecs:DescribeTasks"], Resource: tasks },
         { Sid: "PassProcessorRoles", Effect: "Allow", Action: ["iam:PassRole"], Resource: [execRole, procRole], Condition: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } } },
+        // cn-<node>-* covers the node's own functions: data-transfer, finalize and join (exact mode's waits, releases and aborts).
         { Sid: "InvokeNodeLambdas", Effect: "Allow", Action: ["lambda:InvokeFunction"], Resource: scope.lambdaProcessors ? [procLambdas, nodeLambdas] : [nodeLambdas] },
         { Sid: "ReadExecutionTokens", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: secrets },
         { Sid: "RunChildMachines", Effect: "Allow", Action: ["states:StartExecution"], Resource: machines },
@@ -160,5 +178,5 @@ export function createRoles(name: string, scope: RoleScope, tags: Record<string,
       ])
       .apply((statements) => kmsFor(["secrets"]).apply((k) => [...statements, ...k])),
   );
-  return { taskExecutionRole, taskRole, stateMachineRole, lambdaExecutionRole, dataTransferRole, finalizeRole };
+  return { taskExecutionRole, taskRole, stateMachineRole, lambdaExecutionRole, dataTransferRole, finalizeRole, joinRole };
 }

@@ -50,6 +50,8 @@ function fakeState(type: string, name: string, inputs: Record<string, unknown>, 
   const extra: Record<string, unknown> = { arn, id: `${name}-id` };
   if (type === "aws:s3/bucket:Bucket") extra.bucket = `${inputs.bucketPrefix ?? name}synth`;
   if (type === "aws:cloudwatch/logGroup:LogGroup") extra.arn = `arn:aws:logs:${region}:${ACCOUNT}:log-group:${inputs.name ?? name}`;
+  // Lambda ARNs use "function:<name>", which the roles' function:<prefix>* patterns must match.
+  if (type === "aws:lambda/function:Function") extra.arn = `arn:aws:lambda:${region}:${ACCOUNT}:function:${inputs.name ?? name}`;
   if (type === "aws:ecs/capacityProvider:CapacityProvider") extra.name = inputs.name ?? name;
   return { ...inputs, ...extra, name: inputs.name ?? name };
 }

@@ -131,6 +131,54 @@ describe("ComputeNode", function () {
     expect(grant("secretsmanager:GetSecretValue")).to.deep.equal([]);
   });
 
+  it("gives the join function only UpdateItem/GetItem/PutItem/Query on the joins table and SendTaskSuccess/SendTaskFailure", () => {
+    const doc = policyOf(basic, "join-role") as { Statement: { Action: string[]; Resource: string | string[] }[] };
+    const table = ofType(basic, "aws:dynamodb/table:Table").find((t) => t.name === "cn-n1-joins")!;
+    const grants = doc.Statement.map((st) => ({ actions: [...st.Action].sort(), resource: st.Resource }));
+    expect(grants).to.deep.equal([
+      { actions: ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"], resource: "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/cn-n1-join*" },
+      { actions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"], resource: `arn:aws:dynamodb:us-east-1:123456789012:table/${table.inputs.name}` },
+      { actions: ["states:SendTaskFailure", "states:SendTaskSuccess"], resource: "*" },
+    ]);
+    // Outside basic mode it also joins the VPC (ENI actions) and reads the keys of its table and environment, nothing else.
+    const extra = actions(policyOf(compliant, "join-role")).filter((a) => !grants.some((g) => g.actions.includes(a)));
+    expect(extra.every((a) => a.startsWith("ec2:") || a.startsWith("kms:")), extra.join(", ")).to.equal(true);
+    expect(JSON.stringify(policyOf(compliant, "join-role"))).to.not.match(/secretsmanager|s3:|elasticfilesystem|lambda:/);
+  });
+
+  it("lets the state machine role invoke the join function", () => {
+    for (const r of [basic, compliant]) {
+      const invoke = (policyOf(r, "state-machine-role").Statement as { Sid?: string; Action: string[]; Resource: string | string[] }[]).find((st) => st.Sid === "InvokeNodeLambdas")!;
+      expect(invoke.Action).to.deep.equal(["lambda:InvokeFunction"]);
+      const covers = (pattern: string) => new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*")}$`).test(String(r.outputs.joinFunctionArn));
+      expect([invoke.Resource].flat().some(covers), String(r.outputs.joinFunctionArn)).to.equal(true);
+    }
+  });
+
+  it("encrypts the joins table with the node key in secure mode", () => {
+    const sse = (r: SynthResult) => ofType(r, "aws:dynamodb/table:Table").find((t) => t.name === "cn-n1-joins")!.inputs.serverSideEncryption;
+    expect(sse(secure)).to.deep.equal({ enabled: true, kmsKeyArn: "arn:aws:kms:us-east-1:123456789012:key/cn-n1-s3-key" });
+    expect(sse(basic)).to.deep.equal({ enabled: true });
+  });
+
+  it("enables TTL on the joins table, keyed by pk and sk and billed on demand", () => {
+    const table = ofType(secure, "aws:dynamodb/table:Table").find((t) => t.name === "cn-n1-joins")!.inputs;
+    expect(table.ttl).to.deep.equal({ attributeName: "expiresAt", enabled: true });
+    expect(table).to.include({ name: "cn-n1-joins", billingMode: "PAY_PER_REQUEST", hashKey: "pk", rangeKey: "sk" });
+    expect(table.attributes).to.deep.equal([{ name: "pk", type: "S" }, { name: "sk", type: "S" }]);
+  });
+
+  it("exports joinFunctionArn and joinTableName, and points the join function at that table", () => {
+    for (const r of [basic, secure, compliant]) {
+      const join = ofType(r, "aws:lambda/function:Function").find((f) => f.name === "cn-n1-join")!.inputs;
+      expect(r.outputs.joinFunctionArn).to.equal("arn:aws:lambda:us-east-1:123456789012:function:cn-n1-join");
+      expect(r.outputs.joinTableName).to.equal("cn-n1-joins");
+      expect(join).to.include({ handler: "lib/handlers/join.handler", timeout: 60, memorySize: 256 });
+      expect((join.environment as { variables: Record<string, string> }).variables).to.deep.equal({ JOIN_TABLE: "cn-n1-joins" });
+      expect(join.fileSystemConfig).to.equal(undefined);
+    }
+  });
+
   it("grants Lambda processors nothing in compliant mode and keeps Step Functions from invoking them", () => {
     const policies = compliant.resources.filter((r) => r.type === "aws:iam/rolePolicy:RolePolicy").map((r) => r.name);
     expect(policies).to.not.include("cn-n1-lambda-processor-policy");
@@ -146,7 +194,7 @@ describe("ComputeNode", function () {
 
   it("encrypts the node Lambdas' environment with the node's secrets key outside basic mode", () => {
     const fn = (r: SynthResult, kind: string) => ofType(r, "aws:lambda/function:Function").find((f) => f.name === `cn-n1-${kind}`)!;
-    for (const kind of ["data-transfer", "finalize"]) {
+    for (const kind of ["data-transfer", "finalize", "join"]) {
       expect(fn(secure, kind).inputs.kmsKeyArn, kind).to.match(/key\/cn-n1-secrets-key$/);
       expect(fn(basic, kind).inputs.kmsKeyArn, kind).to.equal(undefined);
     }
@@ -159,8 +207,10 @@ describe("ComputeNode", function () {
       expect(fn(r, "data-transfer").vpcConfig).to.not.equal(undefined);
       expect(fn(r, "finalize").fileSystemConfig).to.equal(undefined);
     }
-    expect(fn(basic, "finalize").vpcConfig).to.equal(undefined);
-    expect((fn(compliant, "finalize").vpcConfig as { subnetIds: string[] }).subnetIds).to.deep.equal(compliant.outputs.subnetIds);
+    for (const kind of ["finalize", "join"]) {
+      expect(fn(basic, kind).vpcConfig, kind).to.equal(undefined);
+      expect((fn(compliant, kind).vpcConfig as { subnetIds: string[] }).subnetIds, kind).to.deep.equal(compliant.outputs.subnetIds);
+    }
   });
 
   it("gives each role only the customer-managed keys it encrypts or decrypts with", () => {
@@ -172,6 +222,7 @@ describe("ComputeNode", function () {
     expect(keysOf("state-machine-role")).to.deep.equal(["secrets-key"]);
     expect(keysOf("data-transfer-role")).to.deep.equal(["secrets-key"]);
     expect(keysOf("finalize-role")).to.deep.equal(["s3-key", "secrets-key"]);
+    expect(keysOf("join-role")).to.deep.equal(["s3-key", "secrets-key"]);
     expect(keysOf("task-execution-role")).to.deep.equal([]);
     expect(keysOf("task-role")).to.deep.equal([]);
   });

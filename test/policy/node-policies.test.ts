@@ -104,6 +104,13 @@ describe("node policies", function () {
     expect(vs.map((v) => v.resource).sort()).to.deep.equal(["cn-n1-efs", "cn-n1-efs-key", "cn-n1-log-archive"]);
   });
 
+  it("flags a joins table left on the AWS-owned key in compliant mode, and accepts the join role's SendTask* grant on every resource", () => {
+    const rs = clone(compliant);
+    named(rs, "cn-n1-joins").inputs.serverSideEncryption = { enabled: true };
+    expect(checkNodePolicies(rs, "compliant").map((v) => [v.policy, v.resource])).to.deep.equal([["kms-at-rest", "cn-n1-joins"]]);
+    expect(JSON.stringify(named(compliant, "cn-n1-join-role-policy").inputs.policy)).to.include("states:SendTaskSuccess");
+  });
+
   it("flags a VPC without flow logs and subnets or Elastic IPs that hand out public addresses", () => {
     const rs = clone(secure).filter((r) => r.type !== "aws:ec2/flowLog:FlowLog");
     named(rs, "cn-n1-public-0").inputs.mapPublicIpOnLaunch = true;

@@ -92,6 +92,18 @@ describe("nodeResourcePolicies", () => {
     expect(names).to.have.members(["log-retention-30-days-per-resource", "kms-at-rest-per-resource", "no-public-ips-per-resource", "no-internet-path-per-resource", "no-lambda-processors-per-resource", "iam-no-star-actions-per-resource"]);
   });
 
+  it("lets the join role's SendTaskSuccess/SendTaskFailure on every resource through, since it names its actions", () => {
+    const policy = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: ["states:SendTaskSuccess", "states:SendTaskFailure"], Resource: "*" }] });
+    const outcome = analyze("aws:iam/rolePolicy:RolePolicy", "cn-n1-join-role-policy", { role: "cn-n1-join-role", policy }, { mode: "compliant" });
+    expect(outcome.reported).to.deep.equal([]);
+  });
+
+  it("refuses a joins table without the node's key in compliant mode", () => {
+    const table = (serverSideEncryption: Record<string, unknown>) => ({ name: "cn-n1-joins", hashKey: "pk", rangeKey: "sk", serverSideEncryption, tags: mode("compliant") });
+    expect(analyze("aws:dynamodb/table:Table", "cn-n1-joins", table({ enabled: true })).reported.map((r) => r.policy)).to.deep.equal(["kms-at-rest-per-resource"]);
+    expect(analyze("aws:dynamodb/table:Table", "cn-n1-joins", table({ enabled: true, kmsKeyArn: "arn:aws:kms:us-east-1:123456789012:key/k" })).reported).to.deep.equal([]);
+  });
+
   it('refuses a role policy that allows Action "*" before it is attached, whatever the mode', () => {
     const policy = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] });
     const outcome = analyze("aws:iam/rolePolicy:RolePolicy", "cn-n1-finalize-role-policy", { role: "cn-n1-finalize-role", policy }, { mode: "basic" });

@@ -95,14 +95,17 @@ export function compileForNode(
     assignPublicIp: node.assignPublicIp ?? false,
     dataTransferFunctionArn: node.dataTransferFunctionArn,
     finalizeFunctionArn: node.finalizeFunctionArn ?? node.dataTransferFunctionArn,
+    ...(node.joinFunctionArn !== undefined ? { joinFunctionArn: node.joinFunctionArn } : {}),
     taskDefinitions,
     lambdaFunctions,
     efsMountPath: "/mnt/efs",
   };
-  const first = compileWorkflow(plan, { ...options, target: { ...target, childStateMachineArns: {} } });
+  // A node provisioned before exact mode has no join function: compile without exact mode rather than call a missing Lambda.
+  const compileOptions = { ...options, exactAvailable: options.exactAvailable !== false && node.joinFunctionArn !== undefined };
+  const first = compileWorkflow(plan, { ...compileOptions, target: { ...target, childStateMachineArns: {} } });
   const childNames = Object.keys(first.children);
   if (childNames.length === 0) return first;
-  return compileWorkflow(plan, { ...options, target: { ...target, childStateMachineArns: workflowMachineArns(node, plan.workflow.name, childNames).children } });
+  return compileWorkflow(plan, { ...compileOptions, target: { ...target, childStateMachineArns: workflowMachineArns(node, plan.workflow.name, childNames).children } });
 }
 
 export function definitionHash(compiled: Pick<CompiledWorkflow, "definition" | "children">): string {
