@@ -26,7 +26,7 @@ export interface JoinReleaseEvent {
 export interface JoinAbortEvent {
   action: "join-abort";
   workflowInstanceId: string;
-  /** The processor that failed. */
+  /** What failed, as the cause of every refused wait names it (the compiler sends "a processor of part <c>"). */
   failed: string;
 }
 
@@ -63,7 +63,7 @@ export const JOIN_ABORTED = "ComputeNode.JoinAborted";
 const TTL_SECONDS = 366 * 24 * 3600;
 const SUCCESS_OUTPUT = JSON.stringify({ done: true });
 const ABORT_KEY = "abort";
-// Unit keys are processor ids, which may contain "#": the prefix keeps them apart from "abort".
+// Unit keys are processor ids, which may contain "#": the prefix keeps them apart from the "abort" key.
 const UNIT_PREFIX = "u#";
 
 /**
@@ -228,7 +228,7 @@ function isComplete(item: Record<string, AttributeValue> | undefined): boolean {
 }
 
 function abortCause(failed: string, unit: string): string {
-  return `processor ${JSON.stringify(failed)} failed, so ${JSON.stringify(unit)} will not run`;
+  return `${failed} failed, so ${JSON.stringify(unit)} will not run`;
 }
 
 // A string set refuses duplicates in its input.
