@@ -133,19 +133,19 @@ describe("join handler (moto)", function () {
     await wait("c", ["a", "x"]);
     await wait("done", ["z"]);
     await release(["z"], ["done"]);
-    await abort("a");
+    await abort("a processor of part c1");
     expect(signal.outcomes).to.have.deep.members([
       { token: "t-done", outcome: "success" },
-      { token: "t-b", outcome: "failure", error: "ComputeNode.JoinAborted", cause: 'processor "a" failed, so "b" will not run' },
-      { token: "t-c", outcome: "failure", error: "ComputeNode.JoinAborted", cause: 'processor "a" failed, so "c" will not run' },
+      { token: "t-b", outcome: "failure", error: "ComputeNode.JoinAborted", cause: 'a processor of part c1 failed, so "b" will not run' },
+      { token: "t-c", outcome: "failure", error: "ComputeNode.JoinAborted", cause: 'a processor of part c1 failed, so "c" will not run' },
     ]);
   });
 
   it("fails a unit that registers after the abort", async () => {
     await release(["a"], ["c"]);
-    await abort("b");
+    await abort("a processor of part c2");
     await wait("c", ["a", "b"]);
-    expect(signal.outcomes).to.deep.equal([{ token: "t-c", outcome: "failure", error: "ComputeNode.JoinAborted", cause: 'processor "b" failed, so "c" will not run' }]);
+    expect(signal.outcomes).to.deep.equal([{ token: "t-c", outcome: "failure", error: "ComputeNode.JoinAborted", cause: 'a processor of part c2 failed, so "c" will not run' }]);
   });
 
   it("treats a unit named like the abort marker as an ordinary unit", async () => {
@@ -159,12 +159,12 @@ describe("join handler (moto)", function () {
     await wait("c", ["a"], "wi-1");
     await wait("c", ["a"], "wi-2");
     await release(["a"], ["c"], "wi-2");
-    await abort("q", "wi-3");
+    await abort("a processor of part c3", "wi-3");
     expect(signal.outcomes).to.have.length(1);
-    await abort("a", "wi-1");
+    await abort("a processor of part c1", "wi-1");
     expect(signal.outcomes).to.deep.equal([
       { token: "t-c", outcome: "success" },
-      { token: "t-c", outcome: "failure", error: "ComputeNode.JoinAborted", cause: 'processor "a" failed, so "c" will not run' },
+      { token: "t-c", outcome: "failure", error: "ComputeNode.JoinAborted", cause: 'a processor of part c1 failed, so "c" will not run' },
     ]);
   });
 
