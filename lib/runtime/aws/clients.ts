@@ -21,6 +21,12 @@ export interface AwsClients {
   /** Every AWS call that created, updated, deleted, tagged or started something, in order. */
   mutations: MutationLog;
   region: string;
+  /**
+   * Whether the endpoint runs executions of a published state machine version. Deploys then publish
+   * a version and executions start it, so a run never gets the definition from before an update.
+   * @default true; false against a local endpoint (moto cannot start a version)
+   */
+  stateMachineVersions?: boolean;
 }
 
 export interface MutationLog {
@@ -39,6 +45,8 @@ export interface CreateAwsClientsOptions {
   env?: NodeJS.ProcessEnv;
   /** @default createRateLimits() with AWS's budgets */
   limits?: RateLimits;
+  /** @default true, false against a local endpoint */
+  stateMachineVersions?: boolean;
 }
 
 // Mutating commands by name prefix: what `mutatingCalls` counts and what idempotency tests assert is zero.
@@ -71,7 +79,7 @@ export function createAwsClients(options: CreateAwsClientsOptions): AwsClients {
     ec2: new EC2Client(config),
   };
   for (const [service, client] of Object.entries(clients)) countMutations(client, service, mutations);
-  return { ...clients, limits: options.limits ?? createRateLimits(), mutations, region: options.region };
+  return { ...clients, limits: options.limits ?? createRateLimits(), mutations, region: options.region, stateMachineVersions: options.stateMachineVersions ?? !local };
 }
 
 /** Records mutating commands sent through a client (once per `send`, not per retry attempt). */

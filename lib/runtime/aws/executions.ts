@@ -29,6 +29,8 @@ export interface DeployWorkflowOptions {
 
 export interface DeployWorkflowResult {
   stateMachineArn: string;
+  /** What executions start: the version this deploy published (or the machine where the endpoint has no versions). */
+  startArn: string;
   childStateMachineArns: Record<string, string>;
   /** Processor id → task definition ARN (ECS processors). */
   taskDefinitions: Record<string, string>;
@@ -176,7 +178,7 @@ export async function startWorkflowExecution(options: StartWorkflowExecutionOpti
       ...(options.inputs?.length ? { inputs: options.inputs } : {}),
     };
     started = await clients.limits.run("sfn:StartExecution", () =>
-      clients.sfn.send(new StartExecutionCommand({ stateMachineArn: deploy.stateMachineArn, name: workflowInstanceId, input: JSON.stringify(input) })),
+      clients.sfn.send(new StartExecutionCommand({ stateMachineArn: deploy.startArn, name: workflowInstanceId, input: JSON.stringify(input) })),
     );
   } catch (err) {
     if (secretArn) await deleteTokenSecret(clients, secretArn).catch(() => undefined);

@@ -1,13 +1,17 @@
 import {
   CreateStateMachineCommand,
+  DeleteStateMachineVersionCommand,
   DescribeStateMachineCommand,
   DescribeStateMachineCommandOutput,
+  ListStateMachineVersionsCommand,
   LoggingConfiguration,
+  PublishStateMachineVersionCommand,
   UpdateStateMachineCommand,
 } from "@aws-sdk/client-sfn";
 import { NodeOutputs } from "../../model/node-outputs";
 import { stateMachineName } from "../../model/names";
 import { AslStateMachine } from "../../compile/asl/types";
+import { readMarkers } from "../../compile/markers";
 import { AwsClients } from "./clients";
 import { awsErrorName, toRuntimeError } from "./errors";
 import { canonicalJson, nodeAccount, nodePartition, resourceTags } from "./node";
@@ -41,28 +45,71 @@ export interface DeployStateMachinesOptions {
   clients: AwsClients;
 }
 
+export interface DeployedStateMachines {
+  /** The main machine (unqualified): what records and tracking name. */
+  stateMachineArn: string;
+  childStateMachineArns: Record<string, string>;
+  /** What StartExecution takes: the version just published, or the machine where the endpoint has no versions. */
+  startArn: string;
+}
+
+/** Published versions a machine keeps at most (AWS allows 1,000); older ones go, their running executions carry on. */
+const KEEP_VERSIONS = 100;
+const PRUNE_ABOVE = 900;
+
 /**
- * Creates or updates a workflow's machines, children first (the main machine starts them).
- * A machine whose definition, role and logging already match gets no call at all; one an
- * interrupted attempt left behind is adopted and updated.
+ * Creates or updates a workflow's machines, children before the machines that start them. A
+ * machine whose definition, role and logging already match gets no update; one an interrupted
+ * attempt left behind is adopted and updated. Each machine publishes a version, and a parent
+ * starts its children's versions: an update takes a while to reach every StartExecution of the
+ * unqualified ARN, and a run must not mix the definitions before and after it.
  */
-export async function deployStateMachines(options: DeployStateMachinesOptions): Promise<{ stateMachineArn: string; childStateMachineArns: Record<string, string> }> {
+export async function deployStateMachines(options: DeployStateMachinesOptions): Promise<DeployedStateMachines> {
   const { node, workflowName, clients } = options;
   const arns = workflowMachineArns(node, workflowName, Object.keys(options.children));
   const tags = resourceTags(node.computeNodeId, workflowName);
-  for (const [child, definition] of Object.entries(options.children).sort(([a], [b]) => a.localeCompare(b)))
-    await ensureStateMachine(clients, node, arns.children[child], definition, tags);
-  await ensureStateMachine(clients, node, arns.main, options.definition, tags);
-  return { stateMachineArn: arns.main, childStateMachineArns: arns.children };
+  const pinned: Record<string, string> = {};
+  const deployed = new Set<string>();
+  const deployChild = async (child: string, path: string[]): Promise<void> => {
+    if (deployed.has(child)) return;
+    if (path.includes(child)) throw new Error(`internal: child machines start each other in a cycle (${[...path, child].join(" → ")})`);
+    const definition = options.children[child];
+    if (!definition) throw new Error(`internal: a machine starts child "${child}", which was not compiled`);
+    for (const grandchild of startedChildren(definition)) await deployChild(grandchild, [...path, child]);
+    pinned[arns.children[child]] = await ensureStateMachine(clients, node, arns.children[child], pinChildren(definition, pinned), tags);
+    deployed.add(child);
+  };
+  for (const child of Object.keys(options.children).sort((a, b) => a.localeCompare(b, "en", { numeric: true }))) await deployChild(child, []);
+  const startArn = await ensureStateMachine(clients, node, arns.main, pinChildren(options.definition, pinned), tags);
+  return { stateMachineArn: arns.main, childStateMachineArns: arns.children, startArn };
 }
 
-async function ensureStateMachine(clients: AwsClients, node: NodeOutputs, arn: string, definition: AslStateMachine, tags: Record<string, string>): Promise<void> {
+/** Names of the child machines a definition starts (their `child:<name>` markers). */
+function startedChildren(definition: AslStateMachine): string[] {
+  return [...readMarkers(definition).values()].filter((m) => m.kind === "child" && m.child).map((m) => m.child!);
+}
+
+/** The definition with every child start pointed at the version just deployed. */
+function pinChildren(definition: AslStateMachine, pinned: Record<string, string>): AslStateMachine {
+  const pin = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(pin);
+    if (value === null || typeof value !== "object") return value;
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, k === "StateMachineArn" && typeof v === "string" && pinned[v] ? pinned[v] : pin(v)]));
+  };
+  return pin(definition) as AslStateMachine;
+}
+
+/** Returns the ARN to start: the published version of this definition, or the machine itself where versions are unavailable. */
+async function ensureStateMachine(clients: AwsClients, node: NodeOutputs, arn: string, definition: AslStateMachine, tags: Record<string, string>): Promise<string> {
   const name = arn.split(":").pop()!;
   const logging = loggingConfiguration(node);
+  const versions = clients.stateMachineVersions !== false;
+  const publish = versions ? { publish: true } : {};
+  const startable = (versionArn: string | undefined) => (versions && versionArn ? versionArn : arn);
   const existing = await describe(clients, arn);
   if (!existing) {
     try {
-      await clients.limits.run("sfn:CreateStateMachine", () =>
+      const created = await clients.limits.run("sfn:CreateStateMachine", () =>
         clients.sfn.send(
           new CreateStateMachineCommand({
             name,
@@ -71,22 +118,58 @@ async function ensureStateMachine(clients: AwsClients, node: NodeOutputs, arn: s
             roleArn: node.stateMachineRoleArn,
             loggingConfiguration: logging,
             tags: Object.entries(tags).map(([key, value]) => ({ key, value })),
+            ...publish,
           }),
         ),
       );
-      return;
+      return startable(created.stateMachineVersionArn);
     } catch (err) {
       // Another deploy created it between our describe and create: adopt it below.
       if (awsErrorName(err) !== "StateMachineAlreadyExists") throw toRuntimeError(err, `CreateStateMachine ${name}`);
     }
   }
   const current = existing ?? (await describe(clients, arn));
-  if (current && matches(current, definition, node.stateMachineRoleArn, logging)) return;
-  await clients.limits
-    .run("sfn:UpdateStateMachine", () => clients.sfn.send(new UpdateStateMachineCommand({ stateMachineArn: arn, definition: JSON.stringify(definition), roleArn: node.stateMachineRoleArn, loggingConfiguration: logging })))
+  if (current && matches(current, definition, node.stateMachineRoleArn, logging)) return versions ? currentVersion(clients, arn, current.revisionId) : arn;
+  const updated = await clients.limits
+    .run("sfn:UpdateStateMachine", () => clients.sfn.send(new UpdateStateMachineCommand({ stateMachineArn: arn, definition: JSON.stringify(definition), roleArn: node.stateMachineRoleArn, loggingConfiguration: logging, ...publish })))
     .catch((err) => {
       throw toRuntimeError(err, `UpdateStateMachine ${name}`);
     });
+  if (versions) await pruneVersions(clients, arn);
+  return startable(updated.stateMachineVersionArn);
+}
+
+/**
+ * The version of an unchanged machine. Publishing is idempotent per revision, so this returns the
+ * version an earlier deploy published (or publishes one for a machine from before versions). The
+ * definition has not changed, so the machine itself is a safe fallback where publishing fails.
+ */
+async function currentVersion(clients: AwsClients, arn: string, revisionId: string | undefined): Promise<string> {
+  try {
+    const out = await clients.limits.run("sfn:PublishStateMachineVersion", () => clients.sfn.send(new PublishStateMachineVersionCommand({ stateMachineArn: arn, ...(revisionId ? { revisionId } : {}) })));
+    return out.stateMachineVersionArn ?? arn;
+  } catch {
+    return arn;
+  }
+}
+
+async function pruneVersions(clients: AwsClients, arn: string): Promise<void> {
+  const versions: { arn: string; created: number }[] = [];
+  try {
+    let nextToken: string | undefined;
+    do {
+      const page = await clients.limits.run("sfn:ListStateMachineVersions", () => clients.sfn.send(new ListStateMachineVersionsCommand({ stateMachineArn: arn, maxResults: 1000, nextToken })));
+      for (const v of page.stateMachineVersions ?? []) if (v.stateMachineVersionArn) versions.push({ arn: v.stateMachineVersionArn, created: v.creationDate?.getTime() ?? 0 });
+      nextToken = page.nextToken;
+    } while (nextToken);
+  } catch {
+    // Listing is housekeeping: a deploy must not fail for it.
+    return;
+  }
+  if (versions.length <= PRUNE_ABOVE) return;
+  versions.sort((a, b) => b.created - a.created);
+  for (const old of versions.slice(KEEP_VERSIONS))
+    await clients.limits.run("sfn:DeleteStateMachineVersion", () => clients.sfn.send(new DeleteStateMachineVersionCommand({ stateMachineVersionArn: old.arn }))).catch(() => undefined);
 }
 
 async function describe(clients: AwsClients, arn: string): Promise<DescribeStateMachineCommandOutput | undefined> {
