@@ -47,7 +47,6 @@ function renderSingle(ctx: UnitRenderContext, p: ResolvedProcessor): Fragment {
   const { names, target } = ctx;
   const states: [string, State][] = [];
   const own: HashRef = { literal: p.hash };
-  const depHashes = p.dependsOn.map((d) => ctx.byId.get(d)!.hash);
   let events = 0;
   if (p.dependsOn.length > 1) {
     const merge = mergeTask(target.dataTransferFunctionArn, { literal: p.id }, mergeDirValue(own), p.dependsOn.map((d) => ({ processorId: d, hash: ctx.byId.get(d)!.hash })));
@@ -58,18 +57,7 @@ function renderSingle(ctx: UnitRenderContext, p: ResolvedProcessor): Fragment {
   const runName = names.name("Run", p.id);
   const failName = names.name("Failed", p.id);
   states.push([tokenName, resolveTokenTask()]);
-  const run = processorRunTask({
-    computeType: p.computeType,
-    target: runTargetOf(target, p),
-    inputDir: inputDirValue(depHashes, own),
-    outputDir: outputDirValue(own),
-    lambdaTimeout: p.timeout,
-    retry: p.retry,
-    comment: processorComment(p.id),
-    failState: failName,
-    gpu: p.gpu,
-    network: target,
-  });
+  const run = runState(ctx, p, own, failName, processorComment(p.id));
   states.push([runName, run]);
   chain(states as [string, ChainableState][]);
   // The caught error keeps its name only: the cause of a failed runTask.sync is the task description,
@@ -91,7 +79,6 @@ function renderGroup(ctx: UnitRenderContext, members: ResolvedProcessor[]): Frag
   const itemsName = names.name("Items", label);
   const mapName = names.name("Map", label);
   const own: HashRef = { path: "$.p.h" };
-  const depHashes = p.dependsOn.map((d) => ctx.byId.get(d)!.hash);
   const inner: [string, ChainableState][] = [];
   let perItem = 0;
   if (p.dependsOn.length > 1) {
@@ -102,17 +89,7 @@ function renderGroup(ctx: UnitRenderContext, members: ResolvedProcessor[]): Frag
   const describeName = names.name("Describe failure", label);
   const failName = names.name("Failed", label);
   inner.push([names.name("Token", label), resolveTokenTask()]);
-  const run = processorRunTask({
-    computeType: p.computeType,
-    target: runTargetOf(target, p),
-    inputDir: inputDirValue(depHashes, own),
-    outputDir: outputDirValue(own),
-    lambdaTimeout: p.timeout,
-    retry: p.retry,
-    failState: describeName,
-    gpu: p.gpu,
-    network: target,
-  });
+  const run = runState(ctx, p, own, describeName);
   inner.push([names.name("Run", label), run]);
   perItem += EVENTS.sdkTask + (p.computeType === "ecs" ? EVENTS.syncTask : EVENTS.lambdaTask);
   chain(inner);
@@ -137,6 +114,22 @@ function renderGroup(ctx: UnitRenderContext, members: ResolvedProcessor[]): Frag
   });
   const events = EVENTS.pass + (distributed ? EVENTS.distributedMap : EVENTS.map + members.length * (EVENTS.mapIteration + perItem));
   return { first: itemsName, last: map, states: [[itemsName, items], [mapName, map]], events };
+}
+
+/** The run state of `p` (or of each twin of a Map, whose own hash is `own`), caught into `failState`. */
+function runState(ctx: UnitRenderContext, p: ResolvedProcessor, own: HashRef, failState: string, comment?: string) {
+  return processorRunTask({
+    computeType: p.computeType,
+    target: runTargetOf(ctx.target, p),
+    inputDir: inputDirValue(p.dependsOn.map((d) => ctx.byId.get(d)!.hash), own),
+    outputDir: outputDirValue(own),
+    lambdaTimeout: p.timeout,
+    retry: p.retry,
+    comment,
+    failState,
+    gpu: p.gpu,
+    network: ctx.target,
+  });
 }
 
 function chain(states: [string, ChainableState][]): void {

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { analyzeMachines, compileWorkflow, readMarkers, AslGraph, AslState, AslStateMachine, CompiledWorkflow } from "../../lib/compile";
+import { analyzeMachines, compileWorkflow, readMarkers, AslGraph } from "../../lib/compile";
 import { CompileError } from "../../lib/errors";
 import { allStates, ancestors, Edges, expectCorrectSchedule, expectValid, machines, planOf, prng, randomDag, randomSeriesParallelDag } from "./helpers";
 
