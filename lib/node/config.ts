@@ -18,6 +18,14 @@ export const NodeConfigSchema = z
     availabilityZones: z.number().int().min(2).max(6).default(2),
     /** Secure mode: route private subnets through this existing NAT gateway (shared between nodes) instead of creating one. */
     existingNatGatewayId: z.string().regex(/^nat-[0-9a-f]{8,17}$/, "must be a NAT gateway id (nat-…)").optional(),
+    /**
+     * Basic mode: how the default VPC reaches S3 privately (the data-transfer Lambda runs there, gets no
+     * public IP and has no NAT). `create` adds an S3 gateway endpoint on the route tables of the node's
+     * subnets; `existing` creates nothing and relies on one the VPC already has. A route table takes one
+     * S3 endpoint only, so every basic node after the first in a VPC sets `existing`.
+     * @default "create" (basic mode; refused in secure and compliant modes)
+     */
+    s3GatewayEndpoint: z.enum(["create", "existing"]).optional(),
     gpu: z
       .object({
         enabled: z.boolean().default(false),
@@ -65,6 +73,12 @@ export const NodeConfigSchema = z
       });
     if (config.existingNatGatewayId && config.mode !== "secure")
       ctx.addIssue({ code: "custom", path: ["existingNatGatewayId"], message: `only secure mode uses a NAT gateway (mode is ${config.mode})` });
+    if (config.s3GatewayEndpoint && config.mode !== "basic")
+      ctx.addIssue({
+        code: "custom",
+        path: ["s3GatewayEndpoint"],
+        message: `only basic mode uses the default VPC's S3 gateway endpoint (mode is ${config.mode}: ${config.mode === "secure" ? "S3 goes through the NAT gateway" : "the node's VPC has its own"}); remove the key`,
+      });
   });
 
 export type NodeConfigInput = z.input<typeof NodeConfigSchema>;

@@ -24,7 +24,8 @@ export interface FunctionArgs {
   environmentKeyArn?: pulumi.Input<string>;
   /**
    * Whether the node's subnets reach AWS services privately (NAT or endpoints). Basic mode's default
-   * subnets do not: a VPC Lambda never gets a public IP, so there only EFS users join the VPC.
+   * subnets reach S3 only (its gateway endpoint): a VPC Lambda never gets a public IP, so there only
+   * EFS users join the VPC.
    */
   privateNetwork: boolean;
   tags: Record<string, string>;

@@ -22,7 +22,7 @@ const BASIC_SUBNETS = 2;
 // Interface endpoints the runtime calls in compliant mode (no other way out of the VPC).
 const INTERFACE_ENDPOINTS = ["ecr.api", "ecr.dkr", "logs", "secretsmanager", "states", "ecs", "sts", "kms", "lambda", "elasticfilesystem"] as const;
 
-/** The network of a node: the default VPC (basic) or a dedicated one (secure: public + private behind NAT; compliant: private only + endpoints). */
+/** The network of a node: the default VPC (basic, with an S3 gateway endpoint unless the VPC has one) or a dedicated one (secure: public + private behind NAT; compliant: private only + endpoints). */
 export function createNetwork(name: string, config: NodeConfig, tags: Record<string, string>, parent: pulumi.Resource, kmsKeyArn?: pulumi.Input<string>): NodeNetwork {
   const opts = { parent };
   if (config.mode === "basic") {
@@ -31,6 +31,7 @@ export function createNetwork(name: string, config: NodeConfig, tags: Record<str
     const groups = securityGroups(name, vpc.id, vpc.cidrBlock, tags, parent, true);
     // Two default subnets (two zones) is every region's minimum; using exactly two keeps one EFS mount target per subnet.
     const subnetIds = subnets.ids.apply((ids) => [...ids].sort().slice(0, BASIC_SUBNETS));
+    if ((config.s3GatewayEndpoint ?? "create") === "create") defaultVpcS3Endpoint(name, config.region, vpc, subnetIds, tags, parent);
     return { vpcId: vpc.id, vpcCidr: vpc.cidrBlock, subnetIds, subnetCount: BASIC_SUBNETS, ...groups, assignPublicIp: true, attachments: [groups.processorSecurityGroup, groups.efsSecurityGroup] };
   }
 
@@ -117,6 +118,40 @@ export function createNetwork(name: string, config: NodeConfig, tags: Record<str
   new aws.ec2.FlowLog(`${name}-flow-log`, { vpcId: vpc.id, trafficType: "ALL", logDestinationType: "cloud-watch-logs", logDestination: flowLogGroup.arn, iamRoleArn: flowRole.arn, tags }, opts);
 
   return { vpcId: vpc.id, vpcCidr: vpc.cidrBlock, subnetIds: pulumi.all(privateSubnets.map((s) => s.id)), subnetCount: privateSubnets.length, ...groups, assignPublicIp: false, attachments };
+}
+
+/**
+ * Basic mode's way to S3 from the default VPC, where a VPC Lambda (data-transfer, which must mount EFS)
+ * gets no public IP and there is no NAT: a gateway endpoint adds an S3 prefix-list route to the route
+ * tables of the node's subnets. Same-region buckets only, as for every gateway endpoint.
+ */
+function defaultVpcS3Endpoint(name: string, region: string, vpc: pulumi.Output<aws.ec2.GetVpcResult>, subnetIds: pulumi.Output<string[]>, tags: Record<string, string>, parent: pulumi.Resource): aws.ec2.VpcEndpoint {
+  const opts = { parent };
+  const routeTableIds = pulumi.all([vpc, subnetIds]).apply(async ([v, ids]) => {
+    // One query per subnet: a subnet's explicit association, if any, is the only result.
+    const explicit = await Promise.all(ids.map((id) => aws.ec2.getRouteTables({ vpcId: v.id, filters: [{ name: "association.subnet-id", values: [id] }] }, opts)));
+    return subnetRouteTableIds(v.mainRouteTableId, explicit.map((r) => r.ids));
+  });
+  return new aws.ec2.VpcEndpoint(
+    `${name}-vpce-s3`,
+    {
+      vpcId: vpc.id,
+      serviceName: `com.amazonaws.${region}.s3`,
+      vpcEndpointType: "Gateway",
+      routeTableIds,
+      // The default full-access policy, on purpose: the route carries every S3 request from these route
+      // tables, not just the node's. Fargate pulls ECR image layers from AWS-owned S3 buckets, processors
+      // may read any bucket, and other workloads of the account share the default VPC; a policy naming
+      // only the inputs and archive buckets would cut them off. IAM still scopes what the node may do.
+      tags: { ...tags, Name: `${name}-vpce-s3` },
+    },
+    opts,
+  );
+}
+
+/** The route tables subnets use: each one's explicitly associated table, or else the VPC's main one (sorted, unique). */
+export function subnetRouteTableIds(mainRouteTableId: string, explicitPerSubnet: readonly (readonly string[] | undefined)[]): string[] {
+  return [...new Set(explicitPerSubnet.map((ids) => ids?.[0] ?? mainRouteTableId))].sort();
 }
 
 function securityGroups(name: string, vpcId: pulumi.Input<string>, vpcCidr: pulumi.Input<string>, tags: Record<string, string>, parent: pulumi.Resource, internetEgress: boolean) {

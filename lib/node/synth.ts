@@ -34,9 +34,12 @@ function callResult(token: string, args: Record<string, unknown>, region: string
     case "aws:index/getAvailabilityZones:getAvailabilityZones":
       return { names: ["a", "b", "c"].map((z) => `${region}${z}`), zoneIds: ["az1", "az2", "az3"], id: region };
     case "aws:ec2/getVpc:getVpc":
-      return { id: "vpc-0default0000000000", cidrBlock: "172.31.0.0/16", default: true };
+      return { id: "vpc-0default0000000000", cidrBlock: "172.31.0.0/16", default: true, mainRouteTableId: "rtb-0defaultmain00000" };
     case "aws:ec2/getSubnets:getSubnets":
       return { ids: ["subnet-0default00000000a", "subnet-0default00000000b", "subnet-0default00000000c"], id: "subnets" };
+    case "aws:ec2/getRouteTables:getRouteTables":
+      // As in a default VPC as AWS creates it: no subnet has an explicit association, all use the main table.
+      return { ids: [], id: region };
     case "aws:ssm/getParameter:getParameter":
       return { value: "ami-0gpu00000000000000", name: args.name, type: "String", id: String(args.name) };
     default:

@@ -48,6 +48,30 @@ describe("ComputeNode", function () {
     expect(ofType(basic, "aws:efs/mountTarget:MountTarget").map((m) => m.inputs.subnetId)).to.deep.equal(basic.outputs.subnetIds);
   });
 
+  it("creates an S3 gateway endpoint on the default VPC's route table in basic mode", () => {
+    const endpoints = ofType(basic, "aws:ec2/vpcEndpoint:VpcEndpoint");
+    expect(endpoints).to.have.length(1);
+    expect(endpoints[0].name).to.equal("cn-n1-vpce-s3");
+    expect(endpoints[0].inputs).to.include({ vpcId: "vpc-0default0000000000", serviceName: "com.amazonaws.us-east-1.s3", vpcEndpointType: "Gateway" });
+    // The mock's default subnets have no explicit association, so they use the VPC's main route table.
+    expect(endpoints[0].inputs.routeTableIds).to.deep.equal(["rtb-0defaultmain00000"]);
+    expect(endpoints[0].inputs.tags).to.include({ "compute-node:node": "n1", "compute-node:environment": "dev", "compute-node:mode": "basic", Name: "cn-n1-vpce-s3" });
+    expect(endpoints[0].inputs.policy).to.equal(undefined);
+  });
+
+  it("creates no S3 endpoint in basic mode when the account already has one (s3GatewayEndpoint: existing)", async () => {
+    const shared = await synth({ mode: "basic", s3GatewayEndpoint: "existing" });
+    expect(ofType(shared, "aws:ec2/vpcEndpoint:VpcEndpoint")).to.have.length(0);
+    expect(shared.outputs.subnetIds).to.deep.equal(basic.outputs.subnetIds);
+  });
+
+  it("creates no S3 gateway endpoint in secure mode", () => {
+    expect(ofType(secure, "aws:ec2/vpcEndpoint:VpcEndpoint")).to.have.length(0);
+    // Compliant mode keeps exactly its own S3 gateway, on its private route table.
+    const s3 = ofType(compliant, "aws:ec2/vpcEndpoint:VpcEndpoint").filter((e) => e.inputs.serviceName === "com.amazonaws.us-east-1.s3");
+    expect(s3.map((e) => [e.name, e.inputs.routeTableIds])).to.deep.equal([["cn-n1-vpce-s3", ["cn-n1-private-rt-id"]]]);
+  });
+
   it("gives secure mode a dedicated VPC over two zones with private subnets behind a NAT gateway, flow logs and rotating keys", () => {
     const subnets = ofType(secure, "aws:ec2/subnet:Subnet");
     const tier = (s: SynthResource) => (s.inputs.tags as Record<string, string>)["compute-node:tier"];
@@ -200,7 +224,7 @@ describe("ComputeNode", function () {
     }
   });
 
-  it("mounts EFS only in the data-transfer Lambda and keeps finalize out of basic mode's default subnets, which have no way to AWS APIs", () => {
+  it("mounts EFS only in the data-transfer Lambda and keeps finalize out of basic mode's default subnets, which reach only S3", () => {
     const fn = (r: SynthResult, kind: string) => ofType(r, "aws:lambda/function:Function").find((f) => f.name === `cn-n1-${kind}`)!.inputs;
     for (const r of [basic, secure, compliant]) {
       expect(fn(r, "data-transfer").fileSystemConfig).to.deep.include({ localMountPath: "/mnt/efs" });

@@ -37,6 +37,14 @@ describe("parseNodeConfig", () => {
     expect(issuesOf({ computeNodeId: "n1", mode: "compliant", region: "us-east-1", existingNatGatewayId: "nat-0123456789abcdef0" })).to.deep.equal(["config.existingNatGatewayId"]);
   });
 
+  it("creates the basic node's S3 gateway endpoint unless told the VPC has one, and refuses the option outside basic mode", () => {
+    expect(parseNodeConfig({ computeNodeId: "n1", mode: "basic", region: "us-east-1" }).s3GatewayEndpoint).to.equal(undefined);
+    expect(parseNodeConfig({ computeNodeId: "n1", mode: "basic", region: "us-east-1", s3GatewayEndpoint: "existing" }).s3GatewayEndpoint).to.equal("existing");
+    expect(issuesOf({ computeNodeId: "n1", mode: "basic", region: "us-east-1", s3GatewayEndpoint: "shared" })).to.deep.equal(["config.s3GatewayEndpoint"]);
+    for (const mode of ["secure", "compliant"])
+      for (const s3GatewayEndpoint of ["create", "existing"]) expect(issuesOf({ computeNodeId: "n1", mode, region: "us-east-1", s3GatewayEndpoint }), `${mode} ${s3GatewayEndpoint}`).to.deep.equal(["config.s3GatewayEndpoint"]);
+  });
+
   it("accepts deploymentMode, the name stack outputs and the provisioning API use, as the mode", () => {
     expect(parseNodeConfig({ computeNodeId: "n1", deploymentMode: "secure", region: "us-east-1" }).mode).to.equal("secure");
   });

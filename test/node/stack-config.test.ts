@@ -13,6 +13,10 @@ describe("readStackConfig", () => {
     expect(config.gpu).to.deep.equal({ enabled: true, instanceType: "g4dn.xlarge", maxInstances: 4 });
   });
 
+  it("reads s3GatewayEndpoint as text", () => {
+    expect(readStackConfig(source({ computeNodeId: "n1", mode: "basic", s3GatewayEndpoint: "existing" }), "us-east-1").s3GatewayEndpoint).to.equal("existing");
+  });
+
   it("takes the region from aws:region when the node config has none", () => {
     expect(readStackConfig(source({ computeNodeId: "n1", mode: "basic" }), "ap-southeast-2").region).to.equal("ap-southeast-2");
   });

@@ -31,6 +31,11 @@ describe("node policies", function () {
     expect(checkNodePolicies(compliant, "compliant")).to.deep.equal([]);
   });
 
+  it("passes a basic node with its S3 gateway endpoint on the default VPC", () => {
+    expect(basic.filter((r) => r.type === "aws:ec2/vpcEndpoint:VpcEndpoint").map((r) => r.name)).to.deep.equal(["cn-n1-vpce-s3"]);
+    expect(checkNodePolicies(basic, "basic")).to.deep.equal([]);
+  });
+
   it("rejects a basic node presented as secure: no KMS, no own VPC, no flow logs", () => {
     const vs = checkNodePolicies(basic, "secure");
     expect(byPolicy(vs, "kms-at-rest").map((v) => v.resource)).to.include.members(["cn-n1-efs", "cn-n1-log-archive", "cn-n1-data-transfer-logs"]);
