@@ -1,26 +1,19 @@
 import { expect } from "chai";
 import { DeregisterTaskDefinitionCommand, ListTaskDefinitionsCommand } from "@aws-sdk/client-ecs";
 import { resolvePlan } from "../../lib/plan/resolve";
-import { AwsClients } from "../../lib/runtime/aws/clients";
 import { deployWorkflow } from "../../lib/runtime/aws/executions";
 import { cleanupNodeResources } from "../../lib/runtime/aws/cleanup";
-import { Moto, startMoto } from "./moto";
-import { motoClients, motoNode } from "./fixtures";
+import { useMoto } from "./moto";
+import { motoNode } from "./fixtures";
 
 describe("node cleanup after an interrupted cleanup (moto)", function () {
   this.timeout(40000);
-  let moto: Moto;
-  let clients: AwsClients;
-  before(async () => (moto = await startMoto()));
-  after(() => moto?.stop());
-  beforeEach(async () => {
-    await moto.reset();
-    clients = motoClients(moto.endpoint);
-  });
+  const moto = useMoto();
 
-  const revisions = async (status: "ACTIVE" | "INACTIVE") => ((await clients.ecs.send(new ListTaskDefinitionsCommand({ status }))).taskDefinitionArns ?? []).sort();
+  const revisions = async (status: "ACTIVE" | "INACTIVE") => ((await moto.clients.ecs.send(new ListTaskDefinitionsCommand({ status }))).taskDefinitionArns ?? []).sort();
 
   it("deletes task definitions an earlier attempt only deregistered, keeps another node's, and then has nothing left to do", async () => {
+    const { clients } = moto;
     const plan = resolvePlan({ name: "wf", processors: [{ id: "a", sourceUrl: "img-a:1" }, { id: "b", sourceUrl: "img-b:1", dependsOn: ["a"] }] }, { processors: [{ sourceUrl: "img-a:1", computeTypes: ["ecs"] }, { sourceUrl: "img-b:1", computeTypes: ["ecs"] }], mode: "secure" });
     const mine = await deployWorkflow({ node: await motoNode(moto.endpoint, "node-x"), plan, clients });
     const other = await deployWorkflow({ node: await motoNode(moto.endpoint, "node-x-y"), plan, clients });

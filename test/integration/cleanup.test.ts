@@ -10,7 +10,7 @@ import { ConflictError } from "../../lib/errors";
 import { AwsClients } from "../../lib/runtime/aws/clients";
 import { deployWorkflow } from "../../lib/runtime/aws/executions";
 import { cleanupNodeResources, cleanupWorkflow } from "../../lib/runtime/aws/cleanup";
-import { Moto, startMoto } from "./moto";
+import { useMoto } from "./moto";
 import { motoClients, motoNode } from "./fixtures";
 
 const workflow = (name: string, images: string[]) => ({ name, processors: images.map((img, i) => ({ id: `p${i}`, sourceUrl: img, ...(i ? { dependsOn: [`p${i - 1}`] } : {}) })) });
@@ -25,20 +25,14 @@ async function inventory(clients: AwsClients) {
 
 describe("cleanup (moto)", function () {
   this.timeout(40000);
-  let moto: Moto;
-  let clients: AwsClients;
-  before(async () => (moto = await startMoto()));
-  after(() => moto?.stop());
-  beforeEach(async () => {
-    await moto.reset();
-    clients = motoClients(moto.endpoint);
-  });
+  const moto = useMoto();
 
   async function deployOn(node: NodeOutputs, name: string, lambda: string[], ecs: string[] = []) {
-    return deployWorkflow({ node, plan: resolvePlan(workflow(name, [...lambda, ...ecs]), { processors: regs(lambda, ecs), mode: "secure" }), clients });
+    return deployWorkflow({ node, plan: resolvePlan(workflow(name, [...lambda, ...ecs]), { processors: regs(lambda, ecs), mode: "secure" }), clients: moto.clients });
   }
 
   it("removes every function, state machine and task definition of a node and nothing of another node, idempotently", async () => {
+    const { clients } = moto;
     const a = await motoNode(moto.endpoint, "node-a");
     // "node-a-b" starts with "node-a-": name prefixes alone would confuse the two.
     const b = await motoNode(moto.endpoint, "node-a-b");
@@ -79,6 +73,7 @@ describe("cleanup (moto)", function () {
   });
 
   it("refuses while an execution of the node runs, naming it, and stops it with force", async () => {
+    const { clients } = moto;
     const node = await motoNode(moto.endpoint, "node-busy");
     const slow = await clients.sfn.send(
       new CreateStateMachineCommand({
@@ -103,6 +98,7 @@ describe("cleanup (moto)", function () {
   });
 
   it("deletes a workflow's machines and the functions only it used, keeping shared ones for the other workflow", async () => {
+    const { clients } = moto;
     const node = await motoNode(moto.endpoint, "node-wf");
     await deployOn(node, "first", ["shared:1", "only-first:1"], ["ecs-shared:1"]);
     await deployOn(node, "second", ["shared:1"], ["ecs-shared:1"]);
@@ -123,6 +119,7 @@ describe("cleanup (moto)", function () {
   });
 
   it("completes a registration that failed half-way on the next attempt, without duplicates", async () => {
+    const { clients } = moto;
     const node = await motoNode(moto.endpoint, "node-fault");
     const plan = resolvePlan(workflow("wf", ["l1:1", "l2:1", "e1:1"]), { processors: regs(["l1:1", "l2:1"], ["e1:1"]), mode: "secure" });
     // Fault injection: the first CreateFunction succeeds, the second fails, as a throttle or crash would.

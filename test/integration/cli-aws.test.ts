@@ -2,23 +2,17 @@ import { expect } from "chai";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CreateFunctionCommand } from "@aws-sdk/client-lambda";
 import { CreateTableCommand } from "@aws-sdk/client-dynamodb";
 import { main } from "../../lib/cli/main";
 import { executionTableDefinition } from "../../lib/runtime/aws/dynamo-record-store";
-import { Moto, startMoto } from "./moto";
-import { motoClients, motoNode } from "./fixtures";
+import { useMoto } from "./moto";
+import { createNodeFunctions, motoNode } from "./fixtures";
 
 describe("compute-node deploy / start / status / cleanup against moto", function () {
   this.timeout(40000);
-  let moto: Moto;
+  const moto = useMoto();
   let dir: string;
-  before(async () => (moto = await startMoto()));
-  after(() => moto?.stop());
-  beforeEach(async () => {
-    await moto.reset();
-    dir = await mkdtemp(join(tmpdir(), "cn-cli-aws-"));
-  });
+  beforeEach(async () => (dir = await mkdtemp(join(tmpdir(), "cn-cli-aws-"))));
   afterEach(() => rm(dir, { recursive: true, force: true }));
 
   async function cli(...argv: string[]) {
@@ -34,11 +28,10 @@ describe("compute-node deploy / start / status / cleanup against moto", function
   }
 
   async function files() {
-    const clients = motoClients(moto.endpoint);
+    const { clients } = moto;
     const node = { ...(await motoNode(moto.endpoint, "node-cli")), executionTableName: "cn-cli-executions" };
     await clients.dynamodb.send(new CreateTableCommand(executionTableDefinition("cn-cli-executions")));
-    for (const arn of [node.dataTransferFunctionArn, node.finalizeFunctionArn!])
-      await clients.lambda.send(new CreateFunctionCommand({ FunctionName: arn.split(":").pop(), PackageType: "Image", Code: { ImageUri: "node-fn:1" }, Role: node.lambdaExecutionRoleArn }));
+    await createNodeFunctions(clients, node);
     await writeFile(join(dir, "node.json"), JSON.stringify(node));
     await writeFile(join(dir, "workflow.json"), JSON.stringify({ name: "cli-wf", processors: [{ id: "a", sourceUrl: "img-a:1" }, { id: "b", sourceUrl: "img-b:1", dependsOn: ["a"] }] }));
     await writeFile(join(dir, "processors.json"), JSON.stringify([{ sourceUrl: "img-a:1", computeTypes: ["lambda"] }, { sourceUrl: "img-b:1", computeTypes: ["lambda", "ecs"] }]));

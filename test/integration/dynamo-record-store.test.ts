@@ -1,21 +1,18 @@
 import { expect } from "chai";
 import { CreateTableCommand } from "@aws-sdk/client-dynamodb";
 import { resolvePlan } from "../../lib/plan/resolve";
+import { executionSnapshot } from "../../lib/plan/snapshot";
 import { ConflictError } from "../../lib/errors";
 import { ExecutionRecord } from "../../lib/model/execution-record";
 import { DynamoRecordStore, executionTableDefinition } from "../../lib/runtime/aws/dynamo-record-store";
-import { Moto, startMoto } from "./moto";
-import { motoClients } from "./fixtures";
+import { useMoto } from "./moto";
 
 describe("DynamoRecordStore (moto)", function () {
   this.timeout(30000);
-  let moto: Moto;
+  const moto = useMoto();
   let store: DynamoRecordStore;
-  before(async () => (moto = await startMoto()));
-  after(() => moto?.stop());
   beforeEach(async () => {
-    await moto.reset();
-    const clients = motoClients(moto.endpoint);
+    const { clients } = moto;
     await clients.dynamodb.send(new CreateTableCommand(executionTableDefinition("records")));
     store = new DynamoRecordStore({ clients, tableName: "records" });
   });
@@ -25,7 +22,7 @@ describe("DynamoRecordStore (moto)", function () {
     const plan = resolvePlan({ name: "w", processors: ids.map((id) => ({ id, sourceUrl: "img:1" })) });
     return {
       executionId, workflowInstanceId: executionId, backend: "aws", computeNodeId: "n", createdAt: "2026-01-01T00:00:00.000Z", status: "PENDING",
-      snapshot: { workflow: plan.workflow, processors: plan.registrations, invocation: plan.invocation, mode: plan.mode, resolved: plan.processors.map((p) => ({ id: p.id, uuid: p.uuid, image: p.image, computeType: p.computeType, cpu: p.cpu, memory: p.memory, hash: p.hash })), definitionHash: "h" },
+      snapshot: executionSnapshot(plan, "h"),
       processors: Object.fromEntries(ids.map((id) => [id, { status: "NOT_STARTED" as const }])),
     };
   }

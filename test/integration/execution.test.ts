@@ -1,5 +1,4 @@
 import { expect } from "chai";
-import { CreateFunctionCommand } from "@aws-sdk/client-lambda";
 import { CreateTableCommand } from "@aws-sdk/client-dynamodb";
 import { DescribeExecutionCommand, GetExecutionHistoryCommand, StopExecutionCommand } from "@aws-sdk/client-sfn";
 import { GetSecretValueCommand } from "@aws-sdk/client-secrets-manager";
@@ -10,8 +9,8 @@ import { deployWorkflow, startWorkflowExecution } from "../../lib/runtime/aws/ex
 import { refreshExecutionStatus } from "../../lib/runtime/aws/tracking";
 import { DynamoRecordStore, executionTableDefinition } from "../../lib/runtime/aws/dynamo-record-store";
 import { ExecutionRecord } from "../../lib/model/execution-record";
-import { Moto, startMoto } from "./moto";
-import { motoClients, motoNode } from "./fixtures";
+import { useMoto } from "./moto";
+import { createNodeFunctions, motoClients, motoNode } from "./fixtures";
 
 const diamond = {
   name: "lambda-diamond",
@@ -25,12 +24,6 @@ const diamond = {
 const lambdaOnly = ["a", "b", "c", "d"].map((x) => ({ sourceUrl: `img-${x}:1`, computeTypes: ["lambda"] }));
 const TOKENS = { sessionToken: "sess-TOKEN-abc123", refreshToken: "refresh-TOKEN-def456" };
 
-/** The node's own functions (data transfer, finalize) exist before any workflow; moto echoes their payloads. */
-async function nodeFunctions(clients: AwsClients, node: NodeOutputs) {
-  for (const arn of [node.dataTransferFunctionArn, node.finalizeFunctionArn!])
-    await clients.lambda.send(new CreateFunctionCommand({ FunctionName: arn.split(":").pop(), PackageType: "Image", Code: { ImageUri: "node-fn:1" }, Role: node.lambdaExecutionRoleArn }));
-}
-
 async function untilTerminal(clients: AwsClients, store: DynamoRecordStore, executionId: string): Promise<ExecutionRecord> {
   for (let i = 0; i < 120; i++) {
     const record = await refreshExecutionStatus({ executionId, store, clients });
@@ -42,23 +35,20 @@ async function untilTerminal(clients: AwsClients, store: DynamoRecordStore, exec
 
 describe("executions on Step Functions (moto)", function () {
   this.timeout(40000);
-  let moto: Moto;
-  let clients: AwsClients;
+  // moto may answer a second StartExecution in a region with a 500: every test starts from a reset.
+  const moto = useMoto();
   let node: NodeOutputs;
   let store: DynamoRecordStore;
-  before(async () => (moto = await startMoto()));
-  after(() => moto?.stop());
   beforeEach(async () => {
-    // moto may answer a second StartExecution in a region with a 500: every test starts from a reset.
-    await moto.reset();
-    clients = motoClients(moto.endpoint);
+    const { clients } = moto;
     node = await motoNode(moto.endpoint, "node-e2e");
-    await nodeFunctions(clients, node);
+    await createNodeFunctions(clients, node);
     await clients.dynamodb.send(new CreateTableCommand(executionTableDefinition("cn-executions")));
     store = new DynamoRecordStore({ clients, tableName: "cn-executions" });
   });
 
   it("runs a Lambda-only diamond to SUCCEEDED with every processor SUCCEEDED, and keeps tokens out of the input", async () => {
+    const { clients } = moto;
     const plan = resolvePlan(diamond, { processors: lambdaOnly, mode: "secure" });
     const started = await startWorkflowExecution({ node, plan, clients, store, tokens: TOKENS });
     expect(started.executionArn).to.match(/:execution:cn-node-e2e-lambda-diamond-[0-9a-f]{8}:wi-/);
@@ -90,6 +80,7 @@ describe("executions on Step Functions (moto)", function () {
   });
 
   it("runs a Map of twin processors and tracks every twin to SUCCEEDED", async () => {
+    const { clients } = moto;
     const twins = ["t1", "t2", "t3", "t4"];
     const fanOut = {
       name: "fan-out",
@@ -105,6 +96,7 @@ describe("executions on Step Functions (moto)", function () {
   });
 
   it("adopts an execution whose start was interrupted before its ARN was recorded", async () => {
+    const { clients } = moto;
     const plan = resolvePlan(diamond, { processors: lambdaOnly, mode: "secure" });
     // Fault injection: the record write after StartExecution fails, as a crash at that point would.
     const flaky = Object.create(store) as DynamoRecordStore;
@@ -122,6 +114,7 @@ describe("executions on Step Functions (moto)", function () {
   });
 
   it("leaves no processor STARTED once an execution is stopped", async () => {
+    const { clients } = moto;
     const plan = resolvePlan(diamond, { processors: lambdaOnly, mode: "secure" });
     const started = await startWorkflowExecution({ node, plan, clients, store, tokens: TOKENS });
     // moto answers StopExecution with a 500 until its worker has set the execution up: wait for the first state.

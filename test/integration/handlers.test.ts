@@ -10,22 +10,19 @@ import { createDataTransferHandler } from "../../lib/handlers/data-transfer";
 import { createFinalizeHandler } from "../../lib/handlers/finalize";
 import { DynamoRecordStore, executionTableDefinition } from "../../lib/runtime/aws/dynamo-record-store";
 import { resolvePlan } from "../../lib/plan/resolve";
-import { Moto, startMoto } from "./moto";
-import { motoClients } from "./fixtures";
+import { executionSnapshot } from "../../lib/plan/snapshot";
+import { useMoto } from "./moto";
+import { sdkConfig } from "./fixtures";
 
 describe("Lambda handlers against moto", function () {
   this.timeout(30000);
-  let moto: Moto;
+  const moto = useMoto();
   let s3: S3Client;
   let logs: CloudWatchLogsClient;
   let dir: string;
-  before(async () => (moto = await startMoto()));
-  after(() => moto?.stop());
   beforeEach(async () => {
-    await moto.reset();
-    const config = { region: "us-east-1", endpoint: moto.endpoint, credentials: { accessKeyId: "test", secretAccessKey: "test" }, maxAttempts: 1 };
-    s3 = new S3Client({ ...config, forcePathStyle: true });
-    logs = new CloudWatchLogsClient(config);
+    s3 = new S3Client({ ...sdkConfig(moto.endpoint), forcePathStyle: true });
+    logs = new CloudWatchLogsClient(sdkConfig(moto.endpoint));
     dir = await mkdtemp(join(tmpdir(), "cn-handlers-"));
   });
   afterEach(() => rm(dir, { recursive: true, force: true }));
@@ -46,13 +43,13 @@ describe("Lambda handlers against moto", function () {
     await logs.send(new CreateLogStreamCommand({ logGroupName: "/cn/node", logStreamName: "processor/processor/t1" }));
     const t0 = Date.now();
     await logs.send(new PutLogEventsCommand({ logGroupName: "/cn/node", logStreamName: "processor/processor/t1", logEvents: [{ timestamp: t0 + 1000, message: "hello" }, { timestamp: t0 + 2000, message: "done" }] }));
-    const clients = motoClients(moto.endpoint);
+    const { clients } = moto;
     await clients.dynamodb.send(new CreateTableCommand(executionTableDefinition("execs")));
     const plan = resolvePlan({ name: "w", processors: [{ id: "p", sourceUrl: "img:1" }] }, { processors: [{ sourceUrl: "img:1", computeTypes: ["lambda"], memory: 2048 }] });
     const store = new DynamoRecordStore({ clients, tableName: "execs" });
     await store.create({
       executionId: "wi-9", workflowInstanceId: "wi-9", backend: "aws", computeNodeId: "node", createdAt: new Date(t0).toISOString(), status: "RUNNING", startedAt: new Date(t0).toISOString(),
-      snapshot: { workflow: plan.workflow, processors: plan.registrations, invocation: plan.invocation, mode: plan.mode, resolved: plan.processors.map((p) => ({ id: p.id, uuid: p.uuid, image: p.image, computeType: p.computeType, cpu: p.cpu, memory: p.memory, hash: p.hash })), definitionHash: "h" },
+      snapshot: executionSnapshot(plan, "h"),
       processors: { p: { status: "SUCCEEDED", startedAt: new Date(t0).toISOString(), finishedAt: new Date(t0 + 10_000).toISOString(), attempts: 1 } },
     });
     await clients.secrets.send(new CreateSecretCommand({ Name: "cn/node/wi-9", SecretString: JSON.stringify({ sessionToken: "s", refreshToken: "r" }) }));

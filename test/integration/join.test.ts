@@ -2,8 +2,7 @@ import { expect } from "chai";
 import { CreateTableCommand, DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
 import { SendTaskSuccessCommand, SFNClient, SFNServiceException, TaskDoesNotExist, TaskTimedOut } from "@aws-sdk/client-sfn";
 import { createJoinHandler, JoinSignal, sfnSignal } from "../../lib/handlers/join";
-import { Moto, startMoto } from "./moto";
-import { motoClients } from "./fixtures";
+import { useMoto } from "./moto";
 
 const TABLE = "joins";
 const NOW = Date.UTC(2026, 0, 1);
@@ -52,15 +51,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("join handler (moto)", function () {
   this.timeout(60000);
-  let moto: Moto;
+  const moto = useMoto();
   let dynamodb: DynamoDBClient;
   let signal: RecordingSignal;
   let join: (event: unknown) => Promise<unknown>;
-  before(async () => (moto = await startMoto()));
-  after(() => moto?.stop());
   beforeEach(async () => {
-    await moto.reset();
-    dynamodb = motoClients(moto.endpoint).dynamodb as DynamoDBClient;
+    dynamodb = moto.clients.dynamodb as DynamoDBClient;
     await dynamodb.send(
       new CreateTableCommand({
         TableName: TABLE,
@@ -247,12 +243,10 @@ describe("join handler (moto)", function () {
 
 describe("sfnSignal", function () {
   this.timeout(30000);
-  let moto: Moto;
-  before(async () => (moto = await startMoto()));
-  after(() => moto?.stop());
+  const moto = useMoto();
 
   it("ignores a token Step Functions no longer knows (moto answers InvalidToken)", async () => {
-    const sfn = motoClients(moto.endpoint).sfn as SFNClient;
+    const sfn = moto.clients.sfn as SFNClient;
     const raw = await rejection(sfn.send(new SendTaskSuccessCommand({ taskToken: "bogus-token", output: "{}" })));
     expect(raw.name).to.equal("InvalidToken");
     const signal = sfnSignal(sfn);

@@ -1,5 +1,7 @@
 import { ChildProcess, spawn, spawnSync } from "node:child_process";
 import { createServer } from "node:net";
+import { AwsClients } from "../../lib/runtime/aws/clients";
+import { motoClients } from "./fixtures";
 
 export interface Moto {
   endpoint: string;
@@ -42,6 +44,45 @@ export async function startMoto(): Promise<Moto> {
       }, 1500);
       current.idle.unref();
     },
+  };
+}
+
+/** What a moto suite reads from `useMoto()`: in its tests, and in hooks it registers after `useMoto()`. */
+export interface MotoSession {
+  readonly endpoint: string;
+  /** Fresh for every test, so each test sees only its own `mutations.calls`. */
+  readonly clients: AwsClients;
+  /** Forgets every resource mid-test (each test already starts from a reset). */
+  reset(): Promise<void>;
+}
+
+/**
+ * Registers the hooks a moto `describe` needs (call it inside the `describe`, so the suite's
+ * timeout covers the start): the server starts once for the suite and is reset before every test.
+ * Hooks the suite registers afterwards run after the reset, so they can create fixtures.
+ */
+export function useMoto(): MotoSession {
+  let moto: Moto | undefined;
+  let clients: AwsClients | undefined;
+  before(async () => (moto = await startMoto()));
+  after(() => moto?.stop());
+  beforeEach(async () => {
+    await moto!.reset();
+    clients = motoClients(moto!.endpoint);
+  });
+  // A plain `undefined` here would surface later as an unrelated TypeError inside the SDK.
+  const ready = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error("useMoto(): read inside a test, or a hook registered after useMoto()");
+    return value;
+  };
+  return {
+    get endpoint() {
+      return ready(moto).endpoint;
+    },
+    get clients() {
+      return ready(clients);
+    },
+    reset: () => ready(moto).reset(),
   };
 }
 
@@ -95,19 +136,4 @@ async function launchMoto(): Promise<Moto> {
       await exited;
     },
   };
-}
-
-/** Creates an IAM role through moto's query API (no IAM client is installed); returns its ARN. */
-export async function createRole(endpoint: string, name: string, service: string): Promise<string> {
-  const policy = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: service }, Action: "sts:AssumeRole" }] });
-  const body = new URLSearchParams({ Action: "CreateRole", Version: "2010-05-08", RoleName: name, AssumeRolePolicyDocument: policy });
-  const res = await fetch(endpoint, {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded", authorization: "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=x" },
-    body,
-  });
-  const text = await res.text();
-  const arn = /<Arn>([^<]+)<\/Arn>/.exec(text)?.[1];
-  if (!arn) throw new Error(`moto CreateRole failed: ${res.status} ${text.slice(0, 300)}`);
-  return arn;
 }

@@ -8,6 +8,8 @@ import { registerTaskDefinitions } from "../../lib/runtime/aws/register-ecs";
 import { registerLambdaFunctions } from "../../lib/runtime/aws/register-lambda";
 import { LAMBDA_NAME_PATTERN } from "../../lib/model/names";
 import { readMarkers } from "../../lib/compile";
+import { useMoto } from "./moto";
+import { motoClients, motoNode } from "./fixtures";
 
 /** A state by name anywhere in a machine (Parallel branches and Map processors included). */
 function findState(graph: { States: Record<string, any> }, name: string): Record<string, unknown> {
@@ -20,8 +22,6 @@ function findState(graph: { States: Record<string, any> }, name: string): Record
   }
   return undefined as never;
 }
-import { Moto, startMoto } from "./moto";
-import { motoClients, motoNode } from "./fixtures";
 
 const workflow = {
   name: "wf-register",
@@ -39,15 +39,12 @@ const registrations = (qcImage = "123456789012.dkr.ecr.us-east-1.amazonaws.com/q
 
 describe("registration (moto)", function () {
   this.timeout(30000);
-  let moto: Moto;
-  before(async () => (moto = await startMoto()));
-  after(() => moto?.stop());
-  beforeEach(() => moto.reset());
+  const moto = useMoto();
 
   it("registers task definitions and functions once, then reuses them with zero mutating calls", async () => {
     const node = await motoNode(moto.endpoint, "node-reg");
     const plan = resolvePlan(workflow, { processors: registrations(), mode: "secure" });
-    const clients = motoClients(moto.endpoint);
+    const { clients } = moto;
     const ecs1 = await registerTaskDefinitions({ node, plan, clients });
     const lambda1 = await registerLambdaFunctions({ node, plan, clients });
     expect(clients.mutations.calls.sort()).to.deep.equal(["ecs:RegisterTaskDefinition", "lambda:CreateFunction", "lambda:CreateFunction"]);
@@ -94,7 +91,7 @@ describe("registration (moto)", function () {
 
   it("registers a new task definition for a changed image and updates a function whose config changed, without duplicates", async () => {
     const node = await motoNode(moto.endpoint, "node-chg");
-    const clients = motoClients(moto.endpoint);
+    const { clients } = moto;
     const first = resolvePlan(workflow, { processors: registrations(), mode: "secure" });
     const ecs1 = await registerTaskDefinitions({ node, plan: first, clients });
     const lambda1 = await registerLambdaFunctions({ node, plan: first, clients });
@@ -127,7 +124,7 @@ describe("registration (moto)", function () {
   it("names functions within Lambda's rule even for long or unusual node ids, without collisions", async () => {
     const long1 = "research-lab-" + "x".repeat(60) + "-one";
     const long2 = "research-lab-" + "x".repeat(60) + "-two";
-    const clients = motoClients(moto.endpoint);
+    const { clients } = moto;
     const names: string[] = [];
     for (const id of [long1, long2, "lab.with.dots/and spaces"]) {
       const node = await motoNode(moto.endpoint, id.replace(/[^A-Za-z0-9-]/g, "-").slice(0, 40), { computeNodeId: id });
@@ -142,10 +139,7 @@ describe("registration (moto)", function () {
 
 describe("state machines with children (moto)", function () {
   this.timeout(30000);
-  let moto: Moto;
-  before(async () => (moto = await startMoto()));
-  after(() => moto?.stop());
-  beforeEach(() => moto.reset());
+  const moto = useMoto();
 
   it("creates one machine per child, points the main machine at their ARNs, and redeploys with zero mutating calls", async () => {
     const node = await motoNode(moto.endpoint, "node-big");
@@ -153,7 +147,7 @@ describe("state machines with children (moto)", function () {
     const plan = resolvePlan(chain, { processors: [0, 1, 2].map((i) => ({ sourceUrl: `img-${i}:1`, computeTypes: ["lambda"] })), mode: "secure" });
     // A small history budget forces the body into child machines.
     const compile = { limits: { historyEvents: 300 } };
-    const clients = motoClients(moto.endpoint);
+    const { clients } = moto;
     const out = await deployWorkflow({ node, plan, clients, compile });
     const children = Object.values(out.childStateMachineArns);
     expect(children).to.have.length.greaterThan(0);

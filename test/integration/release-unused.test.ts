@@ -3,23 +3,15 @@ import { ListFunctionsCommand, ListTagsCommand } from "@aws-sdk/client-lambda";
 import { ListTaskDefinitionsCommand } from "@aws-sdk/client-ecs";
 import { resolvePlan } from "../../lib/plan/resolve";
 import { NodeOutputs } from "../../lib/model/node-outputs";
-import { AwsClients } from "../../lib/runtime/aws/clients";
 import { deployWorkflow } from "../../lib/runtime/aws/executions";
-import { Moto, startMoto } from "./moto";
+import { useMoto } from "./moto";
 import { motoClients, motoNode } from "./fixtures";
 
 describe("redeploying a workflow whose images changed (moto)", function () {
   this.timeout(40000);
-  let moto: Moto;
-  let clients: AwsClients;
+  const moto = useMoto();
   let node: NodeOutputs;
-  before(async () => (moto = await startMoto()));
-  after(() => moto?.stop());
-  beforeEach(async () => {
-    await moto.reset();
-    clients = motoClients(moto.endpoint);
-    node = await motoNode(moto.endpoint, "node-r");
-  });
+  beforeEach(async () => (node = await motoNode(moto.endpoint, "node-r")));
 
   const deploy = (name: string, lambdaImage: string, ecsImage?: string) =>
     deployWorkflow({
@@ -30,8 +22,8 @@ describe("redeploying a workflow whose images changed (moto)", function () {
       ),
       clients: motoClients(moto.endpoint),
     });
-  const functions = async () => ((await clients.lambda.send(new ListFunctionsCommand({}))).Functions ?? []).map((f) => f.FunctionArn!).sort();
-  const activeRevisions = async () => ((await clients.ecs.send(new ListTaskDefinitionsCommand({ status: "ACTIVE" }))).taskDefinitionArns ?? []).sort();
+  const functions = async () => ((await moto.clients.lambda.send(new ListFunctionsCommand({}))).Functions ?? []).map((f) => f.FunctionArn!).sort();
+  const activeRevisions = async () => ((await moto.clients.ecs.send(new ListTaskDefinitionsCommand({ status: "ACTIVE" }))).taskDefinitionArns ?? []).sort();
 
   it("removes the old image's function and task definition, keeps one another workflow still uses, and then changes nothing", async () => {
     const v1 = await deploy("wf", "img-a:1", "img-b:1");
@@ -42,7 +34,7 @@ describe("redeploying a workflow whose images changed (moto)", function () {
     expect(v2.lambdaFunctions.a).to.not.equal(v1.lambdaFunctions.a);
     // img-a:1's function stays for "other" but no longer counts as used by "wf"; img-b:1's task definition is gone.
     expect(await functions()).to.deep.equal([v1.lambdaFunctions.a, v2.lambdaFunctions.a].sort());
-    const tags = (await clients.lambda.send(new ListTagsCommand({ Resource: v1.lambdaFunctions.a }))).Tags ?? {};
+    const tags = (await moto.clients.lambda.send(new ListTagsCommand({ Resource: v1.lambdaFunctions.a }))).Tags ?? {};
     const users = Object.entries(tags).filter(([k]) => k.startsWith("compute-node:wf:")).map(([, v]) => v);
     expect(users).to.deep.equal(["other"]);
     expect(await activeRevisions()).to.deep.equal([v2.taskDefinitions.b]);
