@@ -31,8 +31,16 @@ export class NodeDestroyHook extends pulumi.dynamic.Resource {
   }
 }
 
-/** Exported for tests: the provider whose delete runs the node cleanup from the given module. */
-export function destroyHookProvider(cleanupModule: string, timing = { timeoutMs: ENI_RELEASE_TIMEOUT_MS, pollMs: ENI_POLL_MS }): pulumi.dynamic.ResourceProvider {
+/** Where a cleanup module sits below a program directory: the compute-node checkout itself, or a project depending on it. */
+const CLEANUP_BELOW_PROGRAM = [path.join("lib", "runtime", "aws", "cleanup.ts"), path.join("node_modules", "compute-node", "lib", "runtime", "aws", "cleanup.ts")];
+
+/**
+ * Exported for tests: the provider whose delete runs the node cleanup from the given module. The
+ * path is serialized into the stack when the node is created; if that checkout has since moved, the
+ * module is looked up again below the directory destroy runs from (`programDir`, default the cwd).
+ */
+export function destroyHookProvider(cleanupModule: string, timing = { timeoutMs: ENI_RELEASE_TIMEOUT_MS, pollMs: ENI_POLL_MS }, programDir?: string): pulumi.dynamic.ResourceProvider {
+  const fallbacks = CLEANUP_BELOW_PROGRAM;
   return {
     async create(inputs: DestroyHookArgs) {
       return { id: `destroy-hook-${inputs.computeNodeId}`, outs: inputs };
@@ -45,9 +53,16 @@ export function destroyHookProvider(cleanupModule: string, timing = { timeoutMs:
       return { outs: news };
     },
     async delete(_id: string, props: DestroyHookArgs) {
+      const fs: typeof import("node:fs") = require("node:fs");
+      const paths: typeof import("node:path") = require("node:path");
+      const root = programDir ?? process.cwd();
+      const candidates = [cleanupModule, ...fallbacks.map((f) => paths.join(root, f))];
+      const module = candidates.find((c) => fs.existsSync(c));
+      if (!module)
+        throw new Error(`compute node ${props.computeNodeId}: cannot find the node cleanup module (looked at ${candidates.join(", ")}); run destroy from the compute-node checkout or a project that depends on compute-node`);
       // The dynamic provider runs in its own process, without the program's TypeScript loader.
-      if (cleanupModule.endsWith(".ts") && !(require as unknown as { extensions: Record<string, unknown> }).extensions[".ts"]) require("ts-node").register({ transpileOnly: true });
-      const { cleanupNodeResources } = require(cleanupModule);
+      if (module.endsWith(".ts") && !(require as unknown as { extensions: Record<string, unknown> }).extensions[".ts"]) require("ts-node").register({ transpileOnly: true });
+      const { cleanupNodeResources } = require(module);
       const deadline = Date.now() + timing.timeoutMs;
       for (;;) {
         // Throws ConflictError (destroy refused) while an execution runs and force is off.

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FORCE_DESTROY_ENV, destroyHookProvider } from "../../lib/node/destroy-hook";
@@ -58,6 +58,27 @@ describe("destroyHookProvider", () => {
       expect.fail("delete succeeded with ENIs attached");
     } catch (err) {
       expect((err as Error).message).to.include("eni-stuck");
+    }
+  });
+});
+
+describe("destroyHookProvider when the checkout that created the node has moved", () => {
+  it("finds the cleanup module again below the directory destroy runs from", async () => {
+    const program = mkdtempSync(join(tmpdir(), "cn-hook-program-"));
+    mkdirSync(join(program, "lib", "runtime", "aws"), { recursive: true });
+    const moved = join(program, "lib", "runtime", "aws", "cleanup.ts");
+    writeFileSync(moved, `const calls: unknown[] = []; exports.calls = calls; exports.cleanupNodeResources = async (o: unknown) => { calls.push(o); return { pendingNetworkInterfaces: [] }; };`);
+    await destroyHookProvider(join(tmpdir(), "gone", "lib", "runtime", "aws", "cleanup.ts"), { timeoutMs: 1000, pollMs: 1 }, program).delete!("id", props);
+    expect(require(moved).calls).to.deep.equal([props]);
+  });
+
+  it("fails naming every place it looked when no cleanup module is found", async () => {
+    const program = mkdtempSync(join(tmpdir(), "cn-hook-empty-"));
+    try {
+      await destroyHookProvider("/nowhere/cleanup.ts", { timeoutMs: 1000, pollMs: 1 }, program).delete!("id", props);
+      expect.fail("delete succeeded without a cleanup module");
+    } catch (err) {
+      expect((err as Error).message).to.include("/nowhere/cleanup.ts").and.include(join(program, "lib", "runtime", "aws", "cleanup.ts"));
     }
   });
 });
