@@ -61,4 +61,35 @@ describe("compute-node serve", () => {
     expect(lines.some((l) => l.msg === "listening")).to.equal(true);
     expect(out.join("")).to.not.include("file-token-0123456789");
   });
+
+  it("refuses a second process on the same data directory while the first runs, and lets one start after it stopped", async () => {
+    const tokenFile = join(dir, "token");
+    await writeFile(tokenFile, "file-token-0123456789\n", { mode: 0o600 });
+    const options = { port: 0, host: "127.0.0.1", local: true, dataDir: join(dir, "data"), tokenFile, insecureNoAuth: false, maxConcurrentOperations: 2 };
+    const env = { PATH: join(dir, "empty-bin"), PULUMI_SKIP_UPDATE_CHECK: "true" };
+    const serve = () => {
+      let stop!: () => void;
+      const stopped = new Promise<void>((r) => (stop = r));
+      let listening!: () => void;
+      const ready = new Promise<void>((r) => (listening = r));
+      const done = runServe(options, captureIo(env, dir).io, { onListening: () => listening(), stopped });
+      return { ready, done, stop };
+    };
+    const first = serve();
+    await first.ready;
+    try {
+      await runServe(options, captureIo(env, dir).io, { stopped: Promise.resolve() });
+      expect.fail("a second process started on a data directory in use");
+    } catch (err) {
+      expect((err as Error).name).to.equal("ConflictError");
+      expect((err as Error).message).to.include(join(dir, "data")).and.include("--data-dir");
+    } finally {
+      first.stop();
+    }
+    expect(await first.done).to.equal(0);
+    const second = serve();
+    await second.ready;
+    second.stop();
+    expect(await second.done).to.equal(0);
+  });
 });

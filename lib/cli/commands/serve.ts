@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import type { ServeOptions } from "../../../provisioner-service/config";
 import type { Logger } from "../../../provisioner-service/logger";
@@ -19,17 +20,27 @@ export async function runServe(options: ServeOptions, io: CliIo, hooks: RunServe
   const { createDefaultService, resolveAuth } = await import("../../../provisioner-service/config");
   const { jsonLogger } = await import("../../../provisioner-service/logger");
   const { startServer } = await import("../../../provisioner-service/server");
+  const { acquireDataDirLock } = await import("../../provision/data-dir-lock");
   const logger = hooks.logger ?? jsonLogger((line) => io.stdout(line));
   const auth = await resolveAuth(options, io.env);
   if ("disabled" in auth) logger.warn("bearer-token auth is OFF (--insecure-no-auth): anyone who reaches this port can provision and destroy compute nodes");
-  const service = await createDefaultService(options, { env: io.env, logger, auth });
-  const server = await startServer(service, { port: options.port, host: options.host }, logger);
-  logger.info("provisioner service started", { mode: options.local ? "local" : "aws", dataDir: options.dataDir, auth: "disabled" in auth ? "off" : "bearer" });
-  hooks.onListening?.(server);
-  await (hooks.stopped ?? untilSignal());
-  logger.info("stopping: cancelling running operations");
-  await server.close();
-  return EXIT.ok;
+  // Before anything reads the data dir: restart recovery must not run beside a live process.
+  let compromised: (err: Error) => void = () => undefined;
+  const lostLock = new Promise<Error>((resolve) => (compromised = resolve));
+  const lock = await acquireDataDirLock(resolve(options.dataDir), { onCompromised: (err) => compromised(err) });
+  try {
+    const service = await createDefaultService(options, { env: io.env, logger, auth });
+    const server = await startServer(service, { port: options.port, host: options.host }, logger);
+    logger.info("provisioner service started", { mode: options.local ? "local" : "aws", dataDir: options.dataDir, auth: "disabled" in auth ? "off" : "bearer" });
+    hooks.onListening?.(server);
+    const stop = await Promise.race([(hooks.stopped ?? untilSignal()).then(() => undefined), lostLock]);
+    if (stop) logger.error("stopping: another process took over the data directory's lock", { dataDir: options.dataDir, error: stop.message });
+    else logger.info("stopping: cancelling running operations");
+    await server.close();
+    return stop ? EXIT.failed : EXIT.ok;
+  } finally {
+    await lock.release();
+  }
 }
 
 function untilSignal(): Promise<void> {
