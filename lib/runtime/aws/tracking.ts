@@ -105,7 +105,8 @@ export async function getExecutionRecord(options: RefreshExecutionOptions): Prom
 interface Tracked {
   state: ProcessorRunState;
   /** The failure event waiting to see whether a retry follows it. */
-  pendingFailure?: { eventId: number; at: string; cause: string; exitCode?: number };
+  /** Event ids are per execution, so the failure remembers whose history it is in. */
+  pendingFailure?: { executionArn: string; eventId: number; at: string; cause: string; exitCode?: number };
 }
 
 async function processorStatesOf(
@@ -171,12 +172,12 @@ async function walkExecution(
         t.pendingFailure = undefined;
         t.state = { ...t.state, status: "STARTED", attempts: (t.state.attempts ?? 1) + 1 };
       } else if (e.type === "TaskSucceeded") t.state = { ...t.state, status: "SUCCEEDED", finishedAt: at, cause: undefined };
-      else if (FAILURE_EVENTS.has(e.type!)) t.pendingFailure = { eventId: e.id!, at, ...failureOf(e) };
+      else if (FAILURE_EVENTS.has(e.type!)) t.pendingFailure = { executionArn, eventId: e.id!, at, ...failureOf(e) };
     }
   }
   for (const t of out.values()) {
     const pending = t.pendingFailure;
-    if (!pending) continue;
+    if (!pending || pending.executionArn !== executionArn) continue;
     const next = followers.get(pending.eventId) ?? [];
     // A retry schedules the task again; anything else after the failure means the machine moved on (Catch or end).
     const movedOn = next.some((e) => e.type !== "TaskScheduled") || (terminal && next.length === 0);

@@ -132,4 +132,56 @@ describe("refreshExecutionStatus with a Map of twins", () => {
     expect(["a", "b", "c", "d"].map((x) => record.processors[x].status)).to.deep.equal(["SUCCEEDED", "SUCCEEDED", "FAILED", "STARTED"]);
     expect(record.processors.c).to.deep.include({ exitCode: 3, startedAt: t(8).toISOString(), finishedAt: t(13).toISOString() });
   });
+
+  it("keeps a processor STARTED while its retry backs off, whatever another iteration's events are numbered", async () => {
+    dir = await mkdtemp(join(tmpdir(), "cn-track-retry-"));
+    const plan = resolvePlan(
+      { name: "n", processors: [{ id: "a", sourceUrl: "img-a:1" }, { id: "b", sourceUrl: "img-b:1" }, { id: "c", sourceUrl: "img-c:1", dependsOn: ["a", "b"] }] },
+      { processors: ["a", "b", "c"].map((x) => ({ sourceUrl: `img-${x}:1` })), mode: "secure" },
+    );
+    const compiled = compileWorkflow(plan, { target: { computeNodeId: "n1" }, structure: "exact" });
+    const runState = new Map([...readMarkers(compiled.definition)].filter(([, m]) => m.kind === "processor").map(([name, m]) => [m.processorIds[0], name]));
+    const mainArn = "arn:aws:states:us-east-1:123456789012:execution:m:wi-1";
+    const mapRunArn = "arn:aws:states:us-east-1:123456789012:mapRun:m/Exact-body:run-1";
+    const iterationArn = (id: string) => `arn:aws:states:us-east-1:123456789012:execution:m/Exact-body:${id}`;
+    const main: HistoryEvent[] = [
+      { id: 1, type: "ExecutionStarted", timestamp: t(0) },
+      { id: 2, previousEventId: 1, type: "MapStateEntered", timestamp: t(1), stateEnteredEventDetails: { name: "Exact body", input: "{}" } },
+      { id: 3, previousEventId: 2, type: "MapRunStarted", timestamp: t(1), mapRunStartedEventDetails: { mapRunArn } },
+    ];
+    const start = (id: string): HistoryEvent[] => [
+      { id: 1, type: "ExecutionStarted", timestamp: t(2) },
+      { id: 2, previousEventId: 1, type: "TaskStateEntered", timestamp: t(2), stateEnteredEventDetails: { name: runState.get(id)!, input: "{}" } },
+      { id: 3, previousEventId: 2, type: "TaskScheduled", timestamp: t(2), taskScheduledEventDetails: { resourceType: "ecs", resource: "runTask.sync", region: "us-east-1", parameters: "{}" } },
+    ];
+    // a: first attempt failed, its Retry is backing off (nothing after the failure yet).
+    const a = [...start("a"), { id: 4, previousEventId: 3, type: "TaskFailed", timestamp: t(7), taskFailedEventDetails: { resourceType: "ecs", resource: "runTask.sync", error: "States.TaskFailed", cause: "{}" } }] as HistoryEvent[];
+    // b: succeeded and moved on to its Release.
+    const b = [
+      ...start("b"),
+      { id: 4, previousEventId: 3, type: "TaskSucceeded", timestamp: t(7), taskSucceededEventDetails: { resourceType: "ecs", resource: "runTask.sync", output: "{}" } },
+      { id: 5, previousEventId: 4, type: "TaskStateExited", timestamp: t(7), stateExitedEventDetails: { name: runState.get("b")!, output: "{}" } },
+    ] as HistoryEvent[];
+    const histories: Record<string, HistoryEvent[]> = { [mainArn]: main, [iterationArn("a")]: a, [iterationArn("b")]: b, [iterationArn("c")]: [{ id: 1, type: "ExecutionStarted", timestamp: t(2) }] };
+    const sfn = {
+      send: async (command: { constructor: { name: string }; input: { executionArn?: string } }) => {
+        switch (command.constructor.name) {
+          case "DescribeExecutionCommand": return { status: "RUNNING" };
+          case "DescribeStateMachineForExecutionCommand": return { definition: JSON.stringify(compiled.definition) };
+          case "GetExecutionHistoryCommand": return { events: histories[command.input.executionArn!] };
+          case "ListExecutionsCommand": return { executions: ["a", "b", "c"].map((id) => ({ executionArn: iterationArn(id) })) };
+        }
+        throw new Error(`unexpected ${command.constructor.name}`);
+      },
+    };
+    const clients = { sfn, limits: createRateLimits(), mutations: { calls: [] }, region: "us-east-1" } as unknown as AwsClients;
+    const store = new FileRecordStore(dir);
+    await store.create({
+      executionId: "wi-1", workflowInstanceId: "wi-1", backend: "aws", computeNodeId: "n1", executionArn: mainArn, createdAt: t(0).toISOString(), status: "RUNNING",
+      snapshot: { workflow: plan.workflow, processors: plan.registrations, invocation: plan.invocation, mode: plan.mode, resolved: plan.processors.map((p) => ({ id: p.id, uuid: p.uuid, image: p.image, computeType: p.computeType, cpu: p.cpu, memory: p.memory, hash: p.hash })), definitionHash: "h" },
+      processors: Object.fromEntries(plan.processors.map((p) => [p.id, { status: "NOT_STARTED" as const }])),
+    });
+    const record = await refreshExecutionStatus({ executionId: "wi-1", store, clients });
+    expect(record.processors.a.status).to.equal("STARTED");
+  });
 });
