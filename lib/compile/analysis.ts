@@ -40,8 +40,8 @@ export function analyzeMachines(machines: MachineSet, options: AnalyzeOptions = 
     return m;
   };
   const track = options.precedence === true;
-  // What is certain to have finished once a processor has: its own before-set and itself (exact joins wait on it).
-  const finishedWith = new Map<string, Set<string>>();
+  // Exact Map iterations by unit key: when each ended, and what had certainly finished by then.
+  const unitEnd = new Map<string, { t: number; before: Set<string> }>();
 
   const walk = (graph: AslGraph, machineMarkers: Map<string, StateMarker>, t0: number, before0: Set<string>, item: string | undefined, depth: number, unit?: string): { t: number; before: Set<string> } => {
     if (depth > 10_000) throw new Error("machine nesting too deep");
@@ -67,15 +67,14 @@ export function analyzeMachines(machines: MachineSet, options: AnalyzeOptions = 
             result.finish.set(id, t);
             result.makespan = Math.max(result.makespan, t);
             if (track) before = new Set([...before, id]);
-            if (track) finishedWith.set(id, before);
           } else if (marker?.kind === "join-wait") {
             // Items are walked in order, and exact parts list units topologically: a dependency not
             // yet finished here is one the Map could wait on forever.
             for (const dep of marker.after ?? []) {
-              const done = result.finish.get(dep);
-              if (done === undefined) throw new Error(`state "${name}" waits for processor "${dep}", which has not run before it: the exact Map could deadlock`);
-              t = Math.max(t, done);
-              if (track) before = union(before, [finishedWith.get(dep) ?? new Set([dep])]);
+              const done = unitEnd.get(dep);
+              if (done === undefined) throw new Error(`state "${name}" waits for unit "${dep}", which has not run before it: the exact Map could deadlock`);
+              t = Math.max(t, done.t);
+              if (track) before = union(before, [done.before]);
             }
           } else if (marker?.kind === "child") {
             const child = machines.children[marker.child!];
@@ -96,7 +95,11 @@ export function analyzeMachines(machines: MachineSet, options: AnalyzeOptions = 
           const marker = machineMarkers.get(name);
           const ends =
             marker?.kind === "exact"
-              ? (marker.units ?? []).map((key) => walk(state.ItemProcessor, machineMarkers, t, before, item, depth + 1, key))
+              ? (marker.units ?? []).map((key) => {
+                  const end = walk(state.ItemProcessor, machineMarkers, t, before, item, depth + 1, key);
+                  unitEnd.set(key, end);
+                  return end;
+                })
               : (marker?.processorIds ?? []).map((id) => walk(state.ItemProcessor, machineMarkers, t, before, id, depth + 1));
           t = ends.reduce((max, e) => Math.max(max, e.t), t);
           if (track) before = union(before, ends.map((e) => e.before));

@@ -35,7 +35,7 @@ export interface ExactBody {
   childEvents: Record<string, number>;
 }
 
-/** One unit's iteration: [Wait] → its states → [Release]. */
+/** One unit's iteration: [Wait] → its states → [Release]. `key` is the unit's index in the compiled order. */
 interface UnitChain {
   key: string;
   first: string;
@@ -47,6 +47,8 @@ interface UnitChain {
 /** An exact Map's item list lives in the state (256 KiB payload limit) and AWS runs at most 10,000 iterations at once: a part that waited on a later item past that could deadlock. */
 const MAX_PART_KEY_BYTES = 64 * 1024;
 const MAX_PART_UNITS = 10_000;
+/** A join Task's `after` or `dependants` list: far below the 256 KiB state input and a DynamoDB item's 400 KB. */
+const MAX_JOIN_LIST_BYTES = 64 * 1024;
 /** Pass + Map + Abort + Fail of one part, the Choice's Default and the machine's own fields. */
 const PART_OVERHEAD_BYTES = 2_000;
 const CHILD_BRANCH_BYTES = 800;
@@ -65,8 +67,10 @@ export function exactBody(input: ExactInput): ExactBody {
   const { units, dag, fragments, target, names, limits } = input;
   const dependants: number[][] = units.map(() => []);
   dag.preds.forEach((preds, v) => preds.forEach((u) => dependants[u].push(v)));
-  const keyOf = (u: number) => units[u].members[0].id;
-  const chains = units.map((unit, u) => unitChain(input, u, unit.members[0].dependsOn, dependants[u].map(keyOf), fragments[u]));
+  // Joins name units by index, not by processor ids: a join item holds its unit's whole `after`
+  // and `done` sets, and DynamoDB items stop at 400 KB, keys at 1 KB; ids may be long.
+  const keyOf = (u: number) => String(u);
+  const chains = units.map((_, u) => unitChain(input, u, dag.preds[u].map(keyOf), dependants[u].map(keyOf), fragments[u]));
 
   const machineBudget = limits.definitionBytes - 4_000;
   const perIterationBudget = limits.historyEvents;
@@ -108,12 +112,15 @@ const PART_EVENTS = EVENTS.pass + EVENTS.distributedMap;
 
 function unitChain(input: ExactInput, u: number, after: string[], dependantKeys: string[], fragment: Fragment): UnitChain {
   const { names, target, units } = input;
-  const key = units[u].members[0].id;
+  const key = String(u);
+  const label = units[u].members.length > 1 ? `${units[u].members[0].id} +${units[u].members.length - 1}` : units[u].members[0].id;
+  if (Buffer.byteLength(JSON.stringify(after)) > MAX_JOIN_LIST_BYTES || Buffer.byteLength(JSON.stringify(dependantKeys)) > MAX_JOIN_LIST_BYTES)
+    throw new CompileError("limit_exceeded", `processor "${units[u].members[0].id}" has too many direct dependencies or dependants for one join (${after.length} and ${dependantKeys.length}); add an intermediate processor`, [units[u].members[0].id]);
   const states: [string, ChainableState | State][] = [];
   let events = fragment.events;
   let first = fragment.first;
   if (after.length) {
-    const name = names.name("Wait", key);
+    const name = names.name("Wait", label);
     const wait = joinWaitTask(target.joinFunctionArn, key, after);
     wait.setNext(fragment.first);
     states.push([name, wait]);
@@ -123,8 +130,8 @@ function unitChain(input: ExactInput, u: number, after: string[], dependantKeys:
   states.push(...fragment.states);
   let last: ChainableState = fragment.last;
   if (dependantKeys.length) {
-    const name = names.name("Release", key);
-    const release = joinReleaseTask(target.joinFunctionArn, units[u].members.map((p) => p.id), dependantKeys);
+    const name = names.name("Release", label);
+    const release = joinReleaseTask(target.joinFunctionArn, [key], dependantKeys);
     last.setNext(name);
     states.push([name, release]);
     last = release;

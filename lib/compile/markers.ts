@@ -9,10 +9,11 @@ export interface StateMarker {
   processorIds: string[];
   /** Child machine name, for kind `child`. */
   child?: string;
-  /** Kind `exact`: the Map's items, one unit key (a unit's first processor id) per iteration. */
+  /** Kind `exact`: the Map's items, one unit key (the unit's index in the compiled order) per iteration. */
   units?: string[];
-  /** Kind `join-wait`: the unit that waits and the processors it waits for. */
+  /** Kinds `join-wait` and `join-release`: the unit that waits, or that has finished. */
   unit?: string;
+  /** Kind `join-wait`: the units it waits for. */
   after?: string[];
 }
 
@@ -80,7 +81,7 @@ function taskMarker(graph: AslGraph, name: string, state: AslTaskState, mapIds: 
     const payload = (state.Parameters?.Payload ?? {}) as Record<string, unknown>;
     switch (payload.action) {
       case "join-release":
-        return { kind: "join-release", processorIds: isStringArray(payload.done) ? payload.done : [] };
+        return { kind: "join-release", processorIds: [], ...(isStringArray(payload.done) && payload.done.length === 1 ? { unit: payload.done[0] } : {}) };
       case "join-abort":
         return { kind: "join-abort", processorIds: [] };
       case "merge":

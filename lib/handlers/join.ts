@@ -7,9 +7,9 @@ export type JoinEvent = JoinWaitEvent | JoinReleaseEvent | JoinAbortEvent;
 export interface JoinWaitEvent {
   action: "join-wait";
   workflowInstanceId: string;
-  /** The unit key: the id of the unit's first processor. */
+  /** The unit key (the compiler sends the unit's index). */
   unit: string;
-  /** Processor ids the unit waits for. */
+  /** Keys of the units it waits for. */
   after: string[];
   token: string;
 }
@@ -17,7 +17,7 @@ export interface JoinWaitEvent {
 export interface JoinReleaseEvent {
   action: "join-release";
   workflowInstanceId: string;
-  /** Processor ids that just finished. */
+  /** Keys of the units that just finished. */
   done: string[];
   /** Unit keys of the units that depend on them. */
   dependants: string[];
@@ -63,7 +63,7 @@ export const JOIN_ABORTED = "ComputeNode.JoinAborted";
 const TTL_SECONDS = 366 * 24 * 3600;
 const SUCCESS_OUTPUT = JSON.stringify({ done: true });
 const ABORT_KEY = "abort";
-// Unit keys are processor ids, which may contain "#": the prefix keeps them apart from the "abort" key.
+// Unit keys are opaque strings to this function: the prefix keeps them apart from the "abort" key.
 const UNIT_PREFIX = "u#";
 
 /**

@@ -53,9 +53,10 @@ describe("compileWorkflow in exact mode", () => {
     const compiled = compileWorkflow(planOf(slowN), { structure: "exact", target: { joinFunctionArn: "arn:aws:lambda:us-east-1:123456789012:function:cn-n1-join" } });
     const markers = [...readMarkers(compiled.definition).values()];
     const waits = markers.filter((m) => m.kind === "join-wait");
-    expect(waits.map((m) => [m.unit, m.after]).sort()).to.deep.equal([["c", ["a", "b"]], ["d", ["b"]]]);
+    // Units are keyed by their index in the plan's order (a, b, c, d): c waits for a and b, d for b.
+    expect(waits.map((m) => [m.unit, m.after, m.processorIds]).sort()).to.deep.equal([["2", ["0", "1"], ["c"]], ["3", ["1"], ["d"]]]);
     const releases = markers.filter((m) => m.kind === "join-release");
-    expect(releases.map((m) => m.processorIds).sort()).to.deep.equal([["a"], ["b"]]);
+    expect(releases.map((m) => m.unit).sort()).to.deep.equal(["0", "1"]);
     for (const [, state] of allStates(compiled.definition))
       if (state.Type === "Task" && (state.Parameters?.Payload as { action?: string } | undefined)?.action?.startsWith("join-"))
         expect((state as AslTaskState).Parameters!.FunctionName).to.equal("arn:aws:lambda:us-east-1:123456789012:function:cn-n1-join");
@@ -64,12 +65,27 @@ describe("compileWorkflow in exact mode", () => {
     expectValid(compiled);
   });
 
+  it("retries the join function's own throttling and failed releases, but never a wait the abort refused", () => {
+    const compiled = compileWorkflow(planOf(slowN), { structure: "exact" });
+    const joinTasks = allStates(compiled.definition).filter(([, s]) => s.Type === "Task" && String((s.Parameters?.Payload as { action?: string } | undefined)?.action).startsWith("join-")) as [string, AslTaskState][];
+    const retried = (s: AslTaskState) => (s.Retry ?? []).flatMap((r) => r.ErrorEquals);
+    for (const [, wait] of joinTasks.filter(([, s]) => s.Resource.endsWith(".waitForTaskToken"))) {
+      expect(retried(wait)).to.include("ProvisionedThroughputExceededException").and.include("ThrottlingException");
+      expect(retried(wait)).to.not.include.members(["States.ALL"]);
+      expect(retried(wait)).to.not.include("States.TaskFailed").and.not.include("ComputeNode.JoinAborted");
+    }
+    const releases = joinTasks.filter(([, s]) => (s.Parameters!.Payload as { action: string }).action === "join-release");
+    expect(releases).to.have.length(2);
+    for (const [, release] of releases) expect(retried(release)).to.include("States.TaskFailed");
+  });
+
   it("keeps processor:<id> on every run state and marks the exact Map with its unit keys, not as a Map of processors", () => {
     const deps: Edges = { split: [], ...Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`w${i}`, ["split"]])), side: ["split"], join: ["w0", "w1", "w2", "w3", "w4", "w5", "side"], tail: ["side"] };
     const compiled = compileWorkflow(planOf(deps, { image: (id) => (id.startsWith("w") ? "registry.example/worker:1" : `registry.example/${id}:1`) }), { structure: "exact" });
     const exactMaps = allStates(compiled.definition).filter(([, s]) => s.Type === "Map" && s.Comment?.startsWith("exact:"));
     expect(exactMaps).to.have.length(1);
-    expect(JSON.parse(exactMaps[0][1].Type === "Map" ? exactMaps[0][1].Comment!.slice("exact:".length) : "[]")).to.deep.equal(["split", "w0", "side", "join", "tail"]);
+    // One item per unit (split, the six twins as one Map, side, join, tail), keyed by index.
+    expect(JSON.parse(exactMaps[0][1].Type === "Map" ? exactMaps[0][1].Comment!.slice("exact:".length) : "[]")).to.deep.equal(["0", "1", "2", "3", "4"]);
     const comments = allStates(compiled.definition).flatMap(([, s]) => ("Comment" in s && s.Comment ? [s.Comment] : []));
     expect(comments.filter((c) => c.startsWith("processor:")).sort()).to.deep.equal(["processor:join", "processor:side", "processor:split", "processor:tail"]);
     expect(comments).to.include('processors:["w0","w1","w2","w3","w4","w5"]');

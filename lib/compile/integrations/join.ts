@@ -1,14 +1,32 @@
 import { TaskState } from "../asl/task";
 import { RESOURCE } from "../asl/resources";
+import { AslRetrier } from "../asl/types";
 import { LAMBDA_TRANSIENT } from "./retry";
 import { MAX_TASK_TIMEOUT_SECONDS } from "../limits";
 
 /** Release and abort touch one DynamoDB item per dependant and send a few task signals: well under a minute. */
 const JOIN_CALL_TIMEOUT_SECONDS = 120;
 
+const backoff = { BackoffRate: 2, MaxDelaySeconds: 60, JitterStrategy: "FULL" as const };
+
+/**
+ * Errors the join function raises from its own calls when thousands of units start at once (the
+ * errorType a Lambda function error carries is the SDK exception's name), or its own timeout. Every
+ * join call is idempotent, so retrying is safe; an abort's `ComputeNode.JoinAborted` is not listed.
+ */
+export const JOIN_TRANSIENT: AslRetrier = {
+  ErrorEquals: ["ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded", "InternalServerError", "ServiceUnavailable", "Sandbox.Timedout"],
+  IntervalSeconds: 1,
+  MaxAttempts: 8,
+  ...backoff,
+};
+
+/** Release and abort never fail on purpose: any failure of theirs is worth a few more tries. */
+const JOIN_CALL_FAILED: AslRetrier = { ErrorEquals: ["States.TaskFailed"], IntervalSeconds: 2, MaxAttempts: 6, ...backoff };
+
 /**
  * Exact mode: the unit's iteration hands its task token to the join function and sleeps until the
- * last of `after` is released (or the instance is aborted). It waits as long as its dependencies
+ * last unit of `after` is released (or the instance is aborted). It waits as long as its dependencies
  * run, hence the longest timeout a Task may carry.
  */
 export function joinWaitTask(joinFunctionArn: string, unit: string, after: string[]): TaskState {
@@ -20,11 +38,11 @@ export function joinWaitTask(joinFunctionArn: string, unit: string, after: strin
     },
     resultPath: null,
     timeoutSeconds: MAX_TASK_TIMEOUT_SECONDS,
-    retry: [LAMBDA_TRANSIENT],
+    retry: [LAMBDA_TRANSIENT, JOIN_TRANSIENT],
   });
 }
 
-/** Records `done` as finished for each dependant unit and wakes those whose dependencies have all finished. */
+/** Records the units in `done` as finished for each dependant unit and wakes those whose dependencies have all finished. */
 export function joinReleaseTask(joinFunctionArn: string, done: string[], dependants: string[]): TaskState {
   return new TaskState({
     resource: RESOURCE.lambdaInvoke,
@@ -34,7 +52,7 @@ export function joinReleaseTask(joinFunctionArn: string, done: string[], dependa
     },
     resultPath: null,
     timeoutSeconds: JOIN_CALL_TIMEOUT_SECONDS,
-    retry: [LAMBDA_TRANSIENT],
+    retry: [LAMBDA_TRANSIENT, JOIN_CALL_FAILED],
   });
 }
 
@@ -51,6 +69,6 @@ export function joinAbortTask(joinFunctionArn: string, failed: { literal: string
     },
     resultPath: null,
     timeoutSeconds: JOIN_CALL_TIMEOUT_SECONDS,
-    retry: [LAMBDA_TRANSIENT],
+    retry: [LAMBDA_TRANSIENT, JOIN_CALL_FAILED],
   });
 }
