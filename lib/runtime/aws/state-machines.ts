@@ -140,17 +140,30 @@ async function ensureStateMachine(clients: AwsClients, node: NodeOutputs, arn: s
 }
 
 /**
- * The version of an unchanged machine. Publishing is idempotent per revision, so this returns the
- * version an earlier deploy published (or publishes one for a machine from before versions). The
- * definition has not changed, so the machine itself is a safe fallback where publishing fails.
+ * The version of an unchanged machine, found with reads only (a deploy of an unchanged workflow
+ * makes no mutating call): the newest version, if it holds the machine's current revision. A
+ * machine from before versions gets one published. Failures are not papered over with the
+ * unqualified ARN: another deploy may have changed the machine in between.
  */
 async function currentVersion(clients: AwsClients, arn: string, revisionId: string | undefined): Promise<string> {
-  try {
-    const out = await clients.limits.run("sfn:PublishStateMachineVersion", () => clients.sfn.send(new PublishStateMachineVersionCommand({ stateMachineArn: arn, ...(revisionId ? { revisionId } : {}) })));
-    return out.stateMachineVersionArn ?? arn;
-  } catch {
-    return arn;
+  const listed = await clients.limits
+    .run("sfn:ListStateMachineVersions", () => clients.sfn.send(new ListStateMachineVersionsCommand({ stateMachineArn: arn, maxResults: 1 })))
+    .catch((err) => {
+      throw toRuntimeError(err, `ListStateMachineVersions ${arn}`);
+    });
+  // Listed newest first.
+  const newest = listed.stateMachineVersions?.[0]?.stateMachineVersionArn;
+  if (newest) {
+    const version = await describe(clients, newest);
+    if (version && version.revisionId === revisionId) return newest;
   }
+  const published = await clients.limits
+    .run("sfn:PublishStateMachineVersion", () => clients.sfn.send(new PublishStateMachineVersionCommand({ stateMachineArn: arn, ...(revisionId ? { revisionId } : {}) })))
+    .catch((err) => {
+      throw toRuntimeError(err, `PublishStateMachineVersion ${arn}`);
+    });
+  if (!published.stateMachineVersionArn) throw toRuntimeError(new Error("no version ARN in the answer"), `PublishStateMachineVersion ${arn}`);
+  return published.stateMachineVersionArn;
 }
 
 async function pruneVersions(clients: AwsClients, arn: string): Promise<void> {

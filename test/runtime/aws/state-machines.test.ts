@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { deployStateMachines, loggingConfiguration, workflowMachineArns } from "../../../lib/runtime/aws/state-machines";
 import { createRateLimits } from "../../../lib/runtime/aws/rate-limit";
-import { AwsClients } from "../../../lib/runtime/aws/clients";
+import { AwsClients, isMutatingCommand } from "../../../lib/runtime/aws/clients";
 import { compileWorkflow } from "../../../lib/compile";
 import { resolvePlan } from "../../../lib/plan/resolve";
 import { NodeOutputs } from "../../../lib/model/node-outputs";
@@ -69,9 +69,13 @@ function fakeStepFunctions() {
       const input = command.input;
       switch (name) {
         case "DescribeStateMachine": {
-          const m = machines.get(input.stateMachineArn);
+          const [, base, number] = /^(.*?)(?::(\d+))?$/.exec(input.stateMachineArn)!;
+          const m = machines.get(base);
           if (!m) throw Object.assign(new Error("no machine"), { name: "StateMachineDoesNotExist" });
-          return { definition: m.definition, roleArn: ROLE, revisionId: String(m.revision) };
+          if (number === undefined) return { definition: m.definition, roleArn: ROLE, revisionId: String(m.revision) };
+          const revision = [...m.versions].find(([, n]) => n === Number(number))?.[0];
+          if (revision === undefined) throw Object.assign(new Error("no version"), { name: "StateMachineDoesNotExist" });
+          return { roleArn: ROLE, revisionId: String(revision) };
         }
         case "CreateStateMachine": {
           const arn = `arn:aws:states:us-east-1:123456789012:stateMachine:${input.name}`;
@@ -86,8 +90,10 @@ function fakeStepFunctions() {
         }
         case "PublishStateMachineVersion":
           return { stateMachineVersionArn: versionArn(input.stateMachineArn, Number(input.revisionId ?? machines.get(input.stateMachineArn)!.revision)) };
-        case "ListStateMachineVersions":
-          return { stateMachineVersions: [] };
+        case "ListStateMachineVersions": {
+          const numbers = [...machines.get(input.stateMachineArn)!.versions.values()].sort((a, b) => b - a);
+          return { stateMachineVersions: numbers.slice(0, input.maxResults ?? 1000).map((n) => ({ stateMachineVersionArn: `${input.stateMachineArn}:${n}` })) };
+        }
       }
       throw new Error(`unexpected ${name}`);
     },
@@ -127,10 +133,21 @@ describe("deployStateMachines", () => {
     fake.calls.length = 0;
     const again = await deploy(fake.sfn, compiled("a"));
     expect(again.startArn).to.equal(first.startArn);
-    expect(fake.calls.filter((c) => c === "UpdateStateMachine" || c === "CreateStateMachine")).to.deep.equal([]);
+    expect(fake.calls.filter((c) => isMutatingCommand(c))).to.deep.equal([]);
     const changed = await deploy(fake.sfn, compiled("b"));
     expect(changed.startArn).to.equal(`${first.stateMachineArn}:2`);
     expect(childStarts(fake.machines.get(changed.stateMachineArn)!.definition).every((arn) => arn.endsWith(":2"))).to.equal(true);
+  });
+
+  it("publishes a version for a machine deployed before versions, and starts it", async () => {
+    const fake = fakeStepFunctions();
+    const c = compiled("a");
+    await deploy(fake.sfn, c, false);
+    const out = await deploy(fake.sfn, c);
+    expect(out.startArn).to.equal(`${out.stateMachineArn}:1`);
+    // Children are unchanged and get a version published; the main machine changes (its child starts now name versions).
+    expect(fake.calls.filter((x) => x === "PublishStateMachineVersion").length).to.equal(Object.keys(c.children).length);
+    expect(childStarts(fake.machines.get(out.stateMachineArn)!.definition).every((arn) => arn.endsWith(":1"))).to.equal(true);
   });
 
   it("starts the machine itself where the endpoint has no versions", async () => {
