@@ -11,6 +11,7 @@ import { WorkflowRuntime } from "../lib/provision/workflow-runtime";
 import { AuthConfig } from "./auth";
 import { Logger } from "./logger";
 import { buildService, localPassphrase, Service } from "./server";
+import { CHECKOUT_ROOT_ENV } from "../lib/node/checkout-root";
 
 export interface ServeOptions {
   port: number;
@@ -60,6 +61,8 @@ export async function createDefaultService(options: ServeOptions, deps: { env: N
   const cliRoot = options.pulumiRoot ?? env.PULUMI_CLI_ROOT;
   const envVars: Record<string, string> = {};
   if (cliRoot) envVars.PATH = `${join(resolve(cliRoot), "bin")}:${env.PATH ?? ""}`;
+  // Inline programs run from per-stack work dirs: the destroy hook finds this checkout through it.
+  envVars[CHECKOUT_ROOT_ENV] = env[CHECKOUT_ROOT_ENV] ?? resolve(__dirname, "..");
   if (options.local) {
     envVars.PULUMI_BACKEND_URL = env.PULUMI_BACKEND_URL ?? `file://${join(dataDir, "pulumi-state")}`;
     envVars.PULUMI_CONFIG_PASSPHRASE = await localPassphrase(dataDir, env);

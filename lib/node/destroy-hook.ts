@@ -1,5 +1,6 @@
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { CHECKOUT_ROOT_ENV } from "./checkout-root";
 
 export interface DestroyHookArgs {
   computeNodeId: string;
@@ -19,6 +20,11 @@ const ENI_POLL_MS = 30 * 1000;
 export const FORCE_DESTROY_ENV = "COMPUTE_NODE_FORCE_DESTROY";
 
 const CLEANUP_MODULE = path.resolve(__dirname, "..", "runtime", "aws", "cleanup.ts");
+
+/** Where the dynamic provider keeps its serialized code among the resource's inputs. */
+const PROVIDER_KEY = "__provider";
+
+const ROOT_ENV = CHECKOUT_ROOT_ENV;
 
 /**
  * Deletes what the runtime created outside the stack (proc-lambda functions and their ENIs, task
@@ -47,7 +53,10 @@ export function destroyHookProvider(cleanupModule: string, timing = { timeoutMs:
     },
     async diff(_id: string, olds: DestroyHookArgs, news: DestroyHookArgs) {
       const replaces = olds.computeNodeId !== news.computeNodeId || olds.region !== news.region ? ["computeNodeId"] : [];
-      return { changes: replaces.length > 0 || olds.force !== news.force, replaces, deleteBeforeReplace: true };
+      // Destroy runs the provider code stored with the resource: a newer one (a moved checkout, a
+      // fixed hook) must reach the state through an update, or `pulumi up` would never store it.
+      const providerChanged = (olds as unknown as Record<string, unknown>)[PROVIDER_KEY] !== (news as unknown as Record<string, unknown>)[PROVIDER_KEY];
+      return { changes: replaces.length > 0 || olds.force !== news.force || providerChanged, replaces, deleteBeforeReplace: true };
     },
     async update(_id: string, _olds: DestroyHookArgs, news: DestroyHookArgs) {
       return { outs: news };
@@ -55,8 +64,8 @@ export function destroyHookProvider(cleanupModule: string, timing = { timeoutMs:
     async delete(_id: string, props: DestroyHookArgs) {
       const fs: typeof import("node:fs") = require("node:fs");
       const paths: typeof import("node:path") = require("node:path");
-      const root = programDir ?? process.cwd();
-      const candidates = [cleanupModule, ...fallbacks.map((f) => paths.join(root, f))];
+      const roots = [programDir ?? process.cwd(), ...(process.env[ROOT_ENV] ? [process.env[ROOT_ENV]!] : [])];
+      const candidates = [cleanupModule, ...roots.flatMap((root) => fallbacks.map((f) => paths.join(root, f)))];
       const module = candidates.find((c) => fs.existsSync(c));
       if (!module)
         throw new Error(`compute node ${props.computeNodeId}: cannot find the node cleanup module (looked at ${candidates.join(", ")}); run destroy from the compute-node checkout or a project that depends on compute-node`);

@@ -81,4 +81,25 @@ describe("destroyHookProvider when the checkout that created the node has moved"
       expect((err as Error).message).to.include("/nowhere/cleanup.ts").and.include(join(program, "lib", "runtime", "aws", "cleanup.ts"));
     }
   });
+
+  it("looks in the checkout named by COMPUTE_NODE_ROOT, as the provisioner service's inline programs run elsewhere", async () => {
+    const checkout = mkdtempSync(join(tmpdir(), "cn-hook-root-"));
+    mkdirSync(join(checkout, "lib", "runtime", "aws"), { recursive: true });
+    const module = join(checkout, "lib", "runtime", "aws", "cleanup.ts");
+    writeFileSync(module, `const calls: unknown[] = []; exports.calls = calls; exports.cleanupNodeResources = async (o: unknown) => { calls.push(o); return { pendingNetworkInterfaces: [] }; };`);
+    process.env.COMPUTE_NODE_ROOT = checkout;
+    try {
+      await destroyHookProvider("/nowhere/cleanup.ts", { timeoutMs: 1000, pollMs: 1 }, mkdtempSync(join(tmpdir(), "cn-hook-work-"))).delete!("id", props);
+    } finally {
+      delete process.env.COMPUTE_NODE_ROOT;
+    }
+    expect(require(module).calls).to.deep.equal([props]);
+  });
+
+  it("reports a change when the stored hook code differs, so pulumi up stores the code destroy will run", async () => {
+    const provider = destroyHookProvider("/x/cleanup.ts");
+    const stored = { ...props, __provider: "old code" } as typeof props;
+    expect((await provider.diff!("id", stored, { ...props, __provider: "new code" } as typeof props)).changes).to.equal(true);
+    expect((await provider.diff!("id", stored, { ...props, __provider: "old code" } as typeof props)).changes).to.equal(false);
+  });
 });
