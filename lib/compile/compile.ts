@@ -13,7 +13,7 @@ import { ENVELOPE, ENVELOPE_EVENTS, envelopeMachine } from "./envelope";
 import { Fragment, addFragment, renderUnit, runTargetOf } from "./units-render";
 import { childComment } from "./markers";
 import { startChildTask } from "./integrations/start-execution";
-import { exactBody } from "./exact";
+import { exactBody, processorAbort } from "./exact";
 
 /** How the DAG becomes states: nested Parallel states (series-parallel, level-barrier) or exact joins. */
 export type StructureMode = ScheduleMode | "exact";
@@ -113,7 +113,7 @@ export function compileWorkflow(plan: ResolvedPlan, options: CompileOptions = {}
 
   const names = new StateNames();
   for (const name of Object.values(ENVELOPE)) names.reserve(name);
-  const fragments = units.map((unit) => renderUnit({ target, names, byId }, unit));
+  const fragments = units.map((unit) => renderUnit({ target, names, byId, ...(useExact ? { abort: processorAbort(target) } : {}) }, unit));
   if (useExact) {
     const exact = exactBody({ workflowName: plan.workflow.name, units, dag, fragments, target, names, limits });
     const definition = envelopeMachine(target, exact.body, `${plan.workflow.name}: ${plan.processors.length} processors (exact)`);

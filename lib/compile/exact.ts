@@ -16,6 +16,7 @@ import { Fragment } from "./units-render";
 import { childComment, exactComment } from "./markers";
 import { joinAbortTask, joinReleaseTask, joinWaitTask } from "./integrations/join";
 import { startChildTask } from "./integrations/start-execution";
+import { TaskState } from "./asl/task";
 
 export interface ExactInput {
   workflowName: string;
@@ -168,7 +169,8 @@ function packParts(chains: UnitChain[], machineBudget: number): UnitChain[][] {
 /**
  * Items → Map (Distributed: each iteration its own execution and history). Any failed iteration
  * fails the Map; its Catch aborts the instance's joins, so units waiting in other parts fail too
- * instead of waiting forever, then fails with the Map's error.
+ * instead of waiting forever, then fails with the instance's first failure (a failed processor's
+ * iteration aborts first, naming itself).
  */
 function addPart(graph: StateGraph, input: ExactInput, part: UnitChain[], label: string): string {
   const { names, target } = input;
@@ -199,12 +201,22 @@ function addPart(graph: StateGraph, input: ExactInput, part: UnitChain[], label:
     }),
   );
   map.markEndOfBranch();
-  const abort = graph.add(abortName, joinAbortTask(target.joinFunctionArn, { literal: `a processor of ${label === "body" ? "the workflow" : `part ${label}`}` }));
+  // Reached when an iteration failed before any processor did (a merge, a token read): the Map's own error is then the first failure.
+  const where = label === "body" ? "the workflow" : `part ${label}`;
+  const abort = graph.add(abortName, joinAbortTask(target.joinFunctionArn, { failed: { literal: `a step of ${where}` }, error: { path: "$.error.Error" }, cause: { path: "$.error.Cause" } }, "$.error"));
   // The abort's own failure must not hide the Map's error.
   abort.props.catch = [{ ErrorEquals: ["States.ALL"], ResultPath: "$.abortError", Next: failName }];
   abort.setNext(failName);
   graph.add(failName, new FailState({ errorPath: "$.error.Error", causePath: "$.error.Cause" }));
   return itemsName;
+}
+
+/** Exact mode's per-processor abort: the failure it records names the processor, with its error name and the sanitized cause. */
+export function processorAbort(target: CompileTarget): (processorId: { literal: string } | { path: string }) => TaskState {
+  return (id) =>
+    "literal" in id
+      ? joinAbortTask(target.joinFunctionArn, { failed: { literal: `processor ${JSON.stringify(id.literal)}` }, error: { path: "$.err.Error" }, cause: { literal: `processor ${JSON.stringify(id.literal)} failed` } })
+      : joinAbortTask(target.joinFunctionArn, { failed: { path: `States.Format('processor "{}"', ${id.path})` }, error: { path: "$.err.Error" }, cause: { path: `States.Format('processor "{}" failed', ${id.path})` } });
 }
 
 const jsonBytes = (text: string) => Buffer.byteLength(JSON.stringify(text));

@@ -13,6 +13,7 @@ import { HashRef, inputDirValue, mergeDirValue, outputDirValue } from "./integra
 import { mergeTask } from "./integrations/data-transfer";
 import { resolveTokenTask } from "./integrations/resolve-token";
 import { processorRunTask } from "./integrations/processor-run";
+import { TaskState } from "./asl/task";
 
 /** A linear run of states with one entry and one exit (failure states hang off it). */
 export interface Fragment {
@@ -31,6 +32,19 @@ export interface UnitRenderContext {
   target: CompileTarget;
   names: StateNames;
   byId: Map<string, ResolvedProcessor>;
+  /** Exact mode: a failed processor first aborts the instance's joins, naming itself. */
+  abort?: (processorId: { literal: string } | { path: string }) => TaskState;
+}
+
+/** Catch target of a failed run: the abort, which then continues to `then`, or `then` itself. */
+function failureEntry(ctx: UnitRenderContext, label: string, processorId: { literal: string } | { path: string }, then: string): { entry: string; states: [string, State][] } {
+  if (!ctx.abort) return { entry: then, states: [] };
+  const name = ctx.names.name("Abort", label);
+  const abort = ctx.abort(processorId);
+  // The abort's own failure must not hide the processor's.
+  abort.props.catch = [{ ErrorEquals: ["States.ALL"], ResultPath: "$.abortError", Next: then }];
+  abort.setNext(then);
+  return { entry: name, states: [[name, abort]] };
 }
 
 /** Task definition or function a processor runs on. */
@@ -56,13 +70,14 @@ function renderSingle(ctx: UnitRenderContext, p: ResolvedProcessor): Fragment {
   const tokenName = names.name("Token", p.id);
   const runName = names.name("Run", p.id);
   const failName = names.name("Failed", p.id);
+  const failure = failureEntry(ctx, p.id, { literal: p.id }, failName);
   states.push([tokenName, resolveTokenTask()]);
-  const run = runState(ctx, p, own, failName, processorComment(p.id));
+  const run = runState(ctx, p, own, failure.entry, processorComment(p.id));
   states.push([runName, run]);
   chain(states as [string, ChainableState][]);
   // The caught error keeps its name only: the cause of a failed runTask.sync is the task description,
   // container overrides (tokens) included. Exit code and stopped reason stay in the history event.
-  states.push([failName, new FailState({ errorPath: "$.err.Error", cause: `processor "${p.id}" failed` })]);
+  states.push(...failure.states, [failName, new FailState({ errorPath: "$.err.Error", cause: `processor "${p.id}" failed` })]);
   events += EVENTS.sdkTask + (p.computeType === "ecs" ? EVENTS.syncTask : EVENTS.lambdaTask);
   return { first: states[0][0], last: run, states, events };
 }
@@ -88,14 +103,16 @@ function renderGroup(ctx: UnitRenderContext, members: ResolvedProcessor[]): Frag
   }
   const describeName = names.name("Describe failure", label);
   const failName = names.name("Failed", label);
+  const failure = failureEntry(ctx, label, { path: "$.p.id" }, describeName);
   inner.push([names.name("Token", label), resolveTokenTask()]);
-  const run = runState(ctx, p, own, describeName);
+  const run = runState(ctx, p, own, failure.entry);
   inner.push([names.name("Run", label), run]);
   perItem += EVENTS.sdkTask + (p.computeType === "ecs" ? EVENTS.syncTask : EVENTS.lambdaTask);
   chain(inner);
   run.markEndOfBranch();
   const iteration = new StateGraph(`Map "${mapName}"`);
   for (const [name, state] of inner) iteration.add(name, state);
+  for (const [name, state] of failure.states) iteration.add(name, state);
   // Same rule as a single processor's failure: keep the error name, name the processor, drop the cause.
   const describe = iteration.add(describeName, new PassState({ parameters: { "Error.$": "$.err.Error", "Cause.$": "States.Format('processor \"{}\" failed', $.p.id)" } }));
   describe.setNext(failName);

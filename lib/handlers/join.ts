@@ -26,12 +26,22 @@ export interface JoinReleaseEvent {
 export interface JoinAbortEvent {
   action: "join-abort";
   workflowInstanceId: string;
+  /** The failure's error name and (sanitized) cause, kept if this is the instance's first abort. */
+  error?: string;
+  cause?: string;
   /** What failed, as the cause of every refused wait names it (the compiler sends "a processor of part <c>"). */
   failed: string;
 }
 
 export interface JoinResult {
   done: true;
+}
+
+/** What an abort answers: the instance's first failure, so every part's machine can fail with it. */
+export interface JoinAbortResult extends JoinResult {
+  failed: string;
+  error: string;
+  cause: string;
 }
 
 /** Closes a waiting Task. Implementations must treat an already closed task as success. */
@@ -53,7 +63,7 @@ export interface JoinOptions {
 export interface Join {
   wait(event: JoinWaitEvent): Promise<JoinResult>;
   release(event: JoinReleaseEvent): Promise<JoinResult>;
-  abort(event: JoinAbortEvent): Promise<JoinResult>;
+  abort(event: JoinAbortEvent): Promise<JoinAbortResult>;
 }
 
 /** The error Step Functions sees on a unit that will never run because a processor failed. */
@@ -129,9 +139,23 @@ export function createJoin(options: JoinOptions): Join {
     },
 
     async abort(event) {
-      await dynamodb.send(
-        new PutItemCommand({ TableName: table, Item: { pk: { S: event.workflowInstanceId }, sk: { S: ABORT_KEY }, failed: { S: event.failed }, expiresAt: expiresAt() } }),
-      );
+      const markerKey = { pk: { S: event.workflowInstanceId }, sk: { S: ABORT_KEY } };
+      const mine = { failed: event.failed, error: event.error ?? JOIN_ABORTED, cause: event.cause ?? `${event.failed} failed` };
+      let first = mine;
+      try {
+        // The first failure is the one to report: later aborts (the Map of every part) only repeat it.
+        await dynamodb.send(
+          new PutItemCommand({
+            TableName: table,
+            Item: { ...markerKey, failed: { S: mine.failed }, error: { S: mine.error }, cause: { S: mine.cause }, expiresAt: expiresAt() },
+            ConditionExpression: "attribute_not_exists(pk)",
+          }),
+        );
+      } catch (err) {
+        if ((err as Error).name !== "ConditionalCheckFailedException") throw err;
+        const stored = (await dynamodb.send(new GetItemCommand({ TableName: table, Key: markerKey, ConsistentRead: true }))).Item;
+        first = { failed: stored?.failed?.S ?? mine.failed, error: stored?.error?.S ?? mine.error, cause: stored?.cause?.S ?? mine.cause };
+      }
       let start: QueryCommandOutput["LastEvaluatedKey"];
       do {
         const page: QueryCommandOutput = await dynamodb.send(
@@ -144,10 +168,10 @@ export function createJoin(options: JoinOptions): Join {
           }),
         );
         const waiting = (page.Items ?? []).filter((item) => item.token?.S && !isComplete(item));
-        await forEachLimited(waiting, limit, (item) => signal.failure(item.token.S!, JOIN_ABORTED, abortCause(event.failed, item.sk.S!.slice(UNIT_PREFIX.length))));
+        await forEachLimited(waiting, limit, (item) => signal.failure(item.token.S!, JOIN_ABORTED, abortCause(first.failed, item.sk.S!.slice(UNIT_PREFIX.length))));
         start = page.LastEvaluatedKey;
       } while (start);
-      return { done: true };
+      return { done: true, ...first };
     },
   };
 }
@@ -215,7 +239,13 @@ export function parseJoinEvent(raw: unknown): JoinEvent {
     case "join-release":
       return { action: e.action, workflowInstanceId: text("workflowInstanceId"), done: ids("done", false), dependants: ids("dependants", true) };
     case "join-abort":
-      return { action: e.action, workflowInstanceId: text("workflowInstanceId"), failed: text("failed") };
+      return {
+        action: e.action,
+        workflowInstanceId: text("workflowInstanceId"),
+        failed: text("failed"),
+        ...(e.error !== undefined ? { error: text("error") } : {}),
+        ...(e.cause !== undefined ? { cause: text("cause") } : {}),
+      };
     default:
       throw inputError(`"action" must be "join-wait", "join-release" or "join-abort", got ${typeof e.action === "string" ? JSON.stringify(e.action.slice(0, 40)) : describe(e.action)}`);
   }

@@ -79,6 +79,22 @@ describe("compileWorkflow in exact mode", () => {
     for (const [, release] of releases) expect(retried(release)).to.include("States.TaskFailed");
   });
 
+  it("has a failed processor record itself as the instance's first failure, which each part's Map failure then reports", () => {
+    const compiled = compileWorkflow(planOf(slowN), { structure: "exact" });
+    const states = new Map(allStates(compiled.definition));
+    const aborts = [...states].filter(([, s]) => s.Type === "Task" && (s.Parameters?.Payload as { action?: string } | undefined)?.action === "join-abort") as [string, AslTaskState][];
+    const [runName, run] = [...states].find(([, s]) => s.Type === "Task" && s.Comment === "processor:a") as [string, AslTaskState];
+    const [abortName, ownAbort] = aborts.find(([, s]) => (s.Parameters!.Payload as Record<string, unknown>).failed === 'processor "a"')!;
+    expect(run.Catch![0].Next, runName).to.equal(abortName);
+    expect(ownAbort.Parameters!.Payload).to.deep.include({ "error.$": "$.err.Error", cause: 'processor "a" failed' });
+    expect(states.get(ownAbort.Next!)).to.deep.include({ Type: "Fail", ErrorPath: "$.err.Error" });
+    const [, partAbort] = aborts.find(([, s]) => s.ResultPath === "$.error")!;
+    expect(partAbort.ResultSelector).to.deep.equal({ "Error.$": "$.Payload.error", "Cause.$": "$.Payload.cause" });
+    expect(states.get(partAbort.Next!)).to.deep.include({ Type: "Fail", ErrorPath: "$.error.Error", CausePath: "$.error.Cause" });
+    const map = [...states].find(([, s]) => s.Type === "Map" && s.Comment?.startsWith("exact:"))![1];
+    expect(map.Type === "Map" && map.Catch![0].Next).to.equal([...states].find(([, s]) => s === partAbort)![0]);
+  });
+
   it("keeps processor:<id> on every run state and marks the exact Map with its unit keys, not as a Map of processors", () => {
     const deps: Edges = { split: [], ...Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`w${i}`, ["split"]])), side: ["split"], join: ["w0", "w1", "w2", "w3", "w4", "w5", "side"], tail: ["side"] };
     const compiled = compileWorkflow(planOf(deps, { image: (id) => (id.startsWith("w") ? "registry.example/worker:1" : `registry.example/${id}:1`) }), { structure: "exact" });

@@ -137,6 +137,18 @@ describe("join handler (moto)", function () {
     ]);
   });
 
+  it("answers every abort with the instance's first failure, so each part's machine fails with the processor's error", async () => {
+    await wait("c", ["a"]);
+    const first = await join({ action: "join-abort", workflowInstanceId: "wi-1", failed: 'processor "a"', error: "States.TaskFailed", cause: 'processor "a" failed' });
+    const later = await join({ action: "join-abort", workflowInstanceId: "wi-1", failed: "a step of part c2", error: "States.ExceedToleratedFailureThreshold", cause: "threshold" });
+    expect(first).to.deep.include({ failed: 'processor "a"', error: "States.TaskFailed", cause: 'processor "a" failed' });
+    expect(later).to.deep.include({ failed: 'processor "a"', error: "States.TaskFailed", cause: 'processor "a" failed' });
+    // Every abort fails the waiter again (Step Functions refuses all but the first), always with the first failure.
+    const toC = signal.outcomes.filter((o) => o.token === "t-c");
+    expect(toC).to.not.be.empty;
+    for (const o of toC) expect(o).to.deep.equal({ token: "t-c", outcome: "failure", error: "ComputeNode.JoinAborted", cause: 'processor "a" failed, so "c" will not run' });
+  });
+
   it("fails a unit that registers after the abort", async () => {
     await release(["a"], ["c"]);
     await abort("a processor of part c2");

@@ -56,18 +56,25 @@ export function joinReleaseTask(joinFunctionArn: string, done: string[], dependa
   });
 }
 
+type Value = { literal: string } | { path: string };
+const field = (name: string, v: Value) => ("literal" in v ? { [name]: v.literal } : { [`${name}.$`]: v.path });
+
 /**
- * A processor failed: every unit still waiting, in this machine or another chunk's, fails instead of
- * waiting forever. Its own failure must not hide the processor's, so it is caught by the caller.
+ * A processor failed: every unit still waiting, in this machine or another part's, fails instead of
+ * waiting forever. The join function keeps the instance's first failure (`failed`, error name and
+ * sanitized cause) and answers every abort with it: with `reportAt`, the Task puts that failure
+ * there as `{Error, Cause}`, so a part's Map failing with a generic threshold error still ends the
+ * execution with the processor's own error. Its own failure must not hide the processor's, so the
+ * caller catches it.
  */
-export function joinAbortTask(joinFunctionArn: string, failed: { literal: string } | { path: string }): TaskState {
+export function joinAbortTask(joinFunctionArn: string, failure: { failed: Value; error: Value; cause: Value }, reportAt?: string): TaskState {
   return new TaskState({
     resource: RESOURCE.lambdaInvoke,
     parameters: {
       FunctionName: joinFunctionArn,
-      Payload: { action: "join-abort", "workflowInstanceId.$": "$.ctx.workflowInstanceId", ...("literal" in failed ? { failed: failed.literal } : { "failed.$": failed.path }) },
+      Payload: { action: "join-abort", "workflowInstanceId.$": "$.ctx.workflowInstanceId", ...field("failed", failure.failed), ...field("error", failure.error), ...field("cause", failure.cause) },
     },
-    resultPath: null,
+    ...(reportAt ? { resultSelector: { "Error.$": "$.Payload.error", "Cause.$": "$.Payload.cause" }, resultPath: reportAt } : { resultPath: null }),
     timeoutSeconds: JOIN_CALL_TIMEOUT_SECONDS,
     retry: [LAMBDA_TRANSIENT, JOIN_CALL_FAILED],
   });

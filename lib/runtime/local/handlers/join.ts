@@ -15,6 +15,7 @@ export class LocalJoins {
   private readonly done = new Set<string>();
   private waiters: Waiter[] = [];
   private aborted?: string;
+  private firstFailure?: { failed: string; error: string; cause: string };
 
   wait(after: string[]): Promise<void> {
     if (this.aborted !== undefined) return Promise.reject(this.abortError(this.aborted));
@@ -29,11 +30,14 @@ export class LocalJoins {
     for (const w of ready) w.resolve();
   }
 
-  abort(failed: string): void {
+  /** Records the instance's first failure (as the join function does) and answers with it. */
+  abort(failed: string, error?: string, cause?: string): { failed: string; error: string; cause: string } {
+    this.firstFailure ??= { failed, error: error ?? "ComputeNode.JoinAborted", cause: cause ?? `${failed} failed` };
     this.aborted ??= failed;
     const waiting = this.waiters;
     this.waiters = [];
     for (const w of waiting) w.reject(this.abortError(this.aborted));
+    return this.firstFailure;
   }
 
   private abortError(failed: string): Error {
@@ -56,9 +60,11 @@ export function joinHandler(joins: LocalJoins, state: string, action: "join-wait
       case "join-release":
         joins.release(stringList(payload.done, "done", state));
         break;
-      case "join-abort":
-        joins.abort(typeof payload.failed === "string" ? payload.failed : "a processor");
-        break;
+      case "join-abort": {
+        const text = (v: unknown) => (typeof v === "string" ? v : undefined);
+        // Shaped like a lambda:invoke result: the part's abort reads $.Payload.error and $.Payload.cause.
+        return { StatusCode: 200, Payload: { done: true, ...joins.abort(text(payload.failed) ?? "a processor", text(payload.error), text(payload.cause)) } };
+      }
     }
     return { done: true };
   };
