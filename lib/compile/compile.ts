@@ -1,4 +1,4 @@
-import { CompileError } from "../errors";
+import { CompileError, ValidationError } from "../errors";
 import { ResolvedPlan, ResolvedProcessor } from "../plan/resolve";
 import { ScheduleUnit, buildUnitDag } from "../plan/units";
 import { ScheduleMode, scheduleDag } from "../plan/schedule";
@@ -109,6 +109,9 @@ export function compileWorkflow(plan: ResolvedPlan, options: CompileOptions = {}
   // Exact mode never renders the nested structure, so it skips the search and keeps only the baseline figures.
   const schedule = scheduleDag(dag, { mode: mode === "exact" ? "level-barrier" : mode, effort: options.scheduleEffort });
   const exactAbove = options.exactAbove ?? 1.01;
+  // Below 1 every DAG, series-parallel ones included, would "wait too long" and go exact.
+  if (!Number.isFinite(exactAbove) || exactAbove < 1)
+    throw new ValidationError([{ code: "invalid_exact_above", path: ["exactAbove"], message: `exactAbove must be a number of at least 1 (a makespan / critical path ratio), got ${exactAbove}` }]);
   const useExact = mode === "exact" || (mode === "auto" && exactAvailable && schedule.makespan > schedule.criticalPath * exactAbove);
 
   const names = new StateNames();

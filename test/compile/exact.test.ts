@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { analyzeMachines, compileWorkflow, readMarkers, AslTaskState } from "../../lib/compile";
-import { CompileError } from "../../lib/errors";
+import { CompileError, ValidationError } from "../../lib/errors";
 import { allStates, ancestors, Edges, expectCorrectSchedule, expectValid, machines, planOf, prng, randomDag, randomSeriesParallelDag } from "./helpers";
 
 // "N" with long outer edges: any nested-Parallel order makes c wait for d or d wait for a.
@@ -31,6 +31,12 @@ describe("compileWorkflow in exact mode", () => {
     const tolerant = compileWorkflow(planOf(slowN), { hints: slowNHints, exactAbove: 2 });
     expect(tolerant.stats.strategy).to.equal("series-parallel");
     expect(analyzeMachines(tolerant, { durations: slowNHints }).makespan).to.be.greaterThan(11);
+  });
+
+  it("rejects an exactAbove below 1, which would send series-parallel DAGs to exact mode", () => {
+    expect(() => compileWorkflow(planOf(slowN), { exactAbove: 0.5 }))
+      .to.throw(ValidationError, /exactAbove/)
+      .with.nested.property("issues[0].path[0]", "exactAbove");
   });
 
   it("keeps nested Parallel states for series-parallel DAGs in auto", () => {
