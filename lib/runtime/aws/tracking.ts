@@ -186,17 +186,40 @@ async function walkExecution(
   if (depth >= 3) return;
   for (const child of children) await walkExecution(clients, child, undefined, terminal, byHash, out, depth + 1);
   // Distributed Map iterations (large twin groups, every unit in exact mode) are executions of their own.
-  for (const mapRun of mapRuns) for (const iteration of await mapRunExecutions(clients, mapRun)) await walkExecution(clients, iteration, undefined, terminal, byHash, out, depth + 1, markers);
+  for (const mapRun of mapRuns)
+    for (const iteration of await mapRunExecutions(clients, mapRun)) {
+      const key = iteration.stopDate ? `${iteration.executionArn}@${iteration.stopDate.toISOString()}` : undefined;
+      let states = key ? finishedIterations.get(key) : undefined;
+      if (!states) {
+        states = new Map();
+        await walkExecution(clients, iteration.executionArn, undefined, terminal || key !== undefined, byHash, states, depth + 1, markers);
+        if (key) rememberFinished(key, states);
+      }
+      for (const [id, tracked] of states) out.set(id, tracked);
+    }
 }
 
-async function mapRunExecutions(clients: AwsClients, mapRunArn: string): Promise<string[]> {
-  const arns: string[] = [];
+/**
+ * A finished iteration's history never changes (a redrive runs it again and gives it a new stop
+ * date), so its processors' states are read once per process: refreshing a large exact-mode run
+ * then reads only the iterations still running.
+ */
+const finishedIterations = new Map<string, Map<string, Tracked>>();
+const MAX_FINISHED_ITERATIONS = 200_000;
+
+function rememberFinished(key: string, states: Map<string, Tracked>): void {
+  if (finishedIterations.size >= MAX_FINISHED_ITERATIONS) finishedIterations.delete(finishedIterations.keys().next().value!);
+  finishedIterations.set(key, states);
+}
+
+async function mapRunExecutions(clients: AwsClients, mapRunArn: string): Promise<{ executionArn: string; stopDate?: Date }[]> {
+  const arns: { executionArn: string; stopDate?: Date }[] = [];
   let nextToken: string | undefined;
   do {
     const page = await clients.limits.run("sfn:ListExecutions", () => clients.sfn.send(new ListExecutionsCommand({ mapRunArn, maxResults: 1000, nextToken }))).catch((err) => {
       throw toRuntimeError(err, `ListExecutions of map run ${mapRunArn}`);
     });
-    for (const e of page.executions ?? []) if (e.executionArn) arns.push(e.executionArn);
+    for (const e of page.executions ?? []) if (e.executionArn) arns.push({ executionArn: e.executionArn, ...(e.stopDate ? { stopDate: new Date(e.stopDate) } : {}) });
     nextToken = page.nextToken;
   } while (nextToken);
   return arns;

@@ -76,7 +76,8 @@ describe("refreshExecutionStatus with a Map of twins", () => {
     const runState = new Map([...readMarkers(compiled.definition)].filter(([, m]) => m.kind === "processor").map(([name, m]) => [m.processorIds[0], name]));
     const mainArn = "arn:aws:states:us-east-1:123456789012:execution:m:wi-1";
     const mapRunArn = "arn:aws:states:us-east-1:123456789012:mapRun:m/Exact-body:run-1";
-    const iterationArn = (id: string) => `arn:aws:states:us-east-1:123456789012:execution:m/Exact-body:${id}`;
+    const iterationArn = (id: string) => `arn:aws:states:us-east-1:123456789012:execution:m/Exact-body:cached-${id}`;
+    const historyReads: string[] = [];
     const main: HistoryEvent[] = [
       { id: 1, type: "ExecutionStarted", timestamp: t(0) },
       { id: 2, previousEventId: 1, type: "MapStateEntered", timestamp: t(1), stateEnteredEventDetails: { name: "Exact body", input: "{}" } },
@@ -112,10 +113,12 @@ describe("refreshExecutionStatus with a Map of twins", () => {
             if (command.input.executionArn !== mainArn) throw new Error("iterations are read with their parent's definition");
             return { definition: JSON.stringify(compiled.definition) };
           case "GetExecutionHistoryCommand":
+            historyReads.push(command.input.executionArn!);
             return { events: histories[command.input.executionArn!] };
           case "ListExecutionsCommand":
             expect(command.input.mapRunArn).to.equal(mapRunArn);
-            return { executions: ["a", "b", "c", "d"].map((id) => ({ executionArn: iterationArn(id) })) };
+            // a, b and c have ended; d is still running.
+            return { executions: ["a", "b", "c", "d"].map((id) => ({ executionArn: iterationArn(id), ...(id !== "d" ? { stopDate: t(20) } : {}) })) };
         }
         throw new Error(`unexpected ${command.constructor.name}`);
       },
@@ -131,6 +134,11 @@ describe("refreshExecutionStatus with a Map of twins", () => {
     const record = await refreshExecutionStatus({ executionId: "wi-1", store, clients });
     expect(["a", "b", "c", "d"].map((x) => record.processors[x].status)).to.deep.equal(["SUCCEEDED", "SUCCEEDED", "FAILED", "STARTED"]);
     expect(record.processors.c).to.deep.include({ exitCode: 3, startedAt: t(8).toISOString(), finishedAt: t(13).toISOString() });
+    // A finished iteration's history cannot change: the next refresh reads only the main execution and d.
+    historyReads.length = 0;
+    const again = await refreshExecutionStatus({ executionId: "wi-1", store, clients });
+    expect(historyReads.sort()).to.deep.equal([iterationArn("d"), mainArn].sort());
+    expect(["a", "b", "c", "d"].map((x) => again.processors[x].status)).to.deep.equal(["SUCCEEDED", "SUCCEEDED", "FAILED", "STARTED"]);
   });
 
   it("keeps a processor STARTED while its retry backs off, whatever another iteration's events are numbered", async () => {
