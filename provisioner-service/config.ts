@@ -28,6 +28,11 @@ export interface ServeOptions {
   stateTable?: string;
   /** AWS mode: DynamoDB table of execution records. @default COMPUTE_NODE_EXECUTIONS_TABLE, else each node's `executionTableName` output */
   executionsTable?: string;
+  /**
+   * How long to wait for the data directory's lock before giving up: a process restarted right after
+   * a crash waits for the dead holder's lock to go stale (30 s) instead of failing. @default 35
+   */
+  lockWaitSeconds?: number;
 }
 
 /**

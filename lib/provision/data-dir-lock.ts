@@ -12,6 +12,8 @@ export interface DataDirLockOptions {
   staleMs?: number;
   /** Called if another process takes the lock over while we hold it; the service must stop. @default throws */
   onCompromised?: (err: Error) => void;
+  /** Keep trying this long while the lock is held (a crashed holder's lock goes stale after `staleMs`). @default 0 */
+  waitMs?: number;
 }
 
 /**
@@ -24,7 +26,10 @@ export async function acquireDataDirLock(dataDir: string, options: DataDirLockOp
   const lockfilePath = join(dataDir, "service.lock");
   const stale = options.staleMs ?? 30_000;
   try {
-    const release = await lockfile.lock(dataDir, { lockfilePath, stale, update: Math.max(1000, Math.floor(stale / 3)), realpath: false, ...(options.onCompromised ? { onCompromised: options.onCompromised } : {}) });
+    const wait = options.waitMs ?? 0;
+    // Retries every second or so until `wait` has passed.
+    const retries = wait > 0 ? { retries: Math.ceil(wait / 1000), factor: 1, minTimeout: 1000, maxTimeout: 1000 } : 0;
+    const release = await lockfile.lock(dataDir, { lockfilePath, stale, update: Math.max(1000, Math.floor(stale / 3)), realpath: false, retries, ...(options.onCompromised ? { onCompromised: options.onCompromised } : {}) });
     return { release: () => release().catch(() => undefined) };
   } catch (err) {
     if ((err as { code?: string }).code === "ELOCKED")

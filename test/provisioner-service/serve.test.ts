@@ -65,7 +65,7 @@ describe("compute-node serve", () => {
   it("refuses a second process on the same data directory while the first runs, and lets one start after it stopped", async () => {
     const tokenFile = join(dir, "token");
     await writeFile(tokenFile, "file-token-0123456789\n", { mode: 0o600 });
-    const options = { port: 0, host: "127.0.0.1", local: true, dataDir: join(dir, "data"), tokenFile, insecureNoAuth: false, maxConcurrentOperations: 2 };
+    const options = { port: 0, host: "127.0.0.1", local: true, dataDir: join(dir, "data"), tokenFile, insecureNoAuth: false, maxConcurrentOperations: 2, lockWaitSeconds: 1 };
     const env = { PATH: join(dir, "empty-bin"), PULUMI_SKIP_UPDATE_CHECK: "true" };
     const serve = () => {
       let stop!: () => void;

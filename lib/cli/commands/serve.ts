@@ -27,7 +27,7 @@ export async function runServe(options: ServeOptions, io: CliIo, hooks: RunServe
   // Before anything reads the data dir: restart recovery must not run beside a live process.
   let compromised: (err: Error) => void = () => undefined;
   const lostLock = new Promise<Error>((resolve) => (compromised = resolve));
-  const lock = await acquireDataDirLock(resolve(options.dataDir), { onCompromised: (err) => compromised(err) });
+  const lock = await acquireDataDirLock(resolve(options.dataDir), { onCompromised: (err) => compromised(err), waitMs: (options.lockWaitSeconds ?? 35) * 1000 });
   try {
     const service = await createDefaultService(options, { env: io.env, logger, auth });
     const server = await startServer(service, { port: options.port, host: options.host }, logger);
@@ -78,8 +78,9 @@ export const serveCommand: CliCommand = {
       .option("--max-operations <n>", "stack operations running at once across nodes", positiveInt("--max-operations"), 4)
       .option("--pulumi-root <dir>", "directory containing bin/pulumi (default: PULUMI_CLI_ROOT, else PATH)")
       .option("--state-table <name>", "keep operations, nodes and idempotency keys in this DynamoDB table instead of the data dir")
+      .option("--lock-wait <seconds>", "how long to wait for another process's lock on the data dir to be released or go stale", positiveInt("--lock-wait"), 35)
       .option("--executions-table <name>", "AWS mode: DynamoDB table of execution records (default: COMPUTE_NODE_EXECUTIONS_TABLE, else the node's executionTableName output)")
-      .action((opts: { port: number; host: string; local?: boolean; dataDir: string; tokenFile?: string; insecureNoAuth?: boolean; maxOperations: number; pulumiRoot?: string; stateTable?: string; executionsTable?: string }) =>
+      .action((opts: { port: number; host: string; local?: boolean; dataDir: string; tokenFile?: string; insecureNoAuth?: boolean; maxOperations: number; pulumiRoot?: string; stateTable?: string; executionsTable?: string; lockWait: number }) =>
         runAction(ctx, false, () =>
           runServe(
             {
@@ -93,6 +94,7 @@ export const serveCommand: CliCommand = {
               pulumiRoot: opts.pulumiRoot,
               stateTable: opts.stateTable,
               executionsTable: opts.executionsTable,
+              lockWaitSeconds: opts.lockWait,
             },
             ctx.io,
           ),
