@@ -11,7 +11,7 @@ import { CompileTarget, childStateMachineArn, resolveTarget } from "./target";
 import { CompileLimits, DEFAULT_LIMITS, EVENTS, SFN_LIMITS } from "./limits";
 import { ENVELOPE, ENVELOPE_EVENTS, envelopeMachine } from "./envelope";
 import { Fragment, addFragment, renderUnit, runTargetOf } from "./units-render";
-import { childComment } from "./markers";
+import { childComment, readMarkers } from "./markers";
 import { startChildTask } from "./integrations/start-execution";
 import { exactBody, processorAbort } from "./exact";
 
@@ -200,6 +200,15 @@ function finish(plan: ResolvedPlan, definition: AslStateMachine, children: Recor
       "limit_exceeded",
       `the compiled workflow exceeds Step Functions limits: ${problems.map((m) => `${m.name} has ${m.bytes} bytes (max ${SFN_LIMITS.definitionBytes}) and ~${m.estimatedHistoryEvents} history events (max ${SFN_LIMITS.historyEvents})`).join("; ")}`,
     );
+  const oversized = [definition, ...Object.values(children)].flatMap(oversizedTaskInputs);
+  if (oversized.length) {
+    const ids = [...new Set(oversized.flatMap((o) => o.processorIds))];
+    throw new CompileError(
+      "limit_exceeded",
+      `a Task's input would exceed Step Functions' ${SFN_LIMITS.payloadBytes}-byte payload limit: ${oversized.map((o) => `state "${o.state}"${o.processorIds.length ? ` (processor${o.processorIds.length > 1 ? "s" : ""} ${o.processorIds.map((id) => `"${id}"`).join(", ")})` : ""} has ~${o.bytes} bytes of parameters`).join("; ")}; give such a processor fewer direct dependencies (an intermediate processor can gather them)`,
+      ids,
+    );
+  }
   const maxMachine: MachineStats = {
     states: Math.max(...all.map((m) => m.states)),
     bytes: Math.max(...all.map((m) => m.bytes)),
@@ -329,6 +338,25 @@ function fit(s: Placed, budget: Cost, cost: (s: Placed) => Cost, childBudget: Co
   if (fits(cost(placed), budget)) return placed;
   // Too many children for this machine: nest them one level deeper.
   return fit(placed, budget, cost, childBudget, units);
+}
+
+/** Paths expand when evaluated (a workdir path per merge source), so Parameters are held well below the limit. */
+const TASK_PARAMETERS_BUDGET = Math.floor(SFN_LIMITS.payloadBytes * 0.6);
+
+function oversizedTaskInputs(machine: AslStateMachine): { state: string; bytes: number; processorIds: string[] }[] {
+  let markers: ReturnType<typeof readMarkers> | undefined;
+  const out: { state: string; bytes: number; processorIds: string[] }[] = [];
+  const visit = (graph: AslGraph) => {
+    for (const [name, state] of Object.entries(graph.States)) {
+      if (state.Type === "Parallel") state.Branches.forEach(visit);
+      if (state.Type === "Map") visit(state.ItemProcessor);
+      if (state.Type !== "Task" || !state.Parameters) continue;
+      const bytes = Buffer.byteLength(JSON.stringify(state.Parameters));
+      if (bytes > TASK_PARAMETERS_BUDGET) out.push({ state: name, bytes, processorIds: (markers ??= readMarkers(machine)).get(name)?.processorIds ?? [] });
+    }
+  };
+  visit(machine);
+  return out;
 }
 
 function machineStats(machine: AslStateMachine, estimatedHistoryEvents: number): MachineStats {

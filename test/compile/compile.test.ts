@@ -175,6 +175,14 @@ describe("compileWorkflow", () => {
       .with.property("code", "limit_exceeded");
   });
 
+  it("refuses a processor whose merge of thousands of dependencies would exceed the 256 KiB Task input, naming it", () => {
+    const deps: Edges = Object.fromEntries(Array.from({ length: 2500 }, (_, i) => [`shard-with-a-rather-long-descriptive-identifier-${String(i).padStart(5, "0")}`, []]));
+    deps.reduce = Object.keys(deps);
+    expect(() => compileWorkflow(planOf(deps, { image: (id) => (id === "reduce" ? "registry.example/reduce:1" : "registry.example/shard:1") }), { scheduleEffort: 0.05 }))
+      .to.throw(CompileError, /"reduce"/)
+      .with.property("code", "limit_exceeded");
+  });
+
   it("compiles the 2,122-processor Montage benchmark within every Step Functions limit", function () {
     const file = join(__dirname, "..", "..", "..", "shared", "bench", "dags", "montage-chameleon-dss-15d-001.json");
     let dag: { tasks: { id: string; parents: string[]; category: string; runtime_s: number }[] };
