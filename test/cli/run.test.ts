@@ -38,6 +38,19 @@ describe("compute-node run", function () {
     expect(events[events.length - 1]).to.include({ type: "execution-finished", status: "SUCCEEDED" });
   });
 
+  it("runs the example in exact mode with --structure exact: the same outputs from another machine", async () => {
+    const workdir = await mkdtemp(join(tmpdir(), "cn-cli-run-"));
+    const nested = JSON.parse((await cli(args(workdir, "--json"))).stdout);
+    const r = await cli(args(workdir, "--json", "--structure", "exact"));
+    expect(r.code, r.stderr).to.equal(0);
+    const exact = JSON.parse(r.stdout);
+    expect(exact.status).to.equal("SUCCEEDED");
+    expect(exact.snapshot.definitionHash).to.not.equal(nested.snapshot.definitionHash);
+    const bundleOf = (record: { artifacts: { outputs: string }; snapshot: { resolved: { id: string; hash: string }[] } }) =>
+      readFile(join(record.artifacts.outputs, record.snapshot.resolved.find((p) => p.id === "bundle")!.hash, "bundle.txt"), "utf8");
+    expect(await bundleOf(exact)).to.equal(await bundleOf(nested));
+  });
+
   it("exits 1 when a processor fails, and the record names it", async () => {
     const dir = await mkdtemp(join(tmpdir(), "cn-cli-run-"));
     const registrations = JSON.parse(await readFile(join(example, "processors.json"), "utf8"));

@@ -1,6 +1,8 @@
-import { Command, InvalidArgumentError } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { dirname, join, resolve } from "node:path";
 import { LocalRunEvent, runLocalWorkflow } from "../../runtime/local/runner";
+import { localCompiler } from "../../runtime/local/compile-local";
+import { StructureMode } from "../../compile";
 import { CliCommand, CliContext, EXIT } from "../io";
 import { loadPlan } from "../load-inputs";
 import { runAction, writeJson } from "../action";
@@ -13,6 +15,7 @@ interface RunOptions {
   invocation?: string;
   mode?: string;
   concurrency?: number;
+  structure: StructureMode;
   json?: boolean;
 }
 
@@ -37,6 +40,7 @@ export const runCommand: CliCommand = {
       .option("--invocation <file>", "workflow invocation JSON (processorConfigs, computeTypeOverrides)")
       .option("--mode <mode>", "deployment mode: basic, secure or compliant", "basic")
       .option("--concurrency <n>", "processors running at once (default: CPU count × 4)", positiveInt)
+      .addOption(new Option("--structure <structure>", "how the DAG is compiled, as `compile --structure` (exact: joins in memory, as the node's join function does on AWS)").choices(["auto", "series-parallel", "level-barrier", "exact"]).default("auto"))
       .option("--json", "final execution record on stdout; progress events as JSON lines on stderr")
       .action((workflow: string, opts: RunOptions) =>
         runAction(ctx, !!opts.json, async () => {
@@ -52,6 +56,7 @@ export const runCommand: CliCommand = {
             inputDir: resolve(ctx.io.cwd, opts.input),
             workdir: resolve(ctx.io.cwd, opts.workdir),
             concurrency: opts.concurrency,
+            compile: localCompiler({ structure: opts.structure }),
             commandCwd: opts.processors ? dirname(resolve(ctx.io.cwd, opts.processors)) : ctx.io.cwd,
             env: ctx.io.env,
             onEvent: opts.json ? (e) => ctx.io.stderr(JSON.stringify(e) + "\n") : progressPrinter(ctx),

@@ -1,4 +1,4 @@
-import { compileWorkflow } from "../../compile/compile";
+import { CompileOptions, compileWorkflow } from "../../compile/compile";
 import { ResolvedPlan } from "../../plan/resolve";
 import { AslMachine } from "./asl";
 
@@ -34,11 +34,15 @@ function definitionOf(value: unknown): AslMachine {
   return (v && typeof v === "object" && "States" in v ? v : v.definition) as AslMachine;
 }
 
-/** Compiles with lib/compile for the local EFS stand-in. */
-export const compileForLocal: LocalCompiler = (plan, target) => {
-  const compiled = compileWorkflow(plan, { target: { ...target, dataTransferFunctionArn: LOCAL_DATA_TRANSFER_ARN, finalizeFunctionArn: LOCAL_FINALIZE_ARN } });
-  return toBundle(plan.workflow.name.replace(/[^A-Za-z0-9_-]+/g, "_").slice(0, 60) || "workflow", compiled);
-};
+/** Compiles with lib/compile for the local EFS stand-in, with the given options (structure, hints…). */
+export function localCompiler(options: Omit<CompileOptions, "target"> = {}): LocalCompiler {
+  return (plan, target) => {
+    const compiled = compileWorkflow(plan, { ...options, target: { ...target, dataTransferFunctionArn: LOCAL_DATA_TRANSFER_ARN, finalizeFunctionArn: LOCAL_FINALIZE_ARN } });
+    return toBundle(plan.workflow.name.replace(/[^A-Za-z0-9_-]+/g, "_").slice(0, 60) || "workflow", compiled);
+  };
+}
+
+export const compileForLocal: LocalCompiler = localCompiler();
 
 export const LOCAL_DATA_TRANSFER_ARN = "arn:aws:lambda:local:000000000000:function:compute-node-data-transfer";
 export const LOCAL_FINALIZE_ARN = "arn:aws:lambda:local:000000000000:function:compute-node-finalize";
