@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { UnavailableError, ValidationError } from "../lib/errors";
 import { AutomationStackEngine } from "../lib/provision/automation-engine";
 import { AwsWorkflowRuntime } from "../lib/provision/aws-runtime";
@@ -29,8 +30,9 @@ export interface ServeOptions {
   /** AWS mode: DynamoDB table of execution records. @default COMPUTE_NODE_EXECUTIONS_TABLE, else each node's `executionTableName` output */
   executionsTable?: string;
   /**
-   * How long to wait for the data directory's lock before giving up: a process restarted right after
-   * a crash waits for the dead holder's lock to go stale (30 s) instead of failing. @default 35
+   * How long to wait for the data directory's lock (and, with `stateTable`, the table's lease) before
+   * giving up: a process restarted right after a crash waits for the dead holder's lock or lease to go
+   * stale (30 s) instead of failing. @default 35
    */
   lockWaitSeconds?: number;
 }
@@ -106,11 +108,19 @@ export async function createDefaultService(options: ServeOptions, deps: { env: N
 }
 
 function dynamoStore(tableName: string, env: NodeJS.ProcessEnv): ProvisionStore {
+  const { DynamoProvisionStore } = require("../lib/provision/dynamo-store") as typeof import("../lib/provision/dynamo-store");
+  return new DynamoProvisionStore({ client: stateTableClient(env), tableName });
+}
+
+/**
+ * The DynamoDB client for `--state-table` (the store and its lease): region from AWS_REGION or
+ * AWS_DEFAULT_REGION, endpoint from AWS_ENDPOINT_URL_DYNAMODB or AWS_ENDPOINT_URL, credentials from the SDK's chain.
+ */
+export function stateTableClient(env: NodeJS.ProcessEnv): DynamoDBDocumentClient {
   const { DynamoDBClient } = require("@aws-sdk/client-dynamodb") as typeof import("@aws-sdk/client-dynamodb");
   const { DynamoDBDocumentClient } = require("@aws-sdk/lib-dynamodb") as typeof import("@aws-sdk/lib-dynamodb");
-  const { DynamoProvisionStore } = require("../lib/provision/dynamo-store") as typeof import("../lib/provision/dynamo-store");
   const client = new DynamoDBClient({ region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION, endpoint: env.AWS_ENDPOINT_URL_DYNAMODB ?? env.AWS_ENDPOINT_URL, retryMode: "adaptive" });
-  return new DynamoProvisionStore({ client: DynamoDBDocumentClient.from(client), tableName });
+  return DynamoDBDocumentClient.from(client);
 }
 
 function awsPlugin() {

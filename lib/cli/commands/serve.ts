@@ -17,28 +17,42 @@ export interface RunServeHooks {
 /** Starts the provisioner service and resolves when it has stopped. */
 export async function runServe(options: ServeOptions, io: CliIo, hooks: RunServeHooks = {}): Promise<number> {
   // Loaded here, not at CLI start: express and the service are only needed by this command.
-  const { createDefaultService, resolveAuth } = await import("../../../provisioner-service/config");
+  const { createDefaultService, resolveAuth, stateTableClient } = await import("../../../provisioner-service/config");
   const { jsonLogger } = await import("../../../provisioner-service/logger");
   const { startServer } = await import("../../../provisioner-service/server");
   const { acquireDataDirLock } = await import("../../provision/data-dir-lock");
   const logger = hooks.logger ?? jsonLogger((line) => io.stdout(line));
   const auth = await resolveAuth(options, io.env);
   if ("disabled" in auth) logger.warn("bearer-token auth is OFF (--insecure-no-auth): anyone who reaches this port can provision and destroy compute nodes");
-  // Before anything reads the data dir: restart recovery must not run beside a live process.
-  let compromised: (err: Error) => void = () => undefined;
-  const lostLock = new Promise<Error>((resolve) => (compromised = resolve));
-  const lock = await acquireDataDirLock(resolve(options.dataDir), { onCompromised: (err) => compromised(err), waitMs: (options.lockWaitSeconds ?? 35) * 1000 });
+  // Before anything reads the data dir or the state table: restart recovery must not run beside a live process.
+  let compromised: (lost: { message: string; err: Error }) => void = () => undefined;
+  const lostLock = new Promise<{ message: string; err: Error }>((resolve) => (compromised = resolve));
+  const waitMs = (options.lockWaitSeconds ?? 35) * 1000;
+  const lock = await acquireDataDirLock(resolve(options.dataDir), { onCompromised: (err) => compromised({ message: "another process took over the data directory's lock", err }), waitMs });
+  let lease: import("../../provision/state-table-lease").StateTableLease | undefined;
   try {
+    if (options.stateTable) {
+      const { acquireStateTableLease } = await import("../../provision/state-table-lease");
+      const stateTable = options.stateTable;
+      lease = await acquireStateTableLease({
+        client: stateTableClient(io.env),
+        tableName: stateTable,
+        waitMs,
+        onCompromised: (err) => compromised({ message: `lost the state table's lease (${stateTable})`, err }),
+      });
+    }
     const service = await createDefaultService(options, { env: io.env, logger, auth });
     const server = await startServer(service, { port: options.port, host: options.host }, logger);
-    logger.info("provisioner service started", { mode: options.local ? "local" : "aws", dataDir: options.dataDir, auth: "disabled" in auth ? "off" : "bearer" });
+    logger.info("provisioner service started", { mode: options.local ? "local" : "aws", dataDir: options.dataDir, ...(options.stateTable ? { stateTable: options.stateTable } : {}), auth: "disabled" in auth ? "off" : "bearer" });
     hooks.onListening?.(server);
     const stop = await Promise.race([(hooks.stopped ?? untilSignal()).then(() => undefined), lostLock]);
-    if (stop) logger.error("stopping: another process took over the data directory's lock", { dataDir: options.dataDir, error: stop.message });
+    if (stop) logger.error(`stopping: ${stop.message}`, { dataDir: options.dataDir, ...(options.stateTable ? { stateTable: options.stateTable } : {}), error: stop.err.message });
     else logger.info("stopping: cancelling running operations");
     await server.close();
     return stop ? EXIT.failed : EXIT.ok;
   } finally {
+    // A lease left behind only delays the next process until it expires.
+    await lease?.release().catch((err: Error) => logger.warn("could not release the state table's lease; it expires on its own", { stateTable: options.stateTable, error: err.message }));
     await lock.release();
   }
 }
@@ -78,7 +92,7 @@ export const serveCommand: CliCommand = {
       .option("--max-operations <n>", "stack operations running at once across nodes", positiveInt("--max-operations"), 4)
       .option("--pulumi-root <dir>", "directory containing bin/pulumi (default: PULUMI_CLI_ROOT, else PATH)")
       .option("--state-table <name>", "keep operations, nodes and idempotency keys in this DynamoDB table instead of the data dir")
-      .option("--lock-wait <seconds>", "how long to wait for another process's lock on the data dir to be released or go stale", positiveInt("--lock-wait"), 35)
+      .option("--lock-wait <seconds>", "how long to wait for another process's lock on the data dir (and lease on the --state-table) to be released or go stale", positiveInt("--lock-wait"), 35)
       .option("--executions-table <name>", "AWS mode: DynamoDB table of execution records (default: COMPUTE_NODE_EXECUTIONS_TABLE, else the node's executionTableName output)")
       .action((opts: { port: number; host: string; local?: boolean; dataDir: string; tokenFile?: string; insecureNoAuth?: boolean; maxOperations: number; pulumiRoot?: string; stateTable?: string; executionsTable?: string; lockWait: number }) =>
         runAction(ctx, false, () =>
