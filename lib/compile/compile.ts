@@ -18,6 +18,8 @@ import { exactBody, processorAbort } from "./exact";
 /** How the DAG becomes states: nested Parallel states (series-parallel, level-barrier) or exact joins. */
 export type StructureMode = ScheduleMode | "exact";
 
+export const STRUCTURE_MODES: readonly StructureMode[] = ["auto", "series-parallel", "level-barrier", "exact"];
+
 export interface CompileOptions {
   target?: Partial<CompileTarget>;
   /** Expected seconds per processor id (`--hints`, or hintsFromRecords); without them runtimes are assumed equal. */

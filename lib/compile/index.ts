@@ -1,4 +1,4 @@
-export { compileWorkflow, countStates } from "./compile";
+export { compileWorkflow, countStates, STRUCTURE_MODES } from "./compile";
 export type { CompileOptions, CompiledWorkflow, CompileStats, MachineStats, StructureMode } from "./compile";
 export type { CompileTarget } from "./target";
 export { resolveTarget } from "./target";

@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { CompileError, ValidationError, ValidationIssue } from "../../errors";
 import { ExecutionRecord, ExecutionRecordSchema } from "../../model/execution-record";
-import { CompiledWorkflow, StructureMode, compileWorkflow, hintsFromRecords } from "../../compile";
+import { CompiledWorkflow, STRUCTURE_MODES, StructureMode, compileWorkflow, hintsFromRecords } from "../../compile";
 import { CliCommand, CliContext, EXIT, reportError } from "../io";
 import { loadPlan, readJsonFile } from "../load-inputs";
 
@@ -19,8 +19,6 @@ interface CompileCliOptions {
   outDir?: string;
   json?: boolean;
 }
-
-const STRUCTURES: StructureMode[] = ["auto", "series-parallel", "level-barrier", "exact"];
 
 const wholeNumber = (value: string) => {
   const n = Number(value);
@@ -47,7 +45,7 @@ export const compileCommand: CliCommand = {
       .option("--invocation <file>", "workflow invocation JSON (processorConfigs, computeTypeOverrides)")
       .option("--mode <mode>", "deployment mode: basic, secure or compliant", "basic")
       .option("--hints <file>", "expected runtimes: a JSON object processor id → seconds, or earlier execution records (one or an array) of this workflow")
-      .addOption(new Option("--structure <structure>", "auto: the best nested-Parallel structure (series-parallel or one barrier per level), or exact mode when that structure would wait more than --exact-above allows; exact: every processor starts when its own dependencies finish (needs the node's join function)").choices(STRUCTURES).default("auto"))
+      .addOption(new Option("--structure <structure>", "auto: the best nested-Parallel structure (series-parallel or one barrier per level), or exact mode when that structure would wait more than --exact-above allows; exact: every processor starts when its own dependencies finish (needs the node's join function)").choices(STRUCTURE_MODES).default("auto"))
       .option("--exact-above <ratio>", "in auto, compile in exact mode when the nested-Parallel makespan exceeds this multiple of the critical path (default 1.01)", ratioAboveOne)
       .option("--map-min-group <n>", "run this many or more twin processors (same image, dependencies and dependants) as one Map", wholeNumber)
       .option("-o, --output <file>", "write the main machine's ASL here instead of stdout")

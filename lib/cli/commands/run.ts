@@ -2,7 +2,7 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { dirname, join, resolve } from "node:path";
 import { LocalRunEvent, runLocalWorkflow } from "../../runtime/local/runner";
 import { localCompiler } from "../../runtime/local/compile-local";
-import { StructureMode } from "../../compile";
+import { STRUCTURE_MODES, StructureMode } from "../../compile";
 import { CliCommand, CliContext, EXIT } from "../io";
 import { loadPlan } from "../load-inputs";
 import { runAction, writeJson } from "../action";
@@ -40,7 +40,7 @@ export const runCommand: CliCommand = {
       .option("--invocation <file>", "workflow invocation JSON (processorConfigs, computeTypeOverrides)")
       .option("--mode <mode>", "deployment mode: basic, secure or compliant", "basic")
       .option("--concurrency <n>", "processors running at once (default: CPU count × 4)", positiveInt)
-      .addOption(new Option("--structure <structure>", "how the DAG is compiled, as `compile --structure` (exact: joins in memory, as the node's join function does on AWS)").choices(["auto", "series-parallel", "level-barrier", "exact"]).default("auto"))
+      .addOption(new Option("--structure <structure>", "how the DAG is compiled, as `compile --structure` (exact: joins in memory, as the node's join function does on AWS)").choices(STRUCTURE_MODES).default("auto"))
       .option("--json", "final execution record on stdout; progress events as JSON lines on stderr")
       .action((workflow: string, opts: RunOptions) =>
         runAction(ctx, !!opts.json, async () => {
