@@ -68,10 +68,7 @@ export function exactBody(input: ExactInput): ExactBody {
   const { units, dag, fragments, target, names, limits } = input;
   const dependants: number[][] = units.map(() => []);
   dag.preds.forEach((preds, v) => preds.forEach((u) => dependants[u].push(v)));
-  // Joins name units by index, not by processor ids: a join item holds its unit's whole `after`
-  // and `done` sets, and DynamoDB items stop at 400 KB, keys at 1 KB; ids may be long.
-  const keyOf = (u: number) => String(u);
-  const chains = units.map((_, u) => unitChain(input, u, dag.preds[u].map(keyOf), dependants[u].map(keyOf), fragments[u]));
+  const chains = units.map((_, u) => unitChain(input, u, dag.preds[u].map(unitKey), dependants[u].map(unitKey), fragments[u]));
 
   const machineBudget = limits.definitionBytes - 4_000;
   const perIterationBudget = limits.historyEvents;
@@ -108,12 +105,18 @@ export function exactBody(input: ExactInput): ExactBody {
   return { body: graph.toGraphJson(parallel), bodyEvents: EVENTS.parallel + parts.length * EVENTS.syncTask, children, childEvents };
 }
 
+/**
+ * Joins name units by index, not by processor ids: a join item holds its unit's whole `after` and
+ * `done` sets, and DynamoDB items stop at 400 KB, keys at 1 KB; ids may be long.
+ */
+const unitKey = (u: number) => String(u);
+
 /** Pass (items) + Distributed Map, as the machine or body sees them. */
 const PART_EVENTS = EVENTS.pass + EVENTS.distributedMap;
 
 function unitChain(input: ExactInput, u: number, after: string[], dependantKeys: string[], fragment: Fragment): UnitChain {
   const { names, target, units } = input;
-  const key = String(u);
+  const key = unitKey(u);
   const label = units[u].members.length > 1 ? `${units[u].members[0].id} +${units[u].members.length - 1}` : units[u].members[0].id;
   if (Buffer.byteLength(JSON.stringify(after)) > MAX_JOIN_LIST_BYTES || Buffer.byteLength(JSON.stringify(dependantKeys)) > MAX_JOIN_LIST_BYTES)
     throw new CompileError("limit_exceeded", `processor "${units[u].members[0].id}" has too many direct dependencies or dependants for one join (${after.length} and ${dependantKeys.length}); add an intermediate processor`, [units[u].members[0].id]);
