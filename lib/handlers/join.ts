@@ -87,7 +87,8 @@ const UNIT_PREFIX = "u#";
  * whichever of them comes last sees both the token and a complete `done` set, and signals. Abort
  * writes its marker before it queries the waiters, and a wait reads the marker after it wrote its
  * token (both strongly consistent): a wait racing an abort is either found by the query or sees the
- * marker. Items live in one table: `pk` = workflowInstanceId, `sk` = `u#<unit>` or `abort`.
+ * marker. A wait or release that would start a unit reads the marker first, so nothing starts once
+ * the instance is aborted. Items live in one table: `pk` = workflowInstanceId, `sk` = `u#<unit>` or `abort`.
  * Signals may repeat on retries; Step Functions refuses the second one and we ignore that.
  */
 export function createJoin(options: JoinOptions): Join {
@@ -96,6 +97,12 @@ export function createJoin(options: JoinOptions): Join {
   const limit = options.concurrency ?? 16;
   const expiresAt = (): AttributeValue => ({ N: String(Math.floor(now() / 1000) + TTL_SECONDS) });
   const unitKey = (instance: string, unit: string) => ({ pk: { S: instance }, sk: { S: UNIT_PREFIX + unit } });
+
+  /** What failed, once the instance has been aborted (strongly consistent: an abort's marker is written before it looks for waiters). */
+  const abortedBy = async (instance: string): Promise<string | undefined> => {
+    const marker = await dynamodb.send(new GetItemCommand({ TableName: table, Key: { pk: { S: instance }, sk: { S: ABORT_KEY } }, ConsistentRead: true }));
+    return marker.Item ? marker.Item.failed?.S ?? "a processor" : undefined;
+  };
 
   return {
     async wait(event) {
@@ -109,18 +116,17 @@ export function createJoin(options: JoinOptions): Join {
           ReturnValues: "ALL_NEW",
         }),
       );
-      // A complete unit runs even after an abort, as abort itself leaves complete units alone.
-      if (isComplete(out.Attributes)) {
-        await signal.success(event.token);
-        return { done: true };
-      }
-      const marker = await dynamodb.send(new GetItemCommand({ TableName: table, Key: { pk: { S: event.workflowInstanceId }, sk: { S: ABORT_KEY } }, ConsistentRead: true }));
-      if (marker.Item) await signal.failure(event.token, JOIN_ABORTED, abortCause(marker.Item.failed?.S ?? "?", event.unit));
+      // Read after the token is stored: an abort racing this wait either finds the token or is seen here.
+      const failed = await abortedBy(event.workflowInstanceId);
+      if (failed !== undefined) await signal.failure(event.token, JOIN_ABORTED, abortCause(failed, event.unit));
+      else if (isComplete(out.Attributes)) await signal.success(event.token);
       return { done: true };
     },
 
     async release(event) {
       const done = unique(event.done);
+      // A unit completed after the instance was aborted must not start: read the marker once, when first needed.
+      let aborted: Promise<string | undefined> | undefined;
       await forEachLimited(unique(event.dependants), limit, async (unit) => {
         const out = await dynamodb.send(
           new UpdateItemCommand({
@@ -133,7 +139,10 @@ export function createJoin(options: JoinOptions): Join {
           }),
         );
         const token = out.Attributes?.token?.S;
-        if (token && isComplete(out.Attributes)) await signal.success(token);
+        if (!token || !isComplete(out.Attributes)) return;
+        const failed = await (aborted ??= abortedBy(event.workflowInstanceId));
+        if (failed !== undefined) await signal.failure(token, JOIN_ABORTED, abortCause(failed, unit));
+        else await signal.success(token);
       });
       return { done: true };
     },

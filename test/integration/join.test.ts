@@ -156,6 +156,17 @@ describe("join handler (moto)", function () {
     expect(signal.outcomes).to.deep.equal([{ token: "t-c", outcome: "failure", error: "ComputeNode.JoinAborted", cause: 'a processor of part c2 failed, so "c" will not run' }]);
   });
 
+  it("starts nothing after an abort, not even a unit whose dependencies all finished", async () => {
+    await wait("c", ["a"]);
+    await release(["z"], ["d"]);
+    await join({ action: "join-abort", workflowInstanceId: "wi-1", failed: 'processor "x"', error: "States.TaskFailed", cause: 'processor "x" failed' });
+    // c's last dependency finishes after the abort; d registers complete after it.
+    await release(["a"], ["c"]);
+    await wait("d", ["z"]);
+    expect(signal.outcomes.filter((o) => o.outcome === "success")).to.deep.equal([]);
+    expect(signal.outcomes.map((o) => o.token)).to.include.members(["t-c", "t-d"]);
+  });
+
   it("treats a unit named like the abort marker as an ordinary unit", async () => {
     await wait("abort", ["a#1"]);
     await wait("u#x", ["a#1"]);
