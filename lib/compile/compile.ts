@@ -1,6 +1,7 @@
 import { CompileError, ValidationError } from "../errors";
 import { ResolvedPlan, ResolvedProcessor } from "../plan/resolve";
 import { ScheduleUnit, buildUnitDag } from "../plan/units";
+import { IndexedDag, criticalPath } from "../plan/structure";
 import { ScheduleMode, scheduleDag } from "../plan/schedule";
 import { AslGraph, AslStateMachine } from "./asl/types";
 import { ChainableState } from "./asl/state";
@@ -47,6 +48,12 @@ export interface CompileOptions {
    * stays at or below this; above it the workflow compiles in exact mode. @default 1.01
    */
   exactAbove?: number;
+  /**
+   * Seconds one join adds to a unit's start in exact mode (Lambda invoke, a DynamoDB update and
+   * SendTaskSuccess). With hints, `auto` takes exact mode only if the critical path with this added
+   * per join still beats the nested-Parallel makespan. @default 0.5
+   */
+  joinOverheadSeconds?: number;
 }
 
 export interface MachineStats {
@@ -114,7 +121,14 @@ export function compileWorkflow(plan: ResolvedPlan, options: CompileOptions = {}
   // Below 1 every DAG, series-parallel ones included, would "wait too long" and go exact.
   if (!Number.isFinite(exactAbove) || exactAbove < 1)
     throw new ValidationError([{ code: "invalid_exact_above", path: ["exactAbove"], message: `exactAbove must be a number of at least 1 (a makespan / critical path ratio), got ${exactAbove}` }]);
-  const useExact = mode === "exact" || (mode === "auto" && exactAvailable && schedule.makespan > schedule.criticalPath * exactAbove);
+  const joinOverhead = options.joinOverheadSeconds ?? 0.5;
+  const useExact =
+    mode === "exact" ||
+    (mode === "auto" &&
+      exactAvailable &&
+      schedule.makespan > schedule.criticalPath * exactAbove &&
+      // Hints are seconds: then each join's round trip counts, and short tasks may run sooner nested.
+      (options.hints === undefined || exactEstimate(dag, joinOverhead) < schedule.makespan));
 
   const names = new StateNames();
   for (const name of Object.values(ENVELOPE)) names.reserve(name);
@@ -340,6 +354,11 @@ function fit(s: Placed, budget: Cost, cost: (s: Placed) => Cost, childBudget: Co
   if (fits(cost(placed), budget)) return placed;
   // Too many children for this machine: nest them one level deeper.
   return fit(placed, budget, cost, childBudget, units);
+}
+
+/** Critical path with every join a unit waits on costing `overhead` seconds more. */
+function exactEstimate(dag: IndexedDag, overhead: number): number {
+  return criticalPath({ preds: dag.preds, weights: dag.weights.map((w, v) => w + (dag.preds[v].length ? overhead : 0)) });
 }
 
 /** Paths expand when evaluated (a workdir path per merge source), so Parameters are held well below the limit. */

@@ -39,6 +39,14 @@ describe("compileWorkflow in exact mode", () => {
       .with.nested.property("issues[0].path[0]", "exactAbove");
   });
 
+  it("keeps nested Parallel states in auto when tasks are so short that joins would cost more than the waiting they remove", () => {
+    const quick = { a: 1, b: 0.1, c: 0.1, d: 1 };
+    const compiled = compileWorkflow(planOf(slowN), { hints: quick });
+    expect(compiled.stats.makespan).to.be.greaterThan(compiled.stats.criticalPath * 1.01);
+    expect(compiled.stats.strategy).to.equal("series-parallel");
+    expect(compileWorkflow(planOf(slowN), { hints: quick, joinOverheadSeconds: 0 }).stats.strategy).to.equal("exact");
+  });
+
   it("keeps nested Parallel states for series-parallel DAGs in auto", () => {
     const random = prng(5);
     for (let trial = 0; trial < 15; trial++) {
