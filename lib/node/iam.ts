@@ -115,17 +115,32 @@ export function createRoles(name: string, scope: RoleScope, tags: Record<string,
   attach(
     "finalize-role",
     finalizeRole,
-    pulumi.all([kmsFor(["s3", "secrets"]), ownLogs(`cn-${node}-finalize`), s.logGroupArn, s.archiveBucketArn, s.executionTableArn, arn("secretsmanager", `secret:cn/${node}/*`)]).apply(([k, logs, logGroupArn, bucketArn, tableArn, secrets]): Statement[] => [
-      // Finalize mounts no EFS; it joins the VPC only where the VPC has a private way to AWS services.
-      ...(scope.privateNetwork ? [eni] : []),
-      logs,
-      { Effect: "Allow", Action: ["logs:FilterLogEvents", "logs:GetLogEvents", "logs:DescribeLogStreams"], Resource: [logGroupArn, `${logGroupArn}:*`] },
-      { Effect: "Allow", Action: ["s3:PutObject"], Resource: `${bucketArn}/*` },
-      // Cost report, and the execution's token secret deleted as soon as the run ends.
-      { Effect: "Allow", Action: ["dynamodb:GetItem"], Resource: tableArn },
-      { Effect: "Allow", Action: ["secretsmanager:DeleteSecret"], Resource: secrets },
-      ...k,
-    ]),
+    pulumi
+      .all([
+        kmsFor(["s3", "secrets"]),
+        ownLogs(`cn-${node}-finalize`),
+        s.logGroupArn,
+        s.archiveBucketArn,
+        s.executionTableArn,
+        arn("secretsmanager", `secret:cn/${node}/*`),
+        arn("states", `execution:${stateMachinePrefix(node)}*`),
+        arn("states", `mapRun:${stateMachinePrefix(node)}*`),
+      ])
+      .apply(([k, logs, logGroupArn, bucketArn, tableArn, secrets, executions, mapRuns]): Statement[] => [
+        // Finalize mounts no EFS; it joins the VPC only where the VPC has a private way to AWS services.
+        ...(scope.privateNetwork ? [eni] : []),
+        logs,
+        { Effect: "Allow", Action: ["logs:FilterLogEvents", "logs:GetLogEvents", "logs:DescribeLogStreams"], Resource: [logGroupArn, `${logGroupArn}:*`] },
+        // The execution's history (children and map-run iterations `execution:<machine>/<label>:<id>` included)
+        // names its ECS tasks and Lambda invocations, whose logs are archived per processor.
+        { Sid: "ReadExecutionHistory", Effect: "Allow", Action: ["states:GetExecutionHistory"], Resource: executions },
+        { Sid: "ListMapRunIterations", Effect: "Allow", Action: ["states:ListExecutions"], Resource: mapRuns },
+        { Effect: "Allow", Action: ["s3:PutObject"], Resource: `${bucketArn}/*` },
+        // Cost report, and the execution's token secret deleted as soon as the run ends.
+        { Effect: "Allow", Action: ["dynamodb:GetItem"], Resource: tableArn },
+        { Effect: "Allow", Action: ["secretsmanager:DeleteSecret"], Resource: secrets },
+        ...k,
+      ]),
   );
   attach(
     "join-role",

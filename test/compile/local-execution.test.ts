@@ -98,7 +98,8 @@ describe("compiled machines on aws-local-stepfunctions", () => {
     expectOrder(nShape, trace.events);
     expect([...trace.tokensSeen.values()]).to.deep.equal(Array(5).fill(SESSION));
     expect(JSON.stringify(output)).to.not.contain("S3CRET");
-    expect(trace.finalize).to.deep.equal([{ action: "finalize", computeNodeId: "local", workflowInstanceId: "wi-1", status: "SUCCEEDED" }]);
+    // The execution's own ARN lets finalize read its history and archive logs per processor.
+    expect(trace.finalize).to.deep.equal([{ action: "finalize", computeNodeId: "local", workflowInstanceId: "wi-1", status: "SUCCEEDED", executionArn: "arn:aws:states:us-east-1:000000000000:execution:test:wi-1" }]);
   });
 
   it("finalizes FAILED without tokens when a processor exits non-zero, and ends the execution failed", async () => {

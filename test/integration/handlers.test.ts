@@ -56,7 +56,15 @@ describe("Lambda handlers against moto", function () {
     await clients.secrets.send(new CreateSecretCommand({ Name: "cn/node/wi-other", SecretString: JSON.stringify({ sessionToken: "s", refreshToken: "r" }) }));
     const finalize = createFinalizeHandler({ s3, logs, dynamodb: clients.dynamodb, secrets: clients.secrets, env: { LOG_ARCHIVE_BUCKET: "archive", LOG_GROUP_NAME: "/cn/node", EXECUTION_TABLE: "execs" }, now: () => new Date(t0 + 60_000) });
     const out = await finalize({ action: "finalize", computeNodeId: "node", workflowInstanceId: "wi-9", status: "SUCCEEDED" });
-    expect(out).to.deep.equal({ logs: "s3://archive/executions/node/wi-9/logs.jsonl", costReport: "s3://archive/executions/node/wi-9/cost-report.json", logEvents: 2, tokenSecret: "deleted" });
+    // No executionArn (a machine compiled before finalize received it): the whole group's time window, as before.
+    expect(out).to.deep.equal({
+      archive: "log-group",
+      logs: "s3://archive/executions/node/wi-9/logs.jsonl",
+      archived: ["s3://archive/executions/node/wi-9/logs.jsonl"],
+      costReport: "s3://archive/executions/node/wi-9/cost-report.json",
+      logEvents: 2,
+      tokenSecret: "deleted",
+    });
     // Its own token secret is revoked at once; another execution's stays.
     const gone = await clients.secrets.send(new GetSecretValueCommand({ SecretId: "cn/node/wi-9" })).then(() => false, (e: Error) => e.name === "ResourceNotFoundException");
     expect(gone).to.equal(true);

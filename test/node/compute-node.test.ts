@@ -147,12 +147,16 @@ describe("ComputeNode", function () {
     expect(resources("InvokeNodeLambdas")).to.deep.equal(["arn:aws:lambda:us-east-1:123456789012:function:proc-lambda-n1-*", "arn:aws:lambda:us-east-1:123456789012:function:cn-n1-*"]);
   });
 
-  it("lets finalize read the execution table and delete only this node's token secrets", () => {
+  it("lets finalize read the execution table, this node's execution histories and map runs, and delete only this node's token secrets", () => {
     const doc = policyOf(secure, "finalize-role") as { Statement: { Action: string[]; Resource: string | string[] }[] };
     const grant = (action: string) => doc.Statement.filter((s) => s.Action.includes(action)).flatMap((s) => [s.Resource].flat());
     expect(grant("secretsmanager:DeleteSecret")).to.deep.equal(["arn:aws:secretsmanager:us-east-1:123456789012:secret:cn/n1/*"]);
     expect(grant("dynamodb:GetItem")).to.have.length(1).and.to.match(/cn-n1-executions$/);
     expect(grant("secretsmanager:GetSecretValue")).to.deep.equal([]);
+    // The execution's history (map-run iterations are `execution:<machine>/<label>:<id>`) and its map runs' iterations.
+    expect(grant("states:GetExecutionHistory")).to.deep.equal(["arn:aws:states:us-east-1:123456789012:execution:cn-n1-*"]);
+    expect(grant("states:ListExecutions")).to.deep.equal(["arn:aws:states:us-east-1:123456789012:mapRun:cn-n1-*"]);
+    expect(doc.Statement.flatMap((st) => st.Action).filter((a) => a.startsWith("states:")).sort()).to.deep.equal(["states:GetExecutionHistory", "states:ListExecutions"]);
   });
 
   it("gives the join function only UpdateItem/GetItem/PutItem/Query on the joins table and SendTaskSuccess/SendTaskFailure", () => {

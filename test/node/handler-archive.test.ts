@@ -19,6 +19,13 @@ describe("handlerArchive", () => {
     expect(Object.keys(content).some((f) => f.endsWith(".ts"))).to.equal(false);
   });
 
+  it("packages the finalize handler with its history reader, which imports only @aws-sdk/*", async () => {
+    const content = await files(handlerArchive("lib/handlers/finalize"));
+    expect(Object.keys(content)).to.include.members(["lib/handlers/finalize.js", "lib/handlers/execution-tasks.js"]);
+    const requires = [...content["lib/handlers/execution-tasks.js"].matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]);
+    expect(requires.every((r) => r.startsWith("@aws-sdk/")), requires.join(", ")).to.equal(true);
+  });
+
   it("produces the same archive twice, so unchanged code is no diff", async () => {
     expect(await files(handlerArchive("lib/handlers/finalize"))).to.deep.equal(await files(handlerArchive("lib/handlers/finalize")));
   });

@@ -58,6 +58,8 @@ export function finalizeTask(functionArn: string, computeNodeId: string, status:
         "workflowInstanceId.$": "$.ctx.workflowInstanceId",
         status,
         ...(status === "FAILED" ? { "error.$": "$.error" } : {}),
+        // Finalize reads this execution's history to archive logs per processor (ECS task, Lambda invocation).
+        "executionArn.$": "$$.Execution.Id",
       },
     },
     resultPath: null,
