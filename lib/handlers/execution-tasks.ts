@@ -46,7 +46,7 @@ export async function executionRuns(sfn: Pick<SFNClient, "send">, executionArn: 
     }
     seenExecutions.add(arn);
     out.executions++;
-    const events = await history(sfn, arn);
+    const events = await executionHistory(sfn, arn);
     const found = runsOf(events);
     if (depth === 0) out.startedAt = events.find((e) => e.type === "ExecutionStarted")?.timestamp;
     for (const run of found.runs) {
@@ -61,7 +61,7 @@ export async function executionRuns(sfn: Pick<SFNClient, "send">, executionArn: 
       continue;
     }
     for (const child of found.children) queue.push({ arn: child, depth: depth + 1 });
-    for (const mapRun of found.mapRuns) for (const iteration of await mapRunExecutions(sfn, mapRun)) queue.push({ arn: iteration, depth: depth + 1 });
+    for (const mapRun of found.mapRuns) for (const iteration of await mapRunIterations(sfn, mapRun)) queue.push({ arn: iteration.executionArn, depth: depth + 1 });
   }
   return out;
 }
@@ -145,7 +145,8 @@ function field(text: string | undefined, name: string): string | undefined {
   return re.exec(text)?.[1];
 }
 
-async function history(sfn: Pick<SFNClient, "send">, executionArn: string): Promise<HistoryEvent[]> {
+/** Every page of an execution's history, in event order. */
+export async function executionHistory(sfn: Pick<SFNClient, "send">, executionArn: string): Promise<HistoryEvent[]> {
   const events: HistoryEvent[] = [];
   let nextToken: string | undefined;
   do {
@@ -156,13 +157,14 @@ async function history(sfn: Pick<SFNClient, "send">, executionArn: string): Prom
   return events.sort((a, b) => (a.id ?? 0) - (b.id ?? 0));
 }
 
-async function mapRunExecutions(sfn: Pick<SFNClient, "send">, mapRunArn: string): Promise<string[]> {
-  const arns: string[] = [];
+/** Every iteration execution of a Distributed Map run, with its stop date once it has ended. */
+export async function mapRunIterations(sfn: Pick<SFNClient, "send">, mapRunArn: string): Promise<{ executionArn: string; stopDate?: Date }[]> {
+  const iterations: { executionArn: string; stopDate?: Date }[] = [];
   let nextToken: string | undefined;
   do {
     const page: ListExecutionsCommandOutput = await sfn.send(new ListExecutionsCommand({ mapRunArn, maxResults: 1000, nextToken }));
-    for (const e of page.executions ?? []) if (e.executionArn) arns.push(e.executionArn);
+    for (const e of page.executions ?? []) if (e.executionArn) iterations.push({ executionArn: e.executionArn, ...(e.stopDate ? { stopDate: new Date(e.stopDate) } : {}) });
     nextToken = page.nextToken;
   } while (nextToken);
-  return arns;
+  return iterations;
 }

@@ -1,4 +1,4 @@
-import { DescribeExecutionCommand, DescribeStateMachineForExecutionCommand, DescribeStateMachineCommand, GetExecutionHistoryCommand, HistoryEvent, ListExecutionsCommand } from "@aws-sdk/client-sfn";
+import { DescribeExecutionCommand, DescribeStateMachineForExecutionCommand, DescribeStateMachineCommand, HistoryEvent, SFNClient } from "@aws-sdk/client-sfn";
 import { NotFoundError } from "../../errors";
 import { ExecutionRecord, ExecutionStatus, ProcessorRunState, advanceProcessorState, isTerminalExecutionStatus } from "../../model/execution-record";
 import { ExecutionRecordStore } from "../../model/record-store";
@@ -8,6 +8,7 @@ import { AwsClients } from "./clients";
 import { awsErrorName, toRuntimeError } from "./errors";
 import { deleteTokenSecret } from "./executions";
 import { tokenSecretName } from "../../handlers/resolve-token";
+import { executionHistory, mapRunIterations } from "../../handlers/execution-tasks";
 
 export interface RefreshExecutionOptions {
   executionId: string;
@@ -134,7 +135,7 @@ async function walkExecution(
 ): Promise<void> {
   // A Distributed Map iteration runs states of its parent's definition (names are unique machine-wide).
   const markers = inherited ?? readMarkers(await definitionOf(clients, executionArn, stateMachineArn));
-  const events = await history(clients, executionArn);
+  const events = await executionHistory(limitedSfn(clients), executionArn);
   const byId = new Map(events.map((e) => [e.id!, e]));
   const followers = new Map<number, HistoryEvent[]>();
   for (const e of events) if (e.previousEventId !== undefined) followers.set(e.previousEventId, [...(followers.get(e.previousEventId) ?? []), e]);
@@ -187,7 +188,7 @@ async function walkExecution(
   for (const child of children) await walkExecution(clients, child, undefined, terminal, byHash, out, depth + 1);
   // Distributed Map iterations (large twin groups, every unit in exact mode) are executions of their own.
   for (const mapRun of mapRuns)
-    for (const iteration of await mapRunExecutions(clients, mapRun)) {
+    for (const iteration of await mapRunIterations(limitedSfn(clients), mapRun)) {
       const key = iteration.stopDate ? `${iteration.executionArn}@${iteration.stopDate.toISOString()}` : undefined;
       let states = key ? finishedIterations.get(key) : undefined;
       if (!states) {
@@ -210,19 +211,6 @@ const MAX_FINISHED_ITERATIONS = 200_000;
 function rememberFinished(key: string, states: Map<string, Tracked>): void {
   if (finishedIterations.size >= MAX_FINISHED_ITERATIONS) finishedIterations.delete(finishedIterations.keys().next().value!);
   finishedIterations.set(key, states);
-}
-
-async function mapRunExecutions(clients: AwsClients, mapRunArn: string): Promise<{ executionArn: string; stopDate?: Date }[]> {
-  const arns: { executionArn: string; stopDate?: Date }[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await clients.limits.run("sfn:ListExecutions", () => clients.sfn.send(new ListExecutionsCommand({ mapRunArn, maxResults: 1000, nextToken }))).catch((err) => {
-      throw toRuntimeError(err, `ListExecutions of map run ${mapRunArn}`);
-    });
-    for (const e of page.executions ?? []) if (e.executionArn) arns.push({ executionArn: e.executionArn, ...(e.stopDate ? { stopDate: new Date(e.stopDate) } : {}) });
-    nextToken = page.nextToken;
-  } while (nextToken);
-  return arns;
 }
 
 /** The iteration of a Map runs one processor: its entry input carries `p.id` (docs/asl-contract.md). */
@@ -303,18 +291,16 @@ async function definitionOf(clients: AwsClients, executionArn: string, stateMach
   }
 }
 
-/** Every page of an execution's history, within GetExecutionHistory's shared budget (20/s). */
-async function history(clients: AwsClients, executionArn: string): Promise<HistoryEvent[]> {
-  const events: HistoryEvent[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await clients.limits
-      .run("sfn:GetExecutionHistory", () => clients.sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000, nextToken, includeExecutionData: true })))
-      .catch((err) => {
-        throw toRuntimeError(err, `GetExecutionHistory ${executionArn}`);
-      });
-    events.push(...(page.events ?? []));
-    nextToken = page.nextToken;
-  } while (nextToken);
-  return events.sort((a, b) => (a.id ?? 0) - (b.id ?? 0));
+/**
+ * The SFN client behind the shared per-operation rate limits (GetExecutionHistory's budget is 20/s),
+ * failures as runtime errors: what the history readers of lib/handlers/execution-tasks take.
+ */
+function limitedSfn(clients: AwsClients): Pick<SFNClient, "send"> {
+  const send = (command: { constructor: { name: string }; input: { executionArn?: string; mapRunArn?: string } }) => {
+    const operation = command.constructor.name.replace(/Command$/, "");
+    return clients.limits.run(`sfn:${operation}`, () => clients.sfn.send(command as never)).catch((err) => {
+      throw toRuntimeError(err, command.input.mapRunArn ? `${operation} of map run ${command.input.mapRunArn}` : `${operation} ${command.input.executionArn}`);
+    });
+  };
+  return { send: send as unknown as SFNClient["send"] };
 }
