@@ -1,7 +1,7 @@
 import "../lib/runtime/local/polyfill";
 import { ResolvedPlan } from "../lib/plan/resolve";
 import { AslStateMachine, CompiledWorkflow, readMarkers } from "../lib/compile";
-import { LocalJoins } from "../lib/runtime/local/handlers/join";
+import { LocalJoins } from "../lib/integrations/join/local";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { StateMachine } = require("aws-local-stepfunctions") as {

@@ -13,7 +13,7 @@ import { CompileLimits, DEFAULT_LIMITS, EVENTS, SFN_LIMITS } from "./limits";
 import { ENVELOPE, ENVELOPE_EVENTS, envelopeMachine } from "./envelope";
 import { Fragment, addFragment, renderUnit, runTargetOf } from "./units-render";
 import { childComment, readMarkers } from "./markers";
-import { startChildTask } from "./integrations/start-execution";
+import { startChildTask } from "../integrations/child/asl";
 import { exactBody, processorAbort } from "./exact";
 
 /** How the DAG becomes states: nested Parallel states (series-parallel, level-barrier) or exact joins. */

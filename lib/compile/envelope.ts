@@ -7,8 +7,9 @@ import { StateGraph } from "./asl/graph";
 import { SucceedState } from "./asl/succeed";
 import { CompileTarget } from "./target";
 import { EVENTS } from "./limits";
-import { cleanupTask, downloadTask, finalizeTask } from "./integrations/data-transfer";
-import { intrinsicLiteral } from "./integrations/paths";
+import { cleanupTask, downloadTask } from "../integrations/transfer/asl";
+import { finalizeTask } from "../integrations/finalize/asl";
+import { intrinsicLiteral } from "./paths";
 
 /** Envelope state names, reserved before any processor is named. */
 export const ENVELOPE = {

@@ -14,8 +14,8 @@ import { CompileTarget, childStateMachineArn } from "./target";
 import { CompileLimits, EVENTS } from "./limits";
 import { Fragment } from "./units-render";
 import { childComment, exactComment } from "./markers";
-import { joinAbortTask, joinReleaseTask, joinWaitTask } from "./integrations/join";
-import { startChildTask } from "./integrations/start-execution";
+import { joinAbortTask, joinReleaseTask, joinWaitTask } from "../integrations/join/asl";
+import { startChildTask } from "../integrations/child/asl";
 import { TaskState } from "./asl/task";
 
 export interface ExactInput {

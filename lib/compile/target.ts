@@ -14,7 +14,7 @@ export interface CompileTarget {
   assignPublicIp: boolean;
   dataTransferFunctionArn: string;
   finalizeFunctionArn: string;
-  /** The join Lambda of exact mode (lib/handlers/join.ts): stores task tokens and releases units whose dependencies finished. @default cn-<node>-join */
+  /** The join Lambda of exact mode (lib/integrations/join/lambda.ts): stores task tokens and releases units whose dependencies finished. @default cn-<node>-join */
   joinFunctionArn: string;
   /** Processor id → task definition (family, family:revision or ARN). @default taskDefinitionFamily(node, processor) */
   taskDefinitions: Record<string, string>;

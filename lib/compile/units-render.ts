@@ -9,10 +9,10 @@ import { StateNames } from "./names";
 import { CompileTarget } from "./target";
 import { mapComment, processorComment } from "./markers";
 import { EVENTS, SFN_LIMITS } from "./limits";
-import { HashRef, inputDirValue, mergeDirValue, outputDirValue } from "./integrations/paths";
-import { mergeTask } from "./integrations/data-transfer";
-import { resolveTokenTask } from "./integrations/resolve-token";
-import { processorRunTask } from "./integrations/processor-run";
+import { HashRef, inputDirValue, mergeDirValue, outputDirValue } from "./paths";
+import { mergeTask } from "../integrations/transfer/asl";
+import { resolveTokenTask } from "../integrations/tokens/asl";
+import { processorRunTask } from "../integrations/processor/asl";
 import { TaskState } from "./asl/task";
 
 /** A linear run of states with one entry and one exit (failure states hang off it). */

@@ -6,8 +6,8 @@ import { NodeDestroyHook } from "./destroy-hook";
 import { createFunctions } from "./functions";
 import { createRoles } from "./iam";
 import { KeyPurpose, createKeys } from "./kms";
-import { createJoinTable } from "./join-table";
-import { createLlmGovernor } from "./llm";
+import { createJoinTable } from "../integrations/join/node";
+import { createLlmGovernor } from "../integrations/llm/node";
 import { createNetwork } from "./network";
 import { createStorage } from "./storage";
 

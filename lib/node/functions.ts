@@ -39,7 +39,14 @@ interface FunctionSpec {
   mountsEfs: boolean;
 }
 
-/** The node's own Lambdas, built from lib/handlers: data-transfer (download, MergeInputs, cleanup), finalize and join (exact mode). */
+/** Each node function's handler module: the slice's lambda.ts. Function names keep the kind, so existing nodes update in place. */
+const HANDLER_ENTRY = {
+  "data-transfer": "lib/integrations/transfer/lambda",
+  finalize: "lib/integrations/finalize/lambda",
+  join: "lib/integrations/join/lambda",
+} as const;
+
+/** The node's own Lambdas: data-transfer (download, MergeInputs, cleanup), finalize and join (exact mode). */
 export function createFunctions(name: string, args: FunctionArgs, parent: pulumi.Resource): NodeFunctions {
   const make = (kind: "data-transfer" | "finalize" | "join", spec: FunctionSpec) => {
     const inVpc = spec.mountsEfs || args.privateNetwork;
@@ -51,8 +58,8 @@ export function createFunctions(name: string, args: FunctionArgs, parent: pulumi
       {
         name: functionName,
         runtime: aws.lambda.Runtime.NodeJS20dX,
-        handler: `lib/handlers/${kind}.handler`,
-        code: handlerArchive(`lib/handlers/${kind}`),
+        handler: `${HANDLER_ENTRY[kind]}.handler`,
+        code: handlerArchive(HANDLER_ENTRY[kind]),
         role: spec.role.arn,
         timeout: spec.timeout,
         memorySize: spec.memorySize,

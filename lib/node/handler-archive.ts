@@ -4,18 +4,25 @@ import * as pulumi from "@pulumi/pulumi";
 import * as ts from "typescript";
 
 const REPO_ROOT = path.resolve(__dirname, "..", "..");
-// Handlers may import only node builtins, @aws-sdk/* (in the Lambda runtime) and these folders.
-const PACKAGED_DIRS = ["lib/handlers", "lib/transfer", "lib/llm"];
+
+/** What a Lambda handler may import besides relative files: the Node.js runtime and the SDK the Lambda runtime ships. */
+const RUNTIME_MODULE = /^(node:|@aws-sdk\/|@smithy\/)/;
+
+/** An import of a handler's file graph that the Lambda runtime cannot satisfy. */
+export class HandlerBundleError extends Error {
+  override name = "HandlerBundleError";
+}
 
 /**
- * The Lambda code of this repository's handlers: every TypeScript file of the packaged folders,
- * transpiled to CommonJS in memory. Deterministic (sorted, no timestamps), so unchanged code is no diff.
+ * The Lambda code of one of this repository's handlers (`lib/integrations/<slice>/lambda`): the
+ * entry and every file it imports, transitively, transpiled to CommonJS in memory. Anything else it
+ * imports must be a node builtin or `@aws-sdk/*` (the Lambda runtime has them), so a handler that
+ * starts depending on an npm package fails here, at `pulumi up`, not at its first invocation.
+ * Deterministic (sorted, no timestamps), so unchanged code is no diff.
  */
 export function handlerArchive(entry: string, root: string = REPO_ROOT): pulumi.asset.AssetArchive {
-  const entryFile = path.join(root, `${entry}.ts`);
-  if (!fs.existsSync(entryFile)) throw new Error(`Lambda handler ${entry}.ts is missing from ${root}: the node's functions are built from it`);
   const assets: Record<string, pulumi.asset.Asset> = {};
-  for (const file of packagedFiles(root)) {
+  for (const file of handlerFiles(entry, root)) {
     const source = fs.readFileSync(path.join(root, file), "utf8");
     const output = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true }, fileName: file });
     assets[file.replace(/\.ts$/, ".js")] = new pulumi.asset.StringAsset(output.outputText);
@@ -23,17 +30,31 @@ export function handlerArchive(entry: string, root: string = REPO_ROOT): pulumi.
   return new pulumi.asset.AssetArchive(assets);
 }
 
-function packagedFiles(root: string): string[] {
-  const out: string[] = [];
-  const walk = (dir: string) => {
-    const full = path.join(root, dir);
-    if (!fs.existsSync(full)) return;
-    for (const entry of fs.readdirSync(full, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-      const rel = path.posix.join(dir, entry.name);
-      if (entry.isDirectory()) walk(rel);
-      else if (entry.name.endsWith(".ts") && !entry.name.endsWith(".d.ts") && !entry.name.endsWith(".test.ts")) out.push(rel);
+/** The repository-relative files (posix, sorted) a handler's entry pulls in. */
+export function handlerFiles(entry: string, root: string = REPO_ROOT): string[] {
+  const entryFile = `${entry}.ts`;
+  if (!fs.existsSync(path.join(root, entryFile))) throw new HandlerBundleError(`Lambda handler ${entryFile} is missing from ${root}: the node's functions are built from it`);
+  const seen = new Set<string>();
+  const queue = [entryFile];
+  while (queue.length) {
+    const file = queue.pop()!;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    const source = fs.readFileSync(path.join(root, file), "utf8");
+    const imports = ts.preProcessFile(source, true, true).importedFiles.map((f) => f.fileName);
+    for (const spec of imports) {
+      if (RUNTIME_MODULE.test(spec)) continue;
+      if (!spec.startsWith(".")) throw new HandlerBundleError(`${file} imports "${spec}", which the Lambda runtime does not have: handlers may import node builtins, @aws-sdk/* and files of this repository`);
+      const target = resolveRelative(root, file, spec);
+      if (!target) throw new HandlerBundleError(`${file} imports "${spec}", which resolves to no .ts file`);
+      queue.push(target);
     }
-  };
-  PACKAGED_DIRS.forEach(walk);
-  return out;
+  }
+  return [...seen].sort();
+}
+
+function resolveRelative(root: string, from: string, spec: string): string | undefined {
+  const base = path.posix.join(path.posix.dirname(from), spec);
+  for (const candidate of [`${base}.ts`, `${base}/index.ts`]) if (fs.existsSync(path.join(root, candidate))) return candidate;
+  return undefined;
 }

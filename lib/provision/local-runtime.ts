@@ -3,7 +3,7 @@ import { isAbsolute, join, relative, resolve } from "node:path";
 import { ConflictError, NotFoundError, ValidationError } from "../errors";
 import { ExecutionRecord } from "../model/execution-record";
 import { localRecordStore, startLocalExecution, LocalRunOptions } from "../runtime/local/runner";
-import { assertSafeExecutionId } from "../runtime/local/record-store";
+import { assertSafeExecutionId } from "../runtime/file-record-store";
 import { NodeRecord } from "./records";
 import { StartExecutionRequest, WorkflowRuntime } from "./workflow-runtime";
 

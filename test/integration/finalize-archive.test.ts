@@ -3,8 +3,8 @@ import { gzipSync } from "node:zlib";
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { CloudWatchLogsClient, CreateLogGroupCommand, CreateLogStreamCommand, PutLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { GetExecutionHistoryCommand, HistoryEvent, ListExecutionsCommand } from "@aws-sdk/client-sfn";
-import { createFinalizeHandler } from "../../lib/handlers/finalize";
-import { executionRuns, hashOf } from "../../lib/handlers/execution-tasks";
+import { createFinalizeHandler } from "../../lib/integrations/finalize/lambda";
+import { executionRuns, hashOf } from "../../lib/runtime/aws/history";
 import { useMoto } from "./moto";
 import { sdkConfig } from "./fixtures";
 

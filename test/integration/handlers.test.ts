@@ -6,8 +6,8 @@ import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } fro
 import { CloudWatchLogsClient, CreateLogGroupCommand, CreateLogStreamCommand, PutLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { CreateTableCommand } from "@aws-sdk/client-dynamodb";
 import { CreateSecretCommand, GetSecretValueCommand } from "@aws-sdk/client-secrets-manager";
-import { createDataTransferHandler } from "../../lib/handlers/data-transfer";
-import { createFinalizeHandler } from "../../lib/handlers/finalize";
+import { createDataTransferHandler } from "../../lib/integrations/transfer/lambda";
+import { createFinalizeHandler } from "../../lib/integrations/finalize/lambda";
 import { DynamoRecordStore, executionTableDefinition } from "../../lib/runtime/aws/dynamo-record-store";
 import { resolvePlan } from "../../lib/plan/resolve";
 import { executionSnapshot } from "../../lib/plan/snapshot";

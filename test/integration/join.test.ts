@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { CreateTableCommand, DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
 import { SendTaskSuccessCommand, SFNClient, SFNServiceException, TaskDoesNotExist, TaskTimedOut } from "@aws-sdk/client-sfn";
-import { createJoinHandler, JoinSignal, sfnSignal } from "../../lib/handlers/join";
+import { createJoinHandler, JoinSignal, sfnSignal } from "../../lib/integrations/join/lambda";
 import { useMoto } from "./moto";
 
 const TABLE = "joins";

@@ -201,7 +201,7 @@ describe("ComputeNode", function () {
       const join = ofType(r, "aws:lambda/function:Function").find((f) => f.name === "cn-n1-join")!.inputs;
       expect(r.outputs.joinFunctionArn).to.equal("arn:aws:lambda:us-east-1:123456789012:function:cn-n1-join");
       expect(r.outputs.joinTableName).to.equal("cn-n1-joins");
-      expect(join).to.include({ handler: "lib/handlers/join.handler", timeout: 60, memorySize: 256 });
+      expect(join).to.include({ handler: "lib/integrations/join/lambda.handler", timeout: 60, memorySize: 256 });
       expect((join.environment as { variables: Record<string, string> }).variables).to.deep.equal({ JOIN_TABLE: "cn-n1-joins" });
       expect(join.fileSystemConfig).to.equal(undefined);
     }

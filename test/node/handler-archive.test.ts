@@ -13,27 +13,41 @@ const files = async (archive: ReturnType<typeof handlerArchive>) => {
 
 describe("handlerArchive", () => {
   it("packages this repository's handlers and the transfer logic they import, as CommonJS", async () => {
-    const content = await files(handlerArchive("lib/handlers/data-transfer"));
-    expect(Object.keys(content)).to.include.members(["lib/handlers/data-transfer.js", "lib/transfer/merge-inputs.js"]);
-    expect(content["lib/handlers/data-transfer.js"]).to.include("exports.handler");
+    const content = await files(handlerArchive("lib/integrations/transfer/lambda"));
+    expect(Object.keys(content)).to.include.members(["lib/integrations/transfer/lambda.js", "lib/integrations/transfer/merge.js", "lib/errors.js"]);
+    expect(content["lib/integrations/transfer/lambda.js"]).to.include("exports.handler");
     expect(Object.keys(content).some((f) => f.endsWith(".ts"))).to.equal(false);
   });
 
   it("packages the finalize handler with its history reader, which imports only @aws-sdk/*", async () => {
-    const content = await files(handlerArchive("lib/handlers/finalize"));
-    expect(Object.keys(content)).to.include.members(["lib/handlers/finalize.js", "lib/handlers/execution-tasks.js"]);
-    const requires = [...content["lib/handlers/execution-tasks.js"].matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]);
+    const content = await files(handlerArchive("lib/integrations/finalize/lambda"));
+    expect(Object.keys(content)).to.include.members(["lib/integrations/finalize/lambda.js", "lib/runtime/aws/history.js"]);
+    const requires = [...content["lib/runtime/aws/history.js"].matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]);
     expect(requires.every((r) => r.startsWith("@aws-sdk/")), requires.join(", ")).to.equal(true);
   });
 
   it("produces the same archive twice, so unchanged code is no diff", async () => {
-    expect(await files(handlerArchive("lib/handlers/finalize"))).to.deep.equal(await files(handlerArchive("lib/handlers/finalize")));
+    expect(await files(handlerArchive("lib/integrations/finalize/lambda"))).to.deep.equal(await files(handlerArchive("lib/integrations/finalize/lambda")));
   });
 
   it("fails naming the handler when its entry file is missing", () => {
     const root = mkdtempSync(join(tmpdir(), "cn-archive-"));
-    mkdirSync(join(root, "lib", "handlers"), { recursive: true });
-    writeFileSync(join(root, "lib", "handlers", "other.ts"), "export const x = 1;");
-    expect(() => handlerArchive("lib/handlers/data-transfer", root)).to.throw(/data-transfer\.ts is missing/);
+    mkdirSync(join(root, "lib", "integrations", "transfer"), { recursive: true });
+    writeFileSync(join(root, "lib", "integrations", "transfer", "other.ts"), "export const x = 1;");
+    expect(() => handlerArchive("lib/integrations/transfer/lambda", root)).to.throw(/lambda\.ts is missing/);
+  });
+
+  it("packages only the files the entry imports, not the slice's compiler or local-runner code", async () => {
+    const content = await files(handlerArchive("lib/integrations/transfer/lambda"));
+    expect(Object.keys(content)).to.not.include.members(["lib/integrations/transfer/asl.js"]);
+    expect(Object.keys(content).filter((f) => f.startsWith("lib/integrations/transfer/local") || f.startsWith("lib/compile/"))).to.deep.equal([]);
+  });
+
+  it("refuses a handler that imports an npm package the Lambda runtime lacks, naming the file and the import", () => {
+    const root = mkdtempSync(join(tmpdir(), "cn-archive-"));
+    mkdirSync(join(root, "lib", "x"), { recursive: true });
+    writeFileSync(join(root, "lib", "x", "lambda.ts"), 'import { helper } from "./helper";\nexport const handler = helper;');
+    writeFileSync(join(root, "lib", "x", "helper.ts"), 'import { z } from "zod";\nexport const helper = () => z;');
+    expect(() => handlerArchive("lib/x/lambda", root)).to.throw(/lib\/x\/helper\.ts imports "zod"/);
   });
 });

@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import { NotFoundError } from "../../errors";
 import { ExecutionRecord, isTerminalExecutionStatus } from "../../model/execution-record";
 import { localRecordStore } from "../../runtime/local/runner";
-import { assertSafeExecutionId } from "../../runtime/local/record-store";
+import { assertSafeExecutionId } from "../../runtime/file-record-store";
 import { CliCommand, EXIT } from "../io";
 import { runAction, writeJson } from "../action";
 import { formatRecord } from "../format-record";

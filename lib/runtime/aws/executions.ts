@@ -9,7 +9,7 @@ import { ExecutionRecordStore } from "../../model/record-store";
 import { ResolvedPlan } from "../../plan/resolve";
 import { executionSnapshot } from "../../plan/snapshot";
 import { ValidationError } from "../../errors";
-import { ExecutionTokens, tokenSecretName, tokenSecretString } from "../../handlers/resolve-token";
+import { ExecutionTokens, tokenSecretName, tokenSecretString } from "../../integrations/tokens/contract";
 import { AwsClients } from "./clients";
 import { awsErrorName, toRuntimeError } from "./errors";
 import { canonicalJson, resourceTags, TAG_NODE, TAG_WORKFLOW } from "./node";

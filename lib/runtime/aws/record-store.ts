@@ -1,7 +1,7 @@
 import { join, resolve } from "node:path";
 import { NodeOutputs } from "../../model/node-outputs";
 import { ExecutionRecordStore } from "../../model/record-store";
-import { FileRecordStore } from "../local/record-store";
+import { FileRecordStore } from "../file-record-store";
 import { AwsClients } from "./clients";
 import { DynamoRecordStore } from "./dynamo-record-store";
 

@@ -6,10 +6,10 @@ import { taskDefinitionFamily } from "../../model/names";
 import { AwsClients } from "./clients";
 import { awsErrorName, toRuntimeError } from "./errors";
 import { resourceTags, staticEnvironment, canonicalJson, workflowUseTag } from "./node";
+import { PROCESSOR_CONTAINER } from "../../integrations/processor/contract";
 
 /** Tag holding the hash of everything we asked ECS for, so a revision is reused only when it matches exactly. */
 export const TAG_FINGERPRINT = "compute-node:fingerprint";
-export const CONTAINER_NAME = "processor";
 export const EFS_MOUNT_PATH = "/mnt/efs";
 
 export interface RegisterOptions {
@@ -41,7 +41,7 @@ export function taskDefinitionInput(node: NodeOutputs, p: ResolvedProcessor): Re
     volumes: [{ name: "efs", efsVolumeConfiguration: { fileSystemId: node.efsFileSystemId, transitEncryption: "ENABLED", authorizationConfig: { accessPointId, iam: "ENABLED" } } }],
     containerDefinitions: [
       {
-        name: CONTAINER_NAME,
+        name: PROCESSOR_CONTAINER,
         image: p.image,
         essential: true,
         // Equal to the task memory: a soft limit AWS accepts, and one moto requires.

@@ -5,7 +5,7 @@ import { ValidationError } from "../../errors";
 import { createAwsClients } from "./clients";
 import { recordStoreFor } from "./record-store";
 import { refreshExecutionStatus } from "./tracking";
-import { FileRecordStore } from "../local/record-store";
+import { FileRecordStore } from "../file-record-store";
 import { join, resolve } from "node:path";
 
 const EXECUTION_ARN = /^arn:aws[a-z-]*:states:([a-z0-9-]+):\d{12}:execution:[^:]+:([A-Za-z0-9_-]{1,80})$/;

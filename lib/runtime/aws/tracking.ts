@@ -7,8 +7,8 @@ import { AslStateMachine } from "../../compile/asl/types";
 import { AwsClients } from "./clients";
 import { awsErrorName, toRuntimeError } from "./errors";
 import { deleteTokenSecret } from "./executions";
-import { tokenSecretName } from "../../handlers/resolve-token";
-import { executionHistory, mapRunIterations } from "../../handlers/execution-tasks";
+import { tokenSecretName } from "../../integrations/tokens/contract";
+import { executionHistory, mapRunIterations } from "./history";
 
 export interface RefreshExecutionOptions {
   executionId: string;
@@ -293,7 +293,7 @@ async function definitionOf(clients: AwsClients, executionArn: string, stateMach
 
 /**
  * The SFN client behind the shared per-operation rate limits (GetExecutionHistory's budget is 20/s),
- * failures as runtime errors: what the history readers of lib/handlers/execution-tasks take.
+ * failures as runtime errors: what the history readers of lib/runtime/aws/history.ts take.
  */
 function limitedSfn(clients: AwsClients): Pick<SFNClient, "send"> {
   const send = (command: { constructor: { name: string }; input: { executionArn?: string; mapRunArn?: string } }) => {

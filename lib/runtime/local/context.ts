@@ -2,9 +2,9 @@ import { ChildProcess } from "node:child_process";
 import Bottleneck from "bottleneck";
 import { ResolvedPlan, ResolvedProcessor } from "../../plan/resolve";
 import { LocalLayout } from "./layout";
-import { FileRecordStore } from "./record-store";
+import { FileRecordStore } from "../file-record-store";
 import { LocalRunEventBody } from "./events";
-import { LocalJoins } from "./handlers/join";
+import { LocalJoins } from "../../integrations/join/local";
 
 /** Shared state of one local execution, handed to every Task handler. */
 export interface RunContext {

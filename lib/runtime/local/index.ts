@@ -1,5 +1,5 @@
 export { startLocalExecution, runLocalWorkflow, localRecordStore, newExecutionId } from "./runner";
 export type { LocalRunOptions, LocalExecution, LocalRunEvent, CompiledBundle, LocalCompiler } from "./runner";
-export { FileRecordStore } from "./record-store";
+export { FileRecordStore } from "../file-record-store";
 export { NOMINAL_PRICES, buildCostReport } from "./cost";
 export type { CostReport, CostLine } from "./cost";

@@ -5,24 +5,24 @@ import { cpus } from "node:os";
 import { join, resolve } from "node:path";
 import Bottleneck from "bottleneck";
 import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, RunOptions, StateMachine } from "aws-local-stepfunctions";
-import { cleanupExecution } from "../../transfer";
+import { cleanupAbortedExecution } from "../../integrations/transfer/local";
 import { CompileError, UnavailableError, ValidationError } from "../../errors";
 import { ExecutionRecord, ExecutionSnapshot, ExecutionStatus } from "../../model/execution-record";
 import { ResolvedPlan } from "../../plan/resolve";
 import { executionSnapshot } from "../../plan/snapshot";
 import { AslMachine, capTimeouts, RESOURCES, taskStates } from "./asl";
-import { LocalJoins, joinHandler } from "./handlers/join";
+import { LocalJoins, joinHandler } from "../../integrations/join/local";
 import { RunContext } from "./context";
 import { isDockerReachable } from "./docker";
 import { LocalRunEvent, LocalRunEventBody } from "./events";
-import { childMachineHandler, ChildExecutionFailed, ChildRun } from "./handlers/child";
-import { localFinalize } from "./handlers/finalize";
-import { ecsProcessorHandler, lambdaProcessorHandler, missingRuntimeMessage, stopOutstandingProcessors } from "./handlers/processor";
-import { resolveTokenHandler } from "./handlers/resolve-token";
-import { TaskError } from "./handlers/task-error";
-import { localTransfer } from "./handlers/transfer";
+import { childMachineHandler, ChildExecutionFailed, ChildRun } from "../../integrations/child/local";
+import { localFinalize } from "../../integrations/finalize/local";
+import { ecsProcessorHandler, lambdaProcessorHandler, missingRuntimeMessage, stopOutstandingProcessors } from "../../integrations/processor/local";
+import { resolveTokenHandler } from "../../integrations/tokens/local";
+import { TaskError } from "./task-error";
+import { localTransfer } from "../../integrations/transfer/local";
 import { LocalLayout } from "./layout";
-import { assertSafeExecutionId, FileRecordStore } from "./record-store";
+import { assertSafeExecutionId, FileRecordStore } from "../file-record-store";
 import { compileForLocal, CompiledBundle, LocalCompiler } from "./compile-local";
 import { readMarkers, StateMarker } from "../../compile/markers";
 import { AslStateMachine } from "../../compile/asl/types";
@@ -175,7 +175,7 @@ async function runExecution(executionId: string, options: LocalRunOptions): Prom
     await stopOutstandingProcessors(ctx).catch(() => undefined);
     await rm(secretFile, { force: true });
     if (status === "ABORTED")
-      await cleanupExecution({ workflowInstanceId: executionId, workdir: layout.instanceWorkdir(executionId), inputDir: layout.inputDir(executionId) }).catch(() => undefined);
+      await cleanupAbortedExecution({ workflowInstanceId: executionId, workdir: layout.instanceWorkdir(executionId), inputDir: layout.inputDir(executionId) }).catch(() => undefined);
   }
   const record = await store.updateExecution(executionId, {
     status,

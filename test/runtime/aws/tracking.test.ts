@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { HistoryEvent } from "@aws-sdk/client-sfn";
 import { resolvePlan } from "../../../lib/plan/resolve";
 import { compileWorkflow, readMarkers } from "../../../lib/compile";
-import { FileRecordStore } from "../../../lib/runtime/local/record-store";
+import { FileRecordStore } from "../../../lib/runtime/file-record-store";
 import { refreshExecutionStatus } from "../../../lib/runtime/aws/tracking";
 import { AwsClients } from "../../../lib/runtime/aws/clients";
 import { createRateLimits } from "../../../lib/runtime/aws/rate-limit";

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { access, mkdir, readFile, readdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { runLocalWorkflow, startLocalExecution, LocalRunEvent } from "../../../lib/runtime/local/runner";
-import { FileRecordStore } from "../../../lib/runtime/local/record-store";
+import { FileRecordStore } from "../../../lib/runtime/file-record-store";
 import { CompileError, UnavailableError, ValidationError } from "../../../lib/errors";
 import { levelsMachine } from "./fixtures/levels-machine";
 import { copyScript, planOf, scratch } from "./helpers";

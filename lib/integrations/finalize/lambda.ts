@@ -1,0 +1,239 @@
+import { gunzipSync } from "node:zlib";
+import { CloudWatchLogsClient, FilterLogEventsCommand, FilterLogEventsCommandOutput } from "@aws-sdk/client-cloudwatch-logs";
+import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
+import { DeleteSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { SFNClient } from "@aws-sdk/client-sfn";
+import { tokenSecretName } from "../tokens/contract";
+import { ExecutionRuns, executionRuns } from "../../runtime/aws/history";
+import { FinalizeEvent, FinalizeResult } from "./contract";
+
+/** Nominal on-demand prices (USD, us-east-1): the report estimates, it does not invoice. */
+export const PRICES = { fargateVcpuHour: 0.04048, fargateGbHour: 0.004445, fargateMinimumSeconds: 60, lambdaGbSecond: 0.0000166667, lambdaPerRequest: 0.0000002 } as const;
+
+export interface FinalizeHandlerOptions {
+  s3?: Pick<S3Client, "send">;
+  logs?: Pick<CloudWatchLogsClient, "send">;
+  sfn?: Pick<SFNClient, "send">;
+  dynamodb?: Pick<DynamoDBClient, "send">;
+  secrets?: Pick<SecretsManagerClient, "send">;
+  /** LOG_GROUP_NAME, LOG_ARCHIVE_BUCKET, EXECUTION_TABLE (optional). @default process.env */
+  env?: NodeJS.ProcessEnv;
+  now?: () => Date;
+  /** Stop each archive object after this many log events, so a chatty run cannot exhaust the function. @default 200000 */
+  maxLogEvents?: number;
+  /** Histories read at most (the execution, its children, map-run iterations). @default 2000 */
+  maxExecutions?: number;
+}
+
+interface RecordLike {
+  startedAt?: string;
+  snapshot?: { resolved?: { id: string; hash?: string; computeType: string; cpu: number; memory: number }[] };
+  processors?: Record<string, { status: string; startedAt?: string; finishedAt?: string; attempts?: number }>;
+}
+
+/**
+ * The finalize Lambda: archives the execution's logs per processor to
+ * `s3://<LOG_ARCHIVE_BUCKET>/executions/<node>/<workflowInstanceId>/processors/<processorId>/<taskId|requestId>.log`
+ * and writes a cost report (`cost-report.json`) beside them. Which ECS tasks and Lambda invocations
+ * are this execution's comes from its own history (children and map runs included); without an
+ * executionArn, or when the history cannot be read, it falls back to one `logs.jsonl` holding every
+ * event of the node log group in the run's time window. Reads the execution record from
+ * EXECUTION_TABLE when set (start time, processor hashes and durations), then deletes the
+ * execution's token secret. Never fails the workflow for a missing record or secret.
+ */
+export function createFinalizeHandler(options: FinalizeHandlerOptions = {}): (event: unknown) => Promise<FinalizeResult> {
+  const env = options.env ?? process.env;
+  const now = options.now ?? (() => new Date());
+  return async (raw) => {
+    const event = parseFinalizeEvent(raw);
+    const bucket = required(env, "LOG_ARCHIVE_BUCKET");
+    const logGroupName = required(env, "LOG_GROUP_NAME");
+    const s3 = options.s3 ?? new S3Client({});
+    const logs = options.logs ?? new CloudWatchLogsClient({});
+    const record = env.EXECUTION_TABLE ? await readRecord(options.dynamodb ?? new DynamoDBClient({}), env.EXECUTION_TABLE, event.workflowInstanceId) : undefined;
+    const end = now();
+    const cap = options.maxLogEvents ?? 200_000;
+    const prefix = `executions/${event.computeNodeId}/${event.workflowInstanceId}`;
+    // No ServerSideEncryption here: the bucket default applies, the node's KMS key in secure and compliant modes.
+    const put = (key: string, body: string, contentType: string) => s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${prefix}/${key}`, Body: body, ContentType: contentType }));
+
+    let runs: ExecutionRuns | undefined;
+    let historyError: string | undefined;
+    if (event.executionArn) {
+      try {
+        runs = await executionRuns(options.sfn ?? new SFNClient({}), event.executionArn, { maxExecutions: options.maxExecutions });
+      } catch (err) {
+        // AccessDenied (a node not yet granted GetExecutionHistory) or anything else: the old archive, never a failed workflow.
+        historyError = (err as { name?: string }).name ?? "Error";
+      }
+    }
+    const startMs = runs?.startedAt?.getTime() ?? (record?.startedAt ? Date.parse(record.startedAt) : end.getTime() - 24 * 3600 * 1000);
+
+    const archived: string[] = [];
+    let logEvents = 0;
+    let result: Pick<FinalizeResult, "archive" | "logs" | "historyError" | "historyTruncated">;
+    if (runs) {
+      const byHash = new Map((record?.snapshot?.resolved ?? []).filter((p) => p.hash).map((p) => [p.hash!, p.id]));
+      for (const run of runs.runs) {
+        const processorId = safeSegment(run.hash ? (byHash.get(run.hash) ?? run.hash) : "unknown");
+        const lines =
+          run.kind === "ecs"
+            ? await streamLines(logs, logGroupName, `processor/processor/${run.taskId}`, undefined, undefined, cap)
+            : await invocationLines(logs, logGroupName, run.requestId, startMs, end.getTime(), cap);
+        const key = `processors/${processorId}/${safeSegment(run.kind === "ecs" ? run.taskId : run.requestId)}.log`;
+        await put(key, lines.join("\n") + (lines.length ? "\n" : ""), "text/plain; charset=utf-8");
+        archived.push(`s3://${bucket}/${prefix}/${key}`);
+        logEvents += lines.length;
+      }
+      result = { archive: "processors", ...(runs.truncated ? { historyTruncated: true } : {}) };
+    } else {
+      const lines: string[] = [];
+      let token: string | undefined;
+      do {
+        const page: FilterLogEventsCommandOutput = await logs.send(new FilterLogEventsCommand({ logGroupName, startTime: startMs, endTime: end.getTime(), nextToken: token }));
+        for (const e of page.events ?? []) if (lines.length < cap) lines.push(JSON.stringify({ timestamp: e.timestamp, stream: e.logStreamName, message: e.message }));
+        token = lines.length < cap ? page.nextToken : undefined;
+      } while (token);
+      await put("logs.jsonl", lines.join("\n") + (lines.length ? "\n" : ""), "application/x-ndjson");
+      archived.push(`s3://${bucket}/${prefix}/logs.jsonl`);
+      logEvents = lines.length;
+      result = { archive: "log-group", logs: `s3://${bucket}/${prefix}/logs.jsonl`, ...(historyError ? { historyError } : {}) };
+    }
+
+    const report = costReport(event, record, end);
+    await put("cost-report.json", JSON.stringify(report, null, 2), "application/json");
+    const tokenSecret = await deleteTokenSecret(options.secrets ?? new SecretsManagerClient({}), tokenSecretName(event.computeNodeId, event.workflowInstanceId));
+    return { ...result, archived, costReport: `s3://${bucket}/${prefix}/cost-report.json`, logEvents, tokenSecret };
+  };
+}
+
+type LogsClient = Pick<CloudWatchLogsClient, "send">;
+
+/** One line per event, `<ISO timestamp> <message>`, of one stream (an ECS task's: `processor/processor/<taskId>`). */
+async function streamLines(logs: LogsClient, logGroupName: string, stream: string, startTime: number | undefined, endTime: number | undefined, cap: number): Promise<string[]> {
+  const lines: string[] = [];
+  let token: string | undefined;
+  do {
+    let page: FilterLogEventsCommandOutput;
+    try {
+      page = await logs.send(new FilterLogEventsCommand({ logGroupName, logStreamNames: [stream], startTime, endTime, nextToken: token }));
+    } catch (err) {
+      // A task that never started (image pull, capacity) has no stream: its object stays empty.
+      if ((err as { name?: string }).name === "ResourceNotFoundException") return lines;
+      throw err;
+    }
+    for (const e of page.events ?? []) if (lines.length < cap) lines.push(`${new Date(e.timestamp ?? 0).toISOString()} ${(e.message ?? "").replace(/\n$/, "")}`);
+    token = lines.length < cap ? page.nextToken : undefined;
+  } while (token);
+  return lines;
+}
+
+/**
+ * A Lambda invocation's lines: the events naming its request id (START, END, REPORT and the
+ * runtime's own lines) locate its stream and time span; an execution environment runs one
+ * invocation at a time, so every event of that stream within the span is the invocation's.
+ */
+async function invocationLines(logs: LogsClient, logGroupName: string, requestId: string, startTime: number, endTime: number, cap: number): Promise<string[]> {
+  const spans = new Map<string, { from: number; to: number }>();
+  let token: string | undefined;
+  do {
+    const page: FilterLogEventsCommandOutput = await logs.send(new FilterLogEventsCommand({ logGroupName, filterPattern: `"${requestId}"`, startTime, endTime, nextToken: token }));
+    for (const e of page.events ?? []) {
+      if (!e.logStreamName || e.timestamp === undefined) continue;
+      const span = spans.get(e.logStreamName) ?? { from: e.timestamp, to: e.timestamp };
+      spans.set(e.logStreamName, { from: Math.min(span.from, e.timestamp), to: Math.max(span.to, e.timestamp) });
+    }
+    token = page.nextToken;
+  } while (token);
+  const lines: string[] = [];
+  for (const [stream, span] of spans) lines.push(...(await streamLines(logs, logGroupName, stream, span.from, span.to, cap - lines.length)));
+  return lines;
+}
+
+/** An S3 key segment from an id or hash: no "/", no "..". */
+function safeSegment(value: string): string {
+  return value.replace(/[/\\]/g, "_").replace(/\.\./g, "__") || "unknown";
+}
+
+export const handler = createFinalizeHandler();
+
+export function costReport(event: FinalizeEvent, record: RecordLike | undefined, end: Date) {
+  const lines = (record?.snapshot?.resolved ?? []).map((p) => {
+    const run = record?.processors?.[p.id];
+    const seconds = run?.startedAt ? Math.max(0, ((run.finishedAt ? Date.parse(run.finishedAt) : end.getTime()) - Date.parse(run.startedAt)) / 1000) : 0;
+    const gb = p.memory / 1024;
+    const usd =
+      seconds === 0
+        ? 0
+        : p.computeType === "lambda"
+          ? seconds * gb * PRICES.lambdaGbSecond + (run?.attempts ?? 1) * PRICES.lambdaPerRequest
+          : (Math.max(seconds, PRICES.fargateMinimumSeconds) / 3600) * (p.cpu * PRICES.fargateVcpuHour + gb * PRICES.fargateGbHour);
+    return { processorId: p.id, computeType: p.computeType, cpu: p.cpu, memory: p.memory, status: run?.status ?? "UNKNOWN", durationSeconds: Math.round(seconds * 1000) / 1000, estimatedUsd: Math.round(usd * 1e6) / 1e6 };
+  });
+  return {
+    computeNodeId: event.computeNodeId,
+    workflowInstanceId: event.workflowInstanceId,
+    status: event.status,
+    generatedAt: end.toISOString(),
+    currency: "USD",
+    nominal: true,
+    note: record ? "list prices applied to recorded processor durations" : "no execution record available: processor lines are empty",
+    processors: lines,
+    totalEstimatedUsd: Math.round(lines.reduce((s, l) => s + l.estimatedUsd, 0) * 1e6) / 1e6,
+  };
+}
+
+export function parseFinalizeEvent(raw: unknown): FinalizeEvent {
+  const e = (raw ?? {}) as Record<string, unknown>;
+  for (const key of ["computeNodeId", "workflowInstanceId"]) if (typeof e[key] !== "string" || !(e[key] as string)) throw namedError("FinalizeInputError", `finalize payload: "${key}" must be a non-empty string`);
+  if (e.action !== "finalize") throw namedError("FinalizeInputError", `finalize payload: action must be "finalize", got ${JSON.stringify(e.action)}`);
+  if (e.status !== "SUCCEEDED" && e.status !== "FAILED") throw namedError("FinalizeInputError", `finalize payload: status must be SUCCEEDED or FAILED`);
+  // Ids become S3 key segments: refuse anything that could climb or split them.
+  for (const key of ["computeNodeId", "workflowInstanceId"] as const) if (/[/\\]|\.\./.test(e[key] as string)) throw namedError("FinalizeInputError", `finalize payload: "${key}" must not contain "/" or ".."`);
+  if (e.executionArn !== undefined && (typeof e.executionArn !== "string" || !/^arn:[\w-]+:states:[^:]*:\d*:execution:/.test(e.executionArn)))
+    throw namedError("FinalizeInputError", `finalize payload: "executionArn" must be a Step Functions execution ARN`);
+  return {
+    action: "finalize",
+    computeNodeId: e.computeNodeId as string,
+    workflowInstanceId: e.workflowInstanceId as string,
+    status: e.status,
+    error: e.error,
+    ...(e.executionArn ? { executionArn: e.executionArn as string } : {}),
+  };
+}
+
+// Finalize is the execution's last Task, so its tokens are no longer needed: revoke them now rather
+// than when someone next asks for the status. Never fails the workflow over it.
+async function deleteTokenSecret(secrets: Pick<SecretsManagerClient, "send">, secretId: string): Promise<FinalizeResult["tokenSecret"]> {
+  try {
+    await secrets.send(new DeleteSecretCommand({ SecretId: secretId, ForceDeleteWithoutRecovery: true }));
+    return "deleted";
+  } catch (err) {
+    return (err as { name?: string }).name === "ResourceNotFoundException" ? "absent" : "kept";
+  }
+}
+
+async function readRecord(dynamodb: Pick<DynamoDBClient, "send">, table: string, executionId: string): Promise<RecordLike | undefined> {
+  try {
+    const out = await dynamodb.send(new GetItemCommand({ TableName: table, Key: { executionId: { S: executionId } } }));
+    const bytes = out.Item?.record?.B;
+    return bytes ? (JSON.parse(gunzipSync(bytes).toString("utf8")) as RecordLike) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function required(env: NodeJS.ProcessEnv, key: string): string {
+  const value = env[key];
+  if (!value) throw namedError("FinalizeConfigError", `the finalize function needs the ${key} environment variable`);
+  return value;
+}
+
+function namedError(name: string, message: string): Error {
+  const err = new Error(message);
+  err.name = name;
+  return err;
+}
+
+export type { FinalizeEvent, FinalizeResult };

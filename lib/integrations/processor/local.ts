@@ -1,0 +1,215 @@
+import { mkdir } from "node:fs/promises";
+import { basename, dirname, join, resolve } from "node:path";
+import { ResolvedProcessor } from "../../plan/resolve";
+import { ProcessorRunState } from "../../model/execution-record";
+import { RunContext } from "../../runtime/local/context";
+import { runLogged } from "./processes";
+import { INVOCATION_ENV, NODE_ENV } from "./contract";
+import { TaskError } from "../../runtime/local/task-error";
+
+/** The per-invocation values of processor-guide section 3, however the machine delivered them. */
+interface Invocation {
+  inputDir: string;
+  outputDir: string;
+  workflowInstanceId: string;
+  sessionToken: string;
+  refreshToken: string;
+  /** ECS only: every Environment entry of the container override, as the container would see it. */
+  extraEnv: Record<string, string>;
+}
+
+/** `ecs:runTask.sync`: runs the processor and answers like the ECS integration (a stopped task; non-zero exit fails the state). */
+export function ecsProcessorHandler(ctx: RunContext, stateName: string, expectedIds: string[]) {
+  return async (input: unknown) => {
+    const overrides = (input as { Overrides?: { ContainerOverrides?: { Name?: string; Environment?: { Name: string; Value: string }[] }[] } })?.Overrides;
+    const environment = overrides?.ContainerOverrides?.[0]?.Environment ?? [];
+    const env = Object.fromEntries(environment.map((e) => [e.Name, e.Value]));
+    const invocation = readInvocation(stateName, { inputDir: env.INPUT_DIR, outputDir: env.OUTPUT_DIR, workflowInstanceId: env.WORKFLOW_INSTANCE_ID, sessionToken: env.SESSION_TOKEN, refreshToken: env.REFRESH_TOKEN }, env);
+    const { processor, outcome, startedAt, stoppedAt } = await runProcessor(ctx, stateName, invocation, expectedIds);
+    const task = {
+      TaskArn: `arn:aws:ecs:local:000000000000:task/${ctx.layout.computeNodeId}/${ctx.workflowInstanceId}-${processor.hash}`,
+      Group: `family:${processor.id}`,
+      LastStatus: "STOPPED",
+      DesiredStatus: "STOPPED",
+      StopCode: "EssentialContainerExited",
+      StoppedReason: "Essential container in task exited",
+      StartedAt: startedAt,
+      StoppedAt: stoppedAt,
+      Containers: [{ Name: "processor", LastStatus: "STOPPED", ExitCode: outcome.exitCode ?? undefined, Reason: outcome.spawnError }],
+      // The real integration echoes the container overrides (tokens included); the compiled
+      // ResultSelector/Catch must drop them, and running them locally keeps that honest.
+      Overrides: overrides,
+    };
+    if (outcome.exitCode !== 0) throw new TaskError("States.TaskFailed", task);
+    return task;
+  };
+}
+
+/** `lambda:invoke` of a processor function: runs the processor, answers like Lambda (a function error fails the state). */
+export function lambdaProcessorHandler(ctx: RunContext, stateName: string, payload: Record<string, unknown>, expectedIds: string[]) {
+  const str = (v: unknown) => (typeof v === "string" ? v : undefined);
+  const invocation = readInvocation(stateName, {
+    inputDir: str(payload.inputDir),
+    outputDir: str(payload.outputDir),
+    workflowInstanceId: str(payload.workflowInstanceId),
+    sessionToken: str(payload.sessionToken),
+    refreshToken: str(payload.refreshToken),
+  });
+  return runProcessor(ctx, stateName, invocation, expectedIds).then(({ processor, outcome }) => {
+    if (outcome.exitCode !== 0) {
+      const errorMessage = `processor "${processor.id}" ${describeOutcome(outcome)}`;
+      throw new TaskError("ProcessorFailed", { errorType: "ProcessorFailed", errorMessage });
+    }
+    return { ExecutedVersion: "$LATEST", StatusCode: 200, Payload: { status: "success" } };
+  });
+}
+
+function readInvocation(stateName: string, v: Partial<Record<keyof Omit<Invocation, "extraEnv">, string>>, extraEnv: Record<string, string> = {}): Invocation {
+  if (!v.inputDir || !v.outputDir)
+    throw new TaskError("States.Runtime", `local runner: state "${stateName}" runs a processor but its parameters carry no INPUT_DIR/OUTPUT_DIR (inputDir/outputDir)`);
+  return { inputDir: v.inputDir, outputDir: v.outputDir, workflowInstanceId: v.workflowInstanceId ?? "", sessionToken: v.sessionToken ?? "", refreshToken: v.refreshToken ?? "", extraEnv };
+}
+
+const attempts = new WeakMap<RunContext, Map<string, number>>();
+
+async function runProcessor(ctx: RunContext, stateName: string, invocation: Invocation, expectedIds: string[]) {
+  const outputDir = resolve(invocation.outputDir);
+  // The contract identifies a processor by the last segment of its OUTPUT_DIR (= ResolvedProcessor.hash).
+  const processor = ctx.byHash.get(basename(outputDir));
+  if (!processor || dirname(outputDir) !== ctx.layout.instanceWorkdir(ctx.workflowInstanceId))
+    throw new TaskError("States.Runtime", `local runner: state "${stateName}" has OUTPUT_DIR ${outputDir}, which is no processor's output dir in this execution`);
+  if (!expectedIds.includes(processor.id))
+    throw new TaskError("States.Runtime", `local runner: state "${stateName}" is marked for ${JSON.stringify(expectedIds)} but its OUTPUT_DIR belongs to "${processor.id}"`);
+
+  return ctx.limiter.schedule(async () => {
+    if (ctx.stopping) throw new TaskError("States.TaskFailed", `processor "${processor.id}" was not started: the workflow body already ended`);
+    const perRun = attempts.get(ctx) ?? new Map<string, number>();
+    attempts.set(ctx, perRun);
+    const attempt = (perRun.get(processor.id) ?? 0) + 1;
+    perRun.set(processor.id, attempt);
+
+    const argv = await commandFor(ctx, processor);
+    await mkdir(outputDir, { recursive: true });
+    const logFile = join(ctx.layout.logsDir(ctx.executionId), logFileName(processor));
+    const startedAt = new Date();
+    recordState(ctx, processor.id, { status: "STARTED", startedAt: startedAt.toISOString(), attempts: attempt, logFile });
+    const shown = argv.join(" ");
+    ctx.emit({ type: "processor-started", processorId: processor.id, attempt, logFile, command: shown });
+
+    const env: NodeJS.ProcessEnv = {
+      ...ctx.baseEnv,
+      ENVIRONMENT: ctx.baseEnv.ENVIRONMENT ?? "local",
+      REGION: ctx.baseEnv.AWS_REGION ?? "local",
+      DEPLOYMENT_MODE: ctx.plan.mode,
+      ...invocation.extraEnv,
+      INPUT_DIR: resolve(invocation.inputDir),
+      OUTPUT_DIR: outputDir,
+      WORKFLOW_INSTANCE_ID: invocation.workflowInstanceId,
+      SESSION_TOKEN: invocation.sessionToken,
+      REFRESH_TOKEN: invocation.refreshToken,
+    };
+    const outcome = await runLogged({
+      argv,
+      env,
+      cwd: ctx.commandCwd,
+      logFile,
+      header: `# ${processor.id} attempt ${attempt} at ${startedAt.toISOString()}: ${shown}`,
+      secrets: [invocation.sessionToken, invocation.refreshToken],
+      ...(processor.computeType === "lambda" ? { timeoutMs: processor.timeout * 1000 } : {}),
+      onSpawn: (child) => ctx.running.set(processor.id, child),
+    });
+    const stoppedAt = new Date();
+    const ok = outcome.exitCode === 0;
+    const stoppedByRunner = !ok && ctx.stopping && outcome.signal !== null;
+    const cause = ok ? undefined : stoppedByRunner ? "stopped before it finished: the workflow failed elsewhere or was aborted" : describeOutcome(outcome);
+    // The compiled Retry gives a failing processor `retry.maxAttempts` more attempts; until they are
+    // used up the processor stays STARTED, since FAILED is final and a later success could not undo it.
+    const willRetry = !ok && !ctx.stopping && attempt <= (processor.retry?.maxAttempts ?? 0);
+    recordState(ctx, processor.id, {
+      status: ok ? "SUCCEEDED" : willRetry ? "STARTED" : "FAILED",
+      ...(willRetry ? {} : { finishedAt: stoppedAt.toISOString() }),
+      ...(outcome.exitCode !== null ? { exitCode: outcome.exitCode } : {}),
+      // A success after a retried failure clears the earlier attempt's cause.
+      cause: cause && (willRetry ? `attempt ${attempt} ${cause}; retrying` : cause),
+    });
+    // Only now: stopOutstandingProcessors waits on `running` and must find the record final.
+    ctx.running.delete(processor.id);
+    if (willRetry) {
+      ctx.emit({ type: "processor-retrying", processorId: processor.id, attempt, cause: cause! });
+      return { processor, outcome, startedAt: startedAt.toISOString(), stoppedAt: stoppedAt.toISOString() };
+    }
+    // A processor the runner stopped is a consequence of the failure, not its cause.
+    if (!ok && !stoppedByRunner) ctx.firstFailure ??= { processorId: processor.id, cause: `processor "${processor.id}" ${cause}` };
+    ctx.finishedCount++;
+    ctx.emit({
+      type: "processor-finished",
+      processorId: processor.id,
+      status: ok ? "SUCCEEDED" : "FAILED",
+      ...(outcome.exitCode !== null ? { exitCode: outcome.exitCode } : {}),
+      durationMs: stoppedAt.getTime() - startedAt.getTime(),
+      ...(cause ? { cause } : {}),
+      done: ctx.finishedCount,
+      total: ctx.plan.processors.length,
+    });
+    return { processor, outcome, startedAt: startedAt.toISOString(), stoppedAt: stoppedAt.toISOString() };
+  });
+}
+
+/**
+ * Updates the record without waiting for the disk: the store applies updates in call order at once
+ * (so Finalize and the final write see them) and writes them in batches. Waiting here would put a
+ * disk write between every processor and its dependants. A failed intermediate write is repaired by
+ * the next one, since every write holds the whole record; the final write is awaited by the runner.
+ */
+function recordState(ctx: RunContext, processorId: string, state: ProcessorRunState) {
+  ctx.store.updateProcessor(ctx.executionId, processorId, state).catch(() => undefined);
+}
+
+/** `localCommand` when registered, otherwise the image under Docker; without either, a clear error naming the processor. */
+async function commandFor(ctx: RunContext, processor: ResolvedProcessor): Promise<string[]> {
+  if (processor.localCommand) return [...processor.localCommand];
+  if (!(await ctx.dockerReachable()))
+    throw new TaskError("States.TaskFailed", missingRuntimeMessage(processor));
+  const root = ctx.layout.efsRoot;
+  // Same path inside and outside the container, so the absolute symlinks of merge dirs resolve.
+  return [
+    "docker", "run", "--rm",
+    "--name", `cn-${ctx.workflowInstanceId}-${processor.hash}`.slice(0, 120),
+    "-v", `${root}:${root}`,
+    "--cpus", String(processor.cpu),
+    "--memory", `${processor.memory}m`,
+    // Values come from docker's own environment, so tokens never appear on a command line.
+    ...[...INVOCATION_ENV, ...NODE_ENV].flatMap((n) => ["-e", n]),
+    processor.image,
+    ...processor.commandArguments,
+  ];
+}
+
+export function missingRuntimeMessage(processor: Pick<ResolvedProcessor, "id" | "image">): string {
+  return `processor "${processor.id}" has no localCommand and no Docker engine is reachable to run its image "${processor.image}": add "localCommand" to its registration or start Docker`;
+}
+
+function describeOutcome(outcome: { exitCode: number | null; signal: string | null; spawnError?: string; timedOut?: boolean }): string {
+  if (outcome.spawnError) return `could not be started (${outcome.spawnError})`;
+  if (outcome.timedOut) return "timed out (the Lambda timeout of its registration) and was stopped";
+  if (outcome.signal) return `was killed by ${outcome.signal}`;
+  return `exited with code ${outcome.exitCode}`;
+}
+
+function logFileName(processor: ResolvedProcessor): string {
+  return `${processor.id.replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 60)}-${processor.hash}.log`;
+}
+
+/**
+ * Called when the body is over (Cleanup reached): a failed branch made Step Functions abandon the
+ * others, whose processes would otherwise keep running. Stops them and waits for their records.
+ */
+export async function stopOutstandingProcessors(ctx: RunContext, graceMs = 5000): Promise<void> {
+  ctx.stopping = true;
+  if (ctx.running.size === 0) return;
+  for (const child of ctx.running.values()) child.kill("SIGTERM");
+  const deadline = Date.now() + graceMs;
+  while (ctx.running.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  for (const child of ctx.running.values()) child.kill("SIGKILL");
+  while (ctx.running.size > 0) await new Promise((r) => setTimeout(r, 20));
+}

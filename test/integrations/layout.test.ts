@@ -1,0 +1,75 @@
+import { expect } from "chai";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, join, relative, resolve, sep } from "node:path";
+import * as ts from "typescript";
+import { handlerFiles } from "../../lib/node/handler-archive";
+
+const ROOT = resolve(__dirname, "../..");
+const LIB = join(ROOT, "lib");
+const INTEGRATIONS = join(LIB, "integrations");
+/** The files of a slice that code outside it may import (docs/architecture.md). */
+const PUBLIC_FILES = new Set(["contract.ts", "asl.ts", "lambda.ts", "local.ts", "node.ts"]);
+
+const slices = readdirSync(INTEGRATIONS).filter((name) => statSync(join(INTEGRATIONS, name)).isDirectory());
+
+function tsFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? tsFiles(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : []));
+}
+
+/** Every relative import of a file, resolved to an absolute .ts path. */
+function relativeImports(file: string): string[] {
+  const specs = ts.preProcessFile(readFileSync(file, "utf8"), true, true).importedFiles.map((f) => f.fileName);
+  return specs.filter((s) => s.startsWith(".")).map((s) => {
+    const base = resolve(dirname(file), s);
+    return [`${base}.ts`, join(base, "index.ts")].find((c) => { try { return statSync(c).isFile(); } catch { return false; } }) ?? base;
+  });
+}
+
+const sliceOf = (file: string) => (file.startsWith(INTEGRATIONS + sep) ? relative(INTEGRATIONS, file).split(sep)[0] : undefined);
+const show = (file: string) => relative(ROOT, file);
+
+describe("integration slices (lib/integrations/<name>)", () => {
+  it("has one folder for each Step Functions integration", () => {
+    expect(slices).to.include.members(["tokens", "transfer", "join", "finalize", "processor", "child", "llm"]);
+  });
+
+  it("keeps each slice's internals to itself: other code imports only contract, asl, lambda, local and node files", () => {
+    const offenders: string[] = [];
+    for (const file of tsFiles(LIB)) {
+      for (const target of relativeImports(file)) {
+        const slice = sliceOf(target);
+        if (!slice || sliceOf(file) === slice) continue;
+        if (!PUBLIC_FILES.has(relative(join(INTEGRATIONS, slice), target))) offenders.push(`${show(file)} → ${show(target)}`);
+      }
+    }
+    expect(offenders).to.deep.equal([]);
+  });
+
+  it("keeps contracts dependency-free: a contract imports only lib/errors.ts and other contracts", () => {
+    const offenders: string[] = [];
+    for (const slice of slices) {
+      const contract = join(INTEGRATIONS, slice, "contract.ts");
+      try { statSync(contract); } catch { continue; }
+      const specs = ts.preProcessFile(readFileSync(contract, "utf8"), true, true).importedFiles.map((f) => f.fileName);
+      for (const spec of specs.filter((s) => !s.startsWith("."))) offenders.push(`${show(contract)} → ${spec}`);
+      for (const target of relativeImports(contract)) if (target !== join(LIB, "errors.ts") && !target.endsWith(`${sep}contract.ts`)) offenders.push(`${show(contract)} → ${show(target)}`);
+    }
+    expect(offenders).to.deep.equal([]);
+  });
+
+  it("bundles every slice's Lambda handler from node builtins, @aws-sdk/* and repository files only", () => {
+    const handlers = slices.filter((s) => { try { return statSync(join(INTEGRATIONS, s, "lambda.ts")).isFile(); } catch { return false; } });
+    expect(handlers).to.include.members(["transfer", "finalize", "join"]);
+    for (const slice of handlers) expect(() => handlerFiles(`lib/integrations/${slice}/lambda`, ROOT), slice).to.not.throw();
+  });
+
+  it("keeps the AWS runtime apart from the local runner and from Lambda handlers", () => {
+    const offenders: string[] = [];
+    for (const file of tsFiles(join(LIB, "runtime", "aws"))) {
+      for (const target of relativeImports(file)) {
+        if (target.startsWith(join(LIB, "runtime", "local") + sep) || (sliceOf(target) && (target.endsWith(`${sep}lambda.ts`) || target.endsWith(`${sep}local.ts`)))) offenders.push(`${show(file)} → ${show(target)}`);
+      }
+    }
+    expect(offenders).to.deep.equal([]);
+  });
+});
