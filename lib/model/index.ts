@@ -8,3 +8,7 @@ export * from "./validate";
 export * from "./names";
 export * from "./node-outputs";
 export * from "./record-store";
+export * from "./cpu";
+export * from "./ids";
+export * from "./files";
+export { closestKey, unknownKeysMessage } from "./suggest";

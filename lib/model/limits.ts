@@ -14,13 +14,19 @@ export const ECS_EPHEMERAL_STORAGE = { min: 20, max: 200 } as const;
 export const LAMBDA_DEFAULTS = { memory: 3008, timeout: 900 } as const;
 export const LAMBDA_LIMITS = { minMemory: 128, maxMemory: 10240, maxTimeout: 900 } as const;
 
-/** Why a cpu/memory pair is not a Fargate size, or undefined when it is one. */
-export function fargateSizeProblem(cpu: number, memory: number): string | undefined {
+/** Why a cpu (vCPU) / memory (MiB) pair is not a Fargate size, and which of the two to change; undefined when it is one. */
+export function fargateSizeProblem(cpu: number, memory: number): { field: "cpu" | "memory"; message: string } | undefined {
   const size = FARGATE_SIZES.find((s) => s.cpu === cpu);
-  if (!size) return `cpu ${cpu} vCPU is not a Fargate size (allowed: ${FARGATE_SIZES.map((s) => s.cpu).join(", ")})`;
-  if (memory < size.minMemory || memory > size.maxMemory || memory % size.step !== 0) {
+  if (!size)
+    return {
+      field: "cpu",
+      message: `cpu ${cpu} vCPU is not a Fargate size (allowed: ${FARGATE_SIZES.map((s) => s.cpu).join(", ")} vCPU, or ${FARGATE_SIZES.map((s) => s.cpu * 1024).join(", ")} CPU units)`,
+    };
+  // 0.25 vCPU takes 0.5, 1 or 2 GB: not 1.5, although it lies on the 512 MiB step.
+  const offered = size.cpu === 0.25 ? [512, 1024, 2048].includes(memory) : memory >= size.minMemory && memory <= size.maxMemory && memory % size.step === 0;
+  if (!offered) {
     const allowed = size.cpu === 0.25 ? "512, 1024 or 2048" : `${size.minMemory}–${size.maxMemory} in steps of ${size.step}`;
-    return `memory ${memory} MiB is not valid with ${cpu} vCPU on Fargate (allowed: ${allowed} MiB)`;
+    return { field: "memory", message: `memory ${memory} MiB is not valid with ${cpu} vCPU on Fargate (allowed: ${allowed} MiB)` };
   }
   return undefined;
 }

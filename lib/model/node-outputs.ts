@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { DeploymentModeSchema } from "./mode";
+import { ComputeNodeIdSchema } from "./ids";
 
 /**
  * The stack outputs of a compute node (what `pulumi stack output --json` prints) that the
@@ -7,7 +8,7 @@ import { DeploymentModeSchema } from "./mode";
  */
 export const NodeOutputsSchema = z
   .object({
-    computeNodeId: z.string().min(1),
+    computeNodeId: ComputeNodeIdSchema,
     deploymentMode: DeploymentModeSchema,
     region: z.string().min(1),
     clusterArn: z.string().min(1),

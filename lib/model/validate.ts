@@ -1,29 +1,56 @@
 import { z } from "zod";
 import { ValidationError, ValidationIssue } from "../errors";
 import { DeploymentMode, DeploymentModeSchema } from "./mode";
-import { Invocation, InvocationInput, InvocationSchema } from "./invocation";
-import { ProcessorRegistration, ProcessorRegistrationInput, ProcessorRegistrationListSchema } from "./processor";
-import { Workflow, WorkflowInput, WorkflowSchema } from "./workflow";
+import { Invocation, InvocationInput } from "./invocation";
+import { ProcessorRegistration, ProcessorRegistrationInput } from "./processor";
+import { Workflow, WorkflowInput } from "./workflow";
+import { InvocationFileSchema, ProcessorsFileSchema, WorkflowFileSchema } from "./files";
+import { keyHintErrorMap } from "./suggest";
 
-/** Turns zod issues into ours, prefixing the path with where the document came from. */
+/**
+ * Turns zod issues into ours, prefixing the path with where the document came from. A custom
+ * issue that names its own `params.code` (e.g. `invalid_cpu`) keeps that code.
+ */
 export function zodIssues(error: z.ZodError, prefix: (string | number)[] = []): ValidationIssue[] {
-  return error.issues.map((issue) => ({
-    code: issue.code,
-    path: [...prefix, ...issue.path.map((p) => (typeof p === "symbol" ? String(p) : p))],
-    message: issue.message,
-  }));
+  return error.issues.map((issue) => {
+    const own = issue.code === "custom" ? (issue.params as { code?: unknown } | undefined)?.code : undefined;
+    return {
+      code: typeof own === "string" ? own : issue.code,
+      path: [...prefix, ...issue.path.map((p) => (typeof p === "symbol" ? String(p) : p))],
+      message: issue.message,
+    };
+  });
 }
 
-/** Parses with a schema, throwing a ValidationError that names every bad field. */
+/** Parses with a schema, throwing a ValidationError that names every bad field; unknown keys get a "did you mean" hint. */
 export function parseOrThrow<S extends z.ZodTypeAny>(schema: S, value: unknown, prefix: (string | number)[] = []): z.output<S> {
-  const parsed = schema.safeParse(value);
+  const parsed = schema.safeParse(value, { error: keyHintErrorMap });
   if (!parsed.success) throw new ValidationError(zodIssues(parsed.error, prefix), { cause: parsed.error });
   return parsed.data;
 }
 
-export const parseWorkflow = (value: unknown): Workflow => parseOrThrow(WorkflowSchema, value, ["workflow"]);
-export const parseInvocation = (value: unknown): Invocation => parseOrThrow(InvocationSchema, value ?? {}, ["invocation"]);
-export const parseProcessors = (value: unknown): ProcessorRegistration[] => parseOrThrow(ProcessorRegistrationListSchema, value, ["processors"]);
+function withoutSchemaReference<T extends object>(value: T & { $schema?: unknown }): T {
+  const { $schema: _, ...rest } = value;
+  return rest as T;
+}
+
+/** A workflow file (paths under `workflow`); its `$schema` reference is dropped. */
+export const parseWorkflow = (value: unknown): Workflow => withoutSchemaReference<Workflow>(parseOrThrow(WorkflowFileSchema, value, ["workflow"]));
+/** An invocation file (paths under `invocation`); absent means the defaults. */
+export const parseInvocation = (value: unknown): Invocation => withoutSchemaReference<Invocation>(parseOrThrow(InvocationFileSchema, value ?? {}, ["invocation"]));
+/**
+ * A processors file, the array or the `{"$schema", "processors"}` form. Paths start with
+ * `processors` either way, so `processors[3].cpu` is the fourth registration of the file.
+ */
+export function parseProcessors(value: unknown): ProcessorRegistration[] {
+  const parsed = ProcessorsFileSchema.safeParse(value, { error: keyHintErrorMap });
+  if (!parsed.success) {
+    // The object form's own "processors" key already starts the paths; its root is the file itself.
+    const issues = zodIssues(parsed.error, Array.isArray(value) ? ["processors"] : []).map((issue) => (issue.path.length ? issue : { ...issue, path: ["processors"] }));
+    throw new ValidationError(issues, { cause: parsed.error });
+  }
+  return Array.isArray(parsed.data) ? parsed.data : parsed.data.processors;
+}
 export const parseMode = (value: unknown): DeploymentMode => parseOrThrow(DeploymentModeSchema, value ?? "basic", ["mode"]);
 
 export type { WorkflowInput, InvocationInput, ProcessorRegistrationInput };

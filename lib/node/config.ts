@@ -2,12 +2,13 @@ import { z } from "zod";
 import { ValidationError } from "../errors";
 import { DeploymentModeSchema } from "../model/mode";
 import { zodIssues } from "../model/validate";
+import { ComputeNodeIdSchema } from "../model/ids";
 
 /** Configuration of one compute node: Pulumi stack config (`compute-node:<key>`) or the provisioning API's body. */
 export const NodeConfigSchema = z
   .object({
     /** Stable id of the node; names and tags every resource. */
-    computeNodeId: z.string().regex(/^[a-z0-9][a-z0-9-]{0,38}$/, "must be 1–39 lowercase letters, digits or '-', starting with a letter or digit"),
+    computeNodeId: ComputeNodeIdSchema,
     mode: DeploymentModeSchema,
     region: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, "must be an AWS region such as us-east-1"),
     /** Cost-allocation tag and ENVIRONMENT of processors. @default "dev" */

@@ -122,6 +122,12 @@ export function resolvePlan(workflowInput: unknown, options: ResolvePlanOptions 
       issues.push({ code: "unknown_override_uuid", path: ["invocation", "params", "computeTypeOverrides", uuid], message: `no processor in this workflow has uuid "${uuid}"` });
   }
 
+  // Resource problems belong to a registration, so they point into the processors file
+  // (`processors[3].cpu`); without one, the defaults cannot be wrong.
+  const registrationIndex = new Map(effectiveRegistrations.map((r, j) => [r, j]));
+  const registrationPath = (registration: ProcessorRegistration, i: number, field: string): (string | number)[] =>
+    registrationsGiven ? ["processors", registrationIndex.get(registration)!, field] : ["workflow", "processors", i];
+
   const resolved: ResolvedProcessor[] = [];
   workflow.processors.forEach((p, i) => {
     const registration = registrationOf.get(p.id);
@@ -130,52 +136,64 @@ export function resolvePlan(workflowInput: unknown, options: ResolvePlanOptions 
     const supported = registration.computeTypes;
     const config = configOf.get(p.id);
     let computeType: ComputeType = supported[0];
+    let chosenAt = registrationPath(registration, i, "computeTypes");
     if (config?.executionTarget) {
+      const path = ["invocation", "workflowInstanceConfiguration", "processorConfigs", configs.indexOf(config), "executionTarget"];
       if (!supported.includes(config.executionTarget))
         issues.push({
           code: "unsupported_execution_target",
-          path: ["invocation", "workflowInstanceConfiguration", "processorConfigs", configs.indexOf(config), "executionTarget"],
+          path,
           processorId: p.id,
           message: `executionTarget "${config.executionTarget}" is not in the processor's computeTypes [${supported.join(", ")}]`,
         });
-      else computeType = config.executionTarget;
+      else {
+        computeType = config.executionTarget;
+        chosenAt = path;
+      }
     }
     const override = overrides[uuid];
     if (override) {
+      const path = ["invocation", "params", "computeTypeOverrides", uuid];
       if (!supported.includes(override))
         issues.push({
           code: "unsupported_compute_type_override",
-          path: ["invocation", "params", "computeTypeOverrides", uuid],
+          path,
           processorId: p.id,
           message: `override "${override}" is not in the processor's computeTypes [${supported.join(", ")}]`,
         });
-      else computeType = override;
+      else {
+        computeType = override;
+        chosenAt = path;
+      }
     }
     if (computeType === "lambda" && mode === "compliant")
       issues.push({
         code: "lambda_in_compliant_mode",
-        path: ["workflow", "processors", i],
+        path: chosenAt,
         processorId: p.id,
-        message: `resolves to a Lambda processor, which compliant mode does not allow (shared EFS cannot be isolated per run): use ecs`,
+        message: `resolves to a Lambda processor, which compliant mode does not allow (shared EFS cannot be isolated per run): ${
+          !supported.includes("ecs") ? "register an image that supports ecs" : chosenAt[0] === "invocation" ? 'choose "ecs" here' : 'put "ecs" first in computeTypes or set its executionTarget to "ecs"'
+        }`,
       });
 
-    const where = ["workflow", "processors", i];
     const cpu = registration.cpu ?? ECS_DEFAULTS.cpu;
     const memory = registration.memory ?? (computeType === "lambda" ? LAMBDA_DEFAULTS.memory : ECS_DEFAULTS.memory);
     const ephemeralStorage = registration.ephemeralStorage ?? ECS_DEFAULTS.ephemeralStorage;
     const timeout = registration.timeout ?? LAMBDA_DEFAULTS.timeout;
     const gpu = registration.gpu ?? 0;
-    const resourceIssue = (message: string) => issues.push({ code: "invalid_resources", path: where, processorId: p.id, message });
+    const resourceIssue = (field: string, message: string) => issues.push({ code: "invalid_resources", path: registrationPath(registration, i, field), processorId: p.id, message });
     if (computeType === "ecs") {
       const problem = fargateSizeProblem(cpu, memory);
-      if (problem) resourceIssue(problem);
+      if (problem?.field === "cpu") resourceIssue("cpu", problem.message);
+      else if (problem && registration.memory === undefined) resourceIssue("memory", `memory defaults to ${memory} MiB, ${problem.message.replace(/^memory \d+ MiB /, "which ")}: set memory`);
+      else if (problem) resourceIssue("memory", registration.cpu === undefined ? `${problem.message} (cpu defaults to ${cpu} vCPU: set cpu or memory)` : problem.message);
       if (ephemeralStorage < ECS_EPHEMERAL_STORAGE.min || ephemeralStorage > ECS_EPHEMERAL_STORAGE.max)
-        resourceIssue(`ephemeralStorage ${ephemeralStorage} GiB is outside Fargate's ${ECS_EPHEMERAL_STORAGE.min}–${ECS_EPHEMERAL_STORAGE.max} GiB`);
+        resourceIssue("ephemeralStorage", `ephemeralStorage ${ephemeralStorage} GiB is outside Fargate's ${ECS_EPHEMERAL_STORAGE.min}–${ECS_EPHEMERAL_STORAGE.max} GiB`);
     } else {
       if (memory < LAMBDA_LIMITS.minMemory || memory > LAMBDA_LIMITS.maxMemory)
-        resourceIssue(`memory ${memory} MiB is outside Lambda's ${LAMBDA_LIMITS.minMemory}–${LAMBDA_LIMITS.maxMemory} MiB`);
-      if (timeout > LAMBDA_LIMITS.maxTimeout) resourceIssue(`timeout ${timeout} s is above Lambda's ${LAMBDA_LIMITS.maxTimeout} s maximum`);
-      if (gpu > 0) resourceIssue(`gpu ${gpu} requested, but Lambda has no GPUs: use ecs`);
+        resourceIssue("memory", `memory ${memory} MiB is outside Lambda's ${LAMBDA_LIMITS.minMemory}–${LAMBDA_LIMITS.maxMemory} MiB`);
+      if (timeout > LAMBDA_LIMITS.maxTimeout) resourceIssue("timeout", `timeout ${timeout} s is above Lambda's ${LAMBDA_LIMITS.maxTimeout} s maximum`);
+      if (gpu > 0) resourceIssue("gpu", `gpu ${gpu} requested, but Lambda has no GPUs: use ecs`);
     }
 
     resolved.push({
@@ -199,7 +217,7 @@ export function resolvePlan(workflowInput: unknown, options: ResolvePlanOptions 
     });
   });
 
-  if (issues.length) throw new ValidationError(issues);
+  if (issues.length) throw new ValidationError(mergeSharedIssues(issues));
   const ordered = topologicalOrder(resolved);
   assignHashes(ordered);
   const byId = new Map(ordered.map((p) => [p.id, p]));
@@ -212,6 +230,22 @@ export function resolvePlan(workflowInput: unknown, options: ResolvePlanOptions 
     processors: ordered,
     registrations: effectiveRegistrations,
   };
+}
+
+/**
+ * One registration can serve several workflow processors: its problem is reported once, at its
+ * path in the processors file, naming every processor it affects.
+ */
+function mergeSharedIssues(issues: ValidationIssue[]): ValidationIssue[] {
+  const groups = new Map<string, ValidationIssue[]>();
+  for (const issue of issues) {
+    const key = JSON.stringify([issue.code, issue.path, issue.message]);
+    groups.set(key, [...(groups.get(key) ?? []), issue]);
+  }
+  return [...groups.values()].map(([first, ...rest]) => {
+    const others = [...new Set(rest.map((i) => i.processorId).filter((id): id is string => id !== undefined && id !== first.processorId))];
+    return others.length ? { ...first, message: `${first.message} (also affects ${others.map((id) => `"${id}"`).join(", ")})` } : first;
+  });
 }
 
 function defaultRegistrations(workflow: Workflow): ProcessorRegistration[] {

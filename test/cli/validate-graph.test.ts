@@ -38,7 +38,7 @@ describe("compute-node validate", () => {
   it("exits 2 with the field and processor on stderr for a Lambda processor in compliant mode", async () => {
     const r = await cli(["validate", join(example, "workflow.json"), "--processors", join(example, "processors.json"), "--mode", "compliant"]);
     expect(r.code).to.equal(2);
-    expect(r.stderr).to.contain('processor "rot13" at workflow.processors[4]').and.contain("compliant");
+    expect(r.stderr).to.contain('processor "rot13" at processors[4].computeTypes').and.contain("compliant");
   });
 
   it("exits 2 naming the option when a file cannot be read", async () => {

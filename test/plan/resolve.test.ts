@@ -100,9 +100,20 @@ describe("resolvePlan", () => {
     expect(plan.processors[0].computeType).to.equal("ecs");
   });
 
-  it("rejects a Lambda processor in compliant mode", () => {
+  it("rejects a Lambda processor in compliant mode at the registration's computeTypes", () => {
     const issues = issuesOf(() => resolvePlan(wf([{ id: "a" }]), { processors: [{ sourceUrl: "ghcr.io/org/a:1", computeTypes: ["lambda"] }], mode: "compliant" }));
-    expect(issues[0]).to.deep.include({ code: "lambda_in_compliant_mode", processorId: "a", path: ["workflow", "processors", 0] });
+    expect(issues[0]).to.deep.include({ code: "lambda_in_compliant_mode", processorId: "a", path: ["processors", 0, "computeTypes"] });
+  });
+
+  it("rejects a Lambda processor in compliant mode at the invocation field that chose Lambda", () => {
+    const issues = issuesOf(() =>
+      resolvePlan(wf([{ id: "a" }]), {
+        processors: [{ sourceUrl: "ghcr.io/org/a:1", computeTypes: ["ecs", "lambda"] }],
+        invocation: { workflowInstanceConfiguration: { processorConfigs: [{ nodeId: "a", executionTarget: "lambda" }] } },
+        mode: "compliant",
+      }),
+    );
+    expect(issues[0]).to.deep.include({ code: "lambda_in_compliant_mode", path: ["invocation", "workflowInstanceConfiguration", "processorConfigs", 0, "executionTarget"] });
   });
 
   it("accepts the same Lambda processor in secure mode", () => {
@@ -112,7 +123,7 @@ describe("resolvePlan", () => {
 
   it("rejects a CPU/memory pair that is not a Fargate size", () => {
     const issues = issuesOf(() => resolvePlan(wf([{ id: "a" }]), { processors: [{ sourceUrl: "ghcr.io/org/a:1", cpu: 1, memory: 1024 }] }));
-    expect(issues[0]).to.deep.include({ code: "invalid_resources", processorId: "a", path: ["workflow", "processors", 0] });
+    expect(issues[0]).to.deep.include({ code: "invalid_resources", processorId: "a", path: ["processors", 0, "memory"] });
     expect(issues[0].message).to.contain("memory 1024 MiB is not valid with 1 vCPU");
   });
 

@@ -4,6 +4,7 @@ import { StartExecutionCommand } from "@aws-sdk/client-sfn";
 import { compileWorkflow, CompiledWorkflow, CompileOptions } from "../../compile";
 import { AslStateMachine } from "../../compile/asl/types";
 import { NodeOutputs } from "../../model/node-outputs";
+import { assertExecutionIds } from "../../model/ids";
 import { ExecutionRecord } from "../../model/execution-record";
 import { ExecutionRecordStore } from "../../model/record-store";
 import { ResolvedPlan } from "../../plan/resolve";
@@ -134,8 +135,6 @@ export interface StartWorkflowExecutionResult {
   deploy: DeployWorkflowResult;
 }
 
-const EXECUTION_NAME = /^[A-Za-z0-9_-]{1,80}$/;
-
 /**
  * Deploys, writes the immutable execution record and the per-execution token secret, then starts
  * the execution. If starting fails, the secret is deleted and the record ends FAILED, so nothing
@@ -145,8 +144,7 @@ export async function startWorkflowExecution(options: StartWorkflowExecutionOpti
   const { node, clients, store } = options;
   const now = options.now ?? (() => new Date());
   const workflowInstanceId = options.workflowInstanceId ?? newWorkflowInstanceId(now());
-  if (!EXECUTION_NAME.test(workflowInstanceId))
-    throw new ValidationError([{ code: "invalid_execution_id", path: ["workflowInstanceId"], message: `"${workflowInstanceId}" must be 1–80 characters of [A-Za-z0-9_-] (it names the Step Functions execution)` }]);
+  assertExecutionIds({ workflowInstanceId, computeNodeId: node.computeNodeId }, { computeNodeId: ["node", "computeNodeId"] });
   const env = options.env ?? process.env;
   const tokens = options.tokens ?? { sessionToken: env.PENNSIEVE_SESSION_TOKEN ?? "", refreshToken: env.PENNSIEVE_REFRESH_TOKEN ?? "" };
   const plan = planForNode(node, options.plan);

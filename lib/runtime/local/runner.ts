@@ -22,7 +22,8 @@ import { resolveTokenHandler } from "../../integrations/tokens/local";
 import { TaskError } from "./task-error";
 import { localTransfer } from "../../integrations/transfer/local";
 import { LocalLayout } from "./layout";
-import { assertSafeExecutionId, FileRecordStore } from "../file-record-store";
+import { FileRecordStore } from "../file-record-store";
+import { assertExecutionIds } from "../../model/ids";
 import { compileForLocal, CompiledBundle, LocalCompiler } from "./compile-local";
 import { readMarkers, StateMarker } from "../../compile/markers";
 import { AslStateMachine } from "../../compile/asl/types";
@@ -66,7 +67,7 @@ export interface LocalExecution {
  */
 export function startLocalExecution(options: LocalRunOptions): LocalExecution {
   const executionId = options.executionId ?? newExecutionId();
-  assertSafeExecutionId(executionId);
+  assertExecutionIds({ workflowInstanceId: executionId, computeNodeId: options.plan.computeNodeId ?? "local" }, { workflowInstanceId: ["executionId"], computeNodeId: ["invocation", "workflowInstanceConfiguration", "computeNodeId"] });
   return { executionId, done: runExecution(executionId, options) };
 }
 
