@@ -6,6 +6,8 @@ export interface ValidationIssue {
   path: (string | number)[];
   /** The processor the issue is about, when there is one. */
   processorId?: string;
+  /** The file `path` is inside, as the user named it, when the input came from one (the CLI's WORKFLOW, --processors, --invocation). */
+  file?: string;
   message: string;
 }
 
@@ -134,7 +136,8 @@ export function formatIssues(issues: ValidationIssue[]): string {
   return issues
     .map((issue) => {
       const where = [issue.processorId ? `processor "${issue.processorId}"` : "", toDotPath(issue.path)].filter(Boolean).join(" at ");
-      return where ? `${where}: ${issue.message}` : issue.message;
+      const text = where ? `${where}: ${issue.message}` : issue.message;
+      return issue.file ? `${issue.file}: ${text}` : text;
     })
     .join("\n");
 }

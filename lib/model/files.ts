@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { workflowShape } from "./workflow";
-import { ProcessorRegistrationListSchema } from "./processor";
+import { ProcessorRegistrationSchema } from "./processor";
 import { invocationShape } from "./invocation";
 import { refuseNearMissKeys } from "./suggest";
 
@@ -11,25 +11,28 @@ import { refuseNearMissKeys } from "./suggest";
  */
 const SchemaReferenceSchema = z
   .string()
-  .describe('Where this file\'s JSON Schema is, for editors: a path relative to the file or a URL (e.g. "../../schemas/workflow.schema.json"). compute-node ignores it.');
+  .describe("Where this file's JSON Schema is, for editors: a path relative to this file or a URL. compute-node ignores it.");
 
 export const WorkflowFileSchema = z
   .object({ $schema: SchemaReferenceSchema.optional(), ...workflowShape })
   .strict()
   .meta({ title: "compute-node workflow", description: "A workflow definition: a DAG of containerised processors (compute-node validate WORKFLOW)." });
 
-export const ProcessorsFileSchema = z
-  .union([
-    ProcessorRegistrationListSchema.describe("The processor registrations."),
-    z
-      .object({ $schema: SchemaReferenceSchema.optional(), processors: ProcessorRegistrationListSchema.describe("The processor registrations.") })
-      .strict()
-      .describe("The processor registrations, with a $schema reference for editors."),
-  ], { error: () => 'must be an array of processor registrations, or {"processors": [...]}' })
-  .meta({
-    title: "compute-node processor registrations",
-    description: 'The registrations workflows resolve their sourceUrls against (--processors FILE): an array of registrations, or {"$schema": …, "processors": [...]}.',
-  });
+// Named, so both forms of the file share one definition in the JSON Schema.
+export const ProcessorRegistrationsSchema = z
+  .array(ProcessorRegistrationSchema.meta({ id: "ProcessorRegistration", description: ProcessorRegistrationSchema.description }))
+  .describe("The processor registrations.");
+
+export const ProcessorsObjectFileSchema = z
+  .object({ $schema: SchemaReferenceSchema.optional(), processors: ProcessorRegistrationsSchema })
+  .strict()
+  .describe("The processor registrations, with a $schema reference for editors.");
+
+/** Both forms, as the JSON Schema shows them; parsing picks the form by the value's shape, so its issues are the ones of that form. */
+export const ProcessorsFileSchema = z.union([ProcessorRegistrationsSchema, ProcessorsObjectFileSchema]).meta({
+  title: "compute-node processor registrations",
+  description: 'The registrations workflows resolve their sourceUrls against (--processors FILE): an array of registrations, or {"$schema": …, "processors": [...]}.',
+});
 
 export const InvocationFileSchema = z
   .object({ $schema: SchemaReferenceSchema.optional(), ...invocationShape })

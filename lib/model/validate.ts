@@ -4,7 +4,7 @@ import { DeploymentMode, DeploymentModeSchema } from "./mode";
 import { Invocation, InvocationInput } from "./invocation";
 import { ProcessorRegistration, ProcessorRegistrationInput } from "./processor";
 import { Workflow, WorkflowInput } from "./workflow";
-import { InvocationFileSchema, ProcessorsFileSchema, WorkflowFileSchema } from "./files";
+import { InvocationFileSchema, ProcessorRegistrationsSchema, ProcessorsObjectFileSchema, WorkflowFileSchema } from "./files";
 import { keyHintErrorMap } from "./suggest";
 
 /**
@@ -43,13 +43,16 @@ export const parseInvocation = (value: unknown): Invocation => withoutSchemaRefe
  * `processors` either way, so `processors[3].cpu` is the fourth registration of the file.
  */
 export function parseProcessors(value: unknown): ProcessorRegistration[] {
-  const parsed = ProcessorsFileSchema.safeParse(value, { error: keyHintErrorMap });
-  if (!parsed.success) {
-    // The object form's own "processors" key already starts the paths; its root is the file itself.
-    const issues = zodIssues(parsed.error, Array.isArray(value) ? ["processors"] : []).map((issue) => (issue.path.length ? issue : { ...issue, path: ["processors"] }));
-    throw new ValidationError(issues, { cause: parsed.error });
+  if (Array.isArray(value)) return parseOrThrow(ProcessorRegistrationsSchema, value, ["processors"]);
+  if (typeof value !== "object" || value === null)
+    throw new ValidationError([{ code: "invalid_type", path: ["processors"], message: `must be an array of processor registrations, or {"processors": [...]}; got ${value === null ? "null" : typeof value}` }]);
+  // The object form's own "processors" key starts the paths; an issue of the object itself is about the whole file.
+  try {
+    return parseOrThrow(ProcessorsObjectFileSchema, value).processors;
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+    throw new ValidationError(err.issues.map((issue) => (issue.path.length ? issue : { ...issue, path: ["processors"] })), { cause: err.cause });
   }
-  return Array.isArray(parsed.data) ? parsed.data : parsed.data.processors;
 }
 export const parseMode = (value: unknown): DeploymentMode => parseOrThrow(DeploymentModeSchema, value ?? "basic", ["mode"]);
 

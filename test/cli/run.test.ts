@@ -53,7 +53,7 @@ describe("compute-node run", function () {
 
   it("exits 1 when a processor fails, and the record names it", async () => {
     const dir = await mkdtemp(join(tmpdir(), "cn-cli-run-"));
-    const registrations = JSON.parse(await readFile(join(example, "processors.json"), "utf8"));
+    const registrations = JSON.parse(await readFile(join(example, "processors.json"), "utf8")).processors;
     registrations.find((r: { name: string }) => r.name === "lines").localCommand = [process.execPath, "-e", "process.exit(7)"];
     for (const r of registrations) if (r.localCommand[0] === "node") r.localCommand[1] = join(example, r.localCommand[1]);
     await writeFile(join(dir, "processors.json"), JSON.stringify(registrations));

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { cli } from "./harness";
@@ -39,6 +39,59 @@ describe("compute-node validate", () => {
     const r = await cli(["validate", join(example, "workflow.json"), "--processors", join(example, "processors.json"), "--mode", "compliant"]);
     expect(r.code).to.equal(2);
     expect(r.stderr).to.contain('processor "rot13" at processors[4].computeTypes').and.contain("compliant");
+  });
+
+  it("points a registration's cpu at its index in the processors file, naming the file, on stderr and in --json", async () => {
+    const registrations = JSON.parse(await readFile(join(example, "processors.json"), "utf8")).processors;
+    registrations[3].cpu = 1000;
+    const file = await tempJson(registrations);
+    const args = ["validate", join(example, "workflow.json"), "--processors", file];
+    const text = await cli(args);
+    expect(text.code).to.equal(2);
+    expect(text.stderr).to.contain(`${file}: processors[3].cpu: cpu 1000 is neither vCPU (0.25–16) nor ECS CPU units (256, 512, 1024, 2048, 4096, 8192, 16384)`);
+    const json = await cli([...args, "--json"]);
+    expect(json.code).to.equal(2);
+    expect(JSON.parse(json.stdout).error.issues).to.deep.equal([
+      { code: "invalid_cpu", path: ["processors", 3, "cpu"], file, message: "cpu 1000 is neither vCPU (0.25–16) nor ECS CPU units (256, 512, 1024, 2048, 4096, 8192, 16384): write vCPU such as 0.5, or CPU units such as 512" },
+    ]);
+  });
+
+  it("points a resource problem at the registration, not at the workflow processor that uses it", async () => {
+    const registrations = JSON.parse(await readFile(join(example, "processors.json"), "utf8")).processors;
+    registrations[1].cpu = 2048;
+    const file = await tempJson({ processors: registrations });
+    const r = await cli(["validate", join(example, "workflow.json"), "--processors", file, "--json"]);
+    expect(JSON.parse(r.stdout).error.issues[0]).to.deep.include({ code: "invalid_resources", processorId: "words", path: ["processors", 1, "memory"], file });
+  });
+
+  it("reads ECS CPU units and prints the plan in vCPU with --json", async () => {
+    const registrations = JSON.parse(await readFile(join(example, "processors.json"), "utf8")).processors;
+    registrations[0] = { ...registrations[0], cpu: 1024, memory: 2048 };
+    const r = await cli(["validate", join(example, "workflow.json"), "--processors", await tempJson(registrations), "--json"]);
+    expect(r.code, r.stdout).to.equal(0);
+    expect(JSON.parse(r.stdout).processors.find((p: { id: string }) => p.id === "clean")).to.include({ cpu: 1, memory: 2048 });
+  });
+
+  it("suggests the key a user meant for an unknown one, naming the workflow file", async () => {
+    const file = await tempJson({ name: "w", processors: [{ id: "a", sourceUrl: "x/a" }, { id: "b", sourceUrl: "x/b", depends_on: ["a"] }] });
+    const r = await cli(["validate", file]);
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.contain(`${file}: workflow.processors[1]: unknown key "depends_on": did you mean "dependsOn"?`);
+  });
+
+  it("accepts the example invocation, whose processorConfigs move rot13 to ECS", async () => {
+    const r = await cli(["validate", join(example, "workflow.json"), "--processors", join(example, "processors.json"), "--invocation", join(example, "invocation.json")]);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.contain("7 processors (7 ecs)");
+  });
+
+  it("refuses a computeNodeId that could climb out of the node's directories, naming the field", async () => {
+    const invocation = await tempJson({ workflowInstanceConfiguration: { computeNodeId: "../../../x" } });
+    const r = await cli(["validate", join(example, "workflow.json"), "--invocation", invocation, "--json"]);
+    expect(r.code).to.equal(2);
+    const issue = JSON.parse(r.stdout).error.issues[0];
+    expect(issue).to.deep.include({ path: ["invocation", "workflowInstanceConfiguration", "computeNodeId"], file: invocation });
+    expect(issue.message).to.contain('"../../../x" is not a compute node id');
   });
 
   it("exits 2 naming the option when a file cannot be read", async () => {

@@ -132,6 +132,54 @@ describe("resolvePlan", () => {
     expect(issues[0].message).to.contain("cpu 3 vCPU is not a Fargate size");
   });
 
+  it("gives the plan vCPU whether the registration wrote vCPU or ECS CPU units", () => {
+    const plan = resolvePlan(wf([{ id: "a" }, { id: "b" }, { id: "c" }]), {
+      processors: [
+        { sourceUrl: "ghcr.io/org/a:1", cpu: 1024, memory: 2048 },
+        { sourceUrl: "ghcr.io/org/b:1", cpu: 1, memory: 2048 },
+        { sourceUrl: "ghcr.io/org/c:1", cpu: "1 vCPU", memory: 2048 },
+      ],
+    });
+    expect(plan.processors.map((p) => p.cpu)).to.deep.equal([1, 1, 1]);
+    expect(plan.registrations.map((r) => r.cpu)).to.deep.equal([1, 1, 1]);
+  });
+
+  it("points a registration's resource problem at its index in the processors file, not at the workflow", () => {
+    const issues = issuesOf(() =>
+      resolvePlan(wf([{ id: "a" }, { id: "b" }]), { processors: [{ sourceUrl: "ghcr.io/org/b:1" }, { sourceUrl: "ghcr.io/org/unused:1" }, { sourceUrl: "ghcr.io/org/a:1", cpu: 3, memory: 8192 }] }),
+    );
+    expect(issues).to.have.length(1);
+    expect(issues[0]).to.deep.include({ code: "invalid_resources", processorId: "a", path: ["processors", 2, "cpu"] });
+    expect(issues[0].message).to.contain("cpu 3 vCPU is not a Fargate size").and.contain("256, 512, 1024");
+  });
+
+  it("reports a registration two processors share once, naming both", () => {
+    const issues = issuesOf(() => resolvePlan(wf([{ id: "a", sourceUrl: "img:1" }, { id: "b", sourceUrl: "img:1" }]), { processors: [{ sourceUrl: "img:1", cpu: 2, memory: 1024 }] }));
+    expect(issues).to.have.length(1);
+    expect(issues[0]).to.deep.include({ processorId: "a", path: ["processors", 0, "memory"] });
+    expect(issues[0].message).to.contain('also affects "b"');
+  });
+
+  it("says when the memory that does not fit the cpu is the default, and to set it", () => {
+    const issues = issuesOf(() => resolvePlan(wf([{ id: "a" }]), { processors: [{ sourceUrl: "ghcr.io/org/a:1", cpu: 4096 }] }));
+    expect(issues[0].path).to.deep.equal(["processors", 0, "memory"]);
+    expect(issues[0].message).to.equal("memory defaults to 1024 MiB, which is not valid with 4 vCPU on Fargate (allowed: 8192–30720 in steps of 1024 MiB): set memory");
+  });
+
+  it("refuses 1536 MiB with 0.25 vCPU, which Fargate does not offer", () => {
+    const issues = issuesOf(() => resolvePlan(wf([{ id: "a" }]), { processors: [{ sourceUrl: "ghcr.io/org/a:1", cpu: 256, memory: 1536 }] }));
+    expect(issues[0].message).to.contain("allowed: 512, 1024 or 2048 MiB");
+  });
+
+  it("points each Lambda resource problem at its field of the registration", () => {
+    const issues = issuesOf(() => resolvePlan(wf([{ id: "a" }]), { processors: [{ sourceUrl: "ghcr.io/org/a:1", computeTypes: ["lambda"], memory: 20480, timeout: 1200, gpu: 1 }] }));
+    expect(issues.map((i) => i.path)).to.deep.equal([
+      ["processors", 0, "memory"],
+      ["processors", 0, "timeout"],
+      ["processors", 0, "gpu"],
+    ]);
+  });
+
   it("rejects Lambda memory above 10,240 MiB and a timeout above 900 s", () => {
     const issues = issuesOf(() => resolvePlan(wf([{ id: "a" }]), { processors: [{ sourceUrl: "ghcr.io/org/a:1", computeTypes: ["lambda"], memory: 20480, timeout: 1200 }] }));
     expect(issues.map((i) => i.code)).to.deep.equal(["invalid_resources", "invalid_resources"]);
