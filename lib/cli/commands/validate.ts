@@ -7,9 +7,9 @@ export const validateCommand: CliCommand = {
   register(program: Command, ctx) {
     program
       .command("validate")
-      .description("Check a workflow with its registrations, invocation and mode; lists every problem with its field and processor.")
+      .description("Check a workflow with its registrations, invocation and mode; lists every problem with its file, field and processor.")
       .argument("<workflow>", "workflow JSON file")
-      .option("--processors <file>", 'JSON array of processor registrations (default: every processor {"computeTypes": ["ecs"]})')
+      .option("--processors <file>", 'processor registrations: a JSON array, or {"processors": [...]} (default: every processor {"computeTypes": ["ecs"]})')
       .option("--invocation <file>", "workflow invocation JSON (processorConfigs, computeTypeOverrides)")
       .option("--mode <mode>", "deployment mode: basic, secure or compliant", "basic")
       .option("--json", "machine-readable output on stdout")
