@@ -14,8 +14,8 @@ export const ECS_EPHEMERAL_STORAGE = { min: 20, max: 200 } as const;
 export const LAMBDA_DEFAULTS = { memory: 3008, timeout: 900 } as const;
 export const LAMBDA_LIMITS = { minMemory: 128, maxMemory: 10240, maxTimeout: 900 } as const;
 
-/** Why a cpu (vCPU) / memory (MiB) pair is not a Fargate size, and which of the two to change; undefined when it is one. */
-export function fargateSizeProblem(cpu: number, memory: number): { field: "cpu" | "memory"; message: string } | undefined {
+/** Why a cpu (vCPU) / memory (MiB) pair is not a Fargate size, which of the two to change and, for memory, what the cpu allows; undefined when it is one. */
+export function fargateSizeProblem(cpu: number, memory: number): { field: "cpu"; message: string } | { field: "memory"; message: string; allowed: string } | undefined {
   const size = FARGATE_SIZES.find((s) => s.cpu === cpu);
   if (!size)
     return {
@@ -25,8 +25,8 @@ export function fargateSizeProblem(cpu: number, memory: number): { field: "cpu" 
   // 0.25 vCPU takes 0.5, 1 or 2 GB: not 1.5, although it lies on the 512 MiB step.
   const offered = size.cpu === 0.25 ? [512, 1024, 2048].includes(memory) : memory >= size.minMemory && memory <= size.maxMemory && memory % size.step === 0;
   if (!offered) {
-    const allowed = size.cpu === 0.25 ? "512, 1024 or 2048" : `${size.minMemory}–${size.maxMemory} in steps of ${size.step}`;
-    return { field: "memory", message: `memory ${memory} MiB is not valid with ${cpu} vCPU on Fargate (allowed: ${allowed} MiB)` };
+    const allowed = size.cpu === 0.25 ? "512, 1024 or 2048 MiB" : `${size.minMemory}–${size.maxMemory} in steps of ${size.step} MiB`;
+    return { field: "memory", message: `memory ${memory} MiB is not valid with ${cpu} vCPU on Fargate (allowed: ${allowed})`, allowed };
   }
   return undefined;
 }

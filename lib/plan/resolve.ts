@@ -185,7 +185,8 @@ export function resolvePlan(workflowInput: unknown, options: ResolvePlanOptions 
     if (computeType === "ecs") {
       const problem = fargateSizeProblem(cpu, memory);
       if (problem?.field === "cpu") resourceIssue("cpu", problem.message);
-      else if (problem && registration.memory === undefined) resourceIssue("memory", `memory defaults to ${memory} MiB, ${problem.message.replace(/^memory \d+ MiB /, "which ")}: set memory`);
+      else if (problem && registration.memory === undefined)
+        resourceIssue("memory", `memory defaults to ${memory} MiB, which is not valid with ${cpu} vCPU on Fargate (allowed: ${problem.allowed}): set memory`);
       else if (problem) resourceIssue("memory", registration.cpu === undefined ? `${problem.message} (cpu defaults to ${cpu} vCPU: set cpu or memory)` : problem.message);
       if (ephemeralStorage < ECS_EPHEMERAL_STORAGE.min || ephemeralStorage > ECS_EPHEMERAL_STORAGE.max)
         resourceIssue("ephemeralStorage", `ephemeralStorage ${ephemeralStorage} GiB is outside Fargate's ${ECS_EPHEMERAL_STORAGE.min}–${ECS_EPHEMERAL_STORAGE.max} GiB`);
@@ -240,11 +241,15 @@ function mergeSharedIssues(issues: ValidationIssue[]): ValidationIssue[] {
   const groups = new Map<string, ValidationIssue[]>();
   for (const issue of issues) {
     const key = JSON.stringify([issue.code, issue.path, issue.message]);
-    groups.set(key, [...(groups.get(key) ?? []), issue]);
+    const group = groups.get(key);
+    if (group) group.push(issue);
+    else groups.set(key, [issue]);
   }
   return [...groups.values()].map(([first, ...rest]) => {
     const others = [...new Set(rest.map((i) => i.processorId).filter((id): id is string => id !== undefined && id !== first.processorId))];
-    return others.length ? { ...first, message: `${first.message} (also affects ${others.map((id) => `"${id}"`).join(", ")})` } : first;
+    if (!others.length) return first;
+    const named = others.slice(0, 5).map((id) => `"${id}"`).join(", ") + (others.length > 5 ? ` and ${others.length - 5} more` : "");
+    return { ...first, message: `${first.message} (also affects ${named})` };
   });
 }
 
