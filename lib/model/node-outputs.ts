@@ -35,6 +35,12 @@ export const NodeOutputsSchema = z
     executionTableName: z.string().min(1).optional(),
     /** Customer-managed key for per-execution token secrets (secure and compliant nodes). */
     secretsKmsKeyArn: z.string().min(1).optional(),
+    /** With LLM access: the governor Lambda (processors in compliant mode call it with InvokeWithResponseStream). */
+    llmGovernorFunctionArn: z.string().min(1).optional(),
+    /** With LLM access outside compliant mode: the governor's Function URL, processors' ANTHROPIC_BASE_URL. */
+    llmBaseUrl: z.string().url().optional(),
+    /** With LLM access: the usage table (budgets, usage items, per-execution totals) `compute-node llm usage` reads. */
+    llmUsageTableName: z.string().min(1).optional(),
   })
   .passthrough();
 

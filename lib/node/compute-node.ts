@@ -7,7 +7,7 @@ import { createFunctions } from "./functions";
 import { createRoles } from "./iam";
 import { KeyPurpose, createKeys } from "./kms";
 import { createJoinTable } from "../integrations/join/node";
-import { createLlmGovernor } from "../integrations/llm/node";
+import { createLlmGovernor, llmGovernorFunctionName } from "../integrations/llm/node";
 import { createNetwork } from "./network";
 import { createStorage } from "./storage";
 
@@ -38,6 +38,9 @@ export class ComputeNode extends pulumi.ComponentResource {
   readonly executionTableName: pulumi.Output<string>;
   readonly secretsKmsKeyArn?: pulumi.Output<string>;
   readonly llmGovernorFunctionArn?: pulumi.Output<string>;
+  /** The governed Messages API processors reach (ANTHROPIC_BASE_URL); absent in compliant mode (no Function URL) and without LLM access. */
+  readonly llmBaseUrl?: pulumi.Output<string>;
+  readonly llmUsageTableName?: pulumi.Output<string>;
   readonly gpuCapacityProvider?: pulumi.Output<string>;
   readonly assignPublicIp: boolean;
   readonly environment: string;
@@ -66,10 +69,13 @@ export class ComputeNode extends pulumi.ComponentResource {
       { parent: this },
     );
     const joinTable = createJoinTable(name, config.computeNodeId, keyArn("s3"), tags, this);
-    const llm = config.enableLLMAccess ? createLlmGovernor(name, config, network, keyArn("s3"), tags, this) : undefined;
 
     const identity = pulumi.output(aws.getCallerIdentity({}, { parent: this }));
     const partition = pulumi.output(aws.getPartition({}, { parent: this }));
+    // Named before the function exists, so the processor roles' grant and the governor's own check of those roles need no cycle.
+    const llmGovernorArn = config.enableLLMAccess
+      ? pulumi.interpolate`arn:${partition.partition}:lambda:${config.region}:${identity.accountId}:function:${llmGovernorFunctionName(config.computeNodeId)}`
+      : undefined;
     const roles = createRoles(
       name,
       {
@@ -87,11 +93,27 @@ export class ComputeNode extends pulumi.ComponentResource {
         privateNetwork: config.mode !== "basic",
         inputBucketArns: config.inputBucketArns,
         keys: keys ? { s3: keys.s3.arn, secrets: keys.secrets.arn } : undefined,
-        llmGovernorFunctionArn: llm?.governor.arn,
+        llmGovernorFunctionArn: llmGovernorArn,
       },
       tags,
       this,
     );
+    const llm = config.enableLLMAccess
+      ? createLlmGovernor(
+          name,
+          {
+            config,
+            network,
+            executionTable,
+            processorRoles: config.mode === "compliant" ? [roles.taskRole] : [roles.taskRole, roles.lambdaExecutionRole],
+            accountId: identity.accountId,
+            partition: partition.partition,
+            keys: keys ? { tables: keys.s3.arn, logs: keys.logs.arn, environment: keys.secrets.arn } : undefined,
+            tags,
+          },
+          this,
+        )
+      : undefined;
     const functions = createFunctions(
       name,
       {
@@ -153,13 +175,21 @@ export class ComputeNode extends pulumi.ComponentResource {
     this.executionTableName = executionTable.name;
     this.secretsKmsKeyArn = keys?.secrets.arn;
     this.llmGovernorFunctionArn = llm?.governor.arn;
+    this.llmBaseUrl = llm?.url?.functionUrl;
+    this.llmUsageTableName = llm?.usageTable.name;
     this.gpuCapacityProvider = gpuCapacityProvider;
     this.registerOutputs(this.outputs());
   }
 
   /** The stack outputs the runtime reads (NodeOutputsSchema), and no secret. */
   outputs(): Record<string, pulumi.Input<unknown>> {
-    const optional = { secretsKmsKeyArn: this.secretsKmsKeyArn, llmGovernorFunctionArn: this.llmGovernorFunctionArn, gpuCapacityProvider: this.gpuCapacityProvider };
+    const optional = {
+      secretsKmsKeyArn: this.secretsKmsKeyArn,
+      llmGovernorFunctionArn: this.llmGovernorFunctionArn,
+      llmBaseUrl: this.llmBaseUrl,
+      llmUsageTableName: this.llmUsageTableName,
+      gpuCapacityProvider: this.gpuCapacityProvider,
+    };
     return {
       computeNodeId: this.computeNodeId,
       deploymentMode: this.deploymentMode,

@@ -3,6 +3,71 @@ import { ValidationError } from "../errors";
 import { DeploymentModeSchema } from "../model/mode";
 import { zodIssues } from "../model/validate";
 import { ComputeNodeIdSchema } from "../model/ids";
+import { anthropicIdOf, llmSettingsIssues, LlmConfig } from "../integrations/llm/local";
+
+const BEDROCK_MODEL_ID = /^([a-z0-9-]+\.)?[a-z0-9-]+\.[a-z0-9.:-]+$|^arn:aws[a-z-]*:bedrock:[a-z0-9-]+:\d{12}:(application-)?inference-profile\/[A-Za-z0-9.:-]+$/;
+const ANTHROPIC_MODEL_ID = /^[a-z0-9][a-z0-9.-]{0,63}$/;
+const usd = z.number().positive().max(1_000_000);
+const perMTok = z.number().nonnegative().max(10_000);
+
+/** A price per million tokens set by the node's configuration; cache rates default to 1.25×, 2× and 0.1× the input rate. */
+const LlmPriceSchema = z
+  .object({
+    inputPerMTok: perMTok,
+    outputPerMTok: perMTok,
+    cacheWrite5mPerMTok: perMTok.optional(),
+    cacheWrite1hPerMTok: perMTok.optional(),
+    cacheReadPerMTok: perMTok.optional(),
+    contextWindowTokens: z.number().int().positive().max(100_000_000).optional(),
+  })
+  .strict();
+
+/**
+ * The node's LLM configuration (`llm` stack config key, `llm serve --config`), names as docs/llm.md
+ * gives them. The earlier shape (`allowedModels` as a list of Bedrock ids, `monthlyBudgetUsd`) is
+ * still read: each id becomes allowed under the Anthropic id it names, and the monthly budget the node's.
+ */
+export const LlmConfigSchema = z
+  .object({
+    /** Anthropic model id processors name → Bedrock model or inference-profile id. @default Claude Haiku 4.5 through the region's geographic profile */
+    allowedModels: z
+      .union([
+        z.record(z.string().regex(ANTHROPIC_MODEL_ID, "must be an Anthropic model id such as claude-haiku-4-5"), z.string().regex(BEDROCK_MODEL_ID, "must be a Bedrock model id, inference-profile id or inference-profile ARN")),
+        z.array(z.string().regex(BEDROCK_MODEL_ID, "must be a Bedrock model id, inference-profile id or inference-profile ARN")).min(1),
+      ])
+      .optional(),
+    budgets: z
+      .object({ nodeDailyUsd: usd.optional(), nodeMonthlyUsd: usd.optional(), executionUsd: usd.optional(), userDailyUsd: usd.optional(), userMonthlyUsd: usd.optional() })
+      .strict()
+      .optional(),
+    /** Per Bedrock id (or foundation-model id); wins over the shipped price table. */
+    prices: z.record(z.string().min(1), LlmPriceSchema).optional(),
+    /** Earlier name of budgets.nodeMonthlyUsd. */
+    monthlyBudgetUsd: usd.optional(),
+    /** A reservation not settled after this long is freed (a crashed governor). @default 960 */
+    reservationTtlSeconds: z.number().int().min(60).max(86_400).optional(),
+    /** Bedrock calls are cut off after this long (the governor Lambda runs at most 900 s). @default 840 */
+    callTimeoutSeconds: z.number().int().min(10).max(870).optional(),
+  })
+  .strict()
+  .transform((c): LlmConfig => {
+    const allowedModels = Array.isArray(c.allowedModels) ? Object.fromEntries(c.allowedModels.map((id) => [anthropicIdOf(id), id])) : c.allowedModels;
+    const budgets = c.monthlyBudgetUsd !== undefined && c.budgets?.nodeMonthlyUsd === undefined ? { ...c.budgets, nodeMonthlyUsd: c.monthlyBudgetUsd } : c.budgets;
+    return {
+      ...(allowedModels ? { allowedModels } : {}),
+      ...(budgets ? { budgets } : {}),
+      ...(c.prices ? { prices: c.prices } : {}),
+      ...(c.reservationTtlSeconds !== undefined ? { reservationTtlSeconds: c.reservationTtlSeconds } : {}),
+      ...(c.callTimeoutSeconds !== undefined ? { callTimeoutSeconds: c.callTimeoutSeconds } : {}),
+    };
+  });
+
+/** Checks an LLM configuration file (`llm serve --config`); a ValidationError names each bad key. */
+export function parseLlmConfig(value: unknown, prefix: (string | number)[] = ["config"]): LlmConfig {
+  const parsed = LlmConfigSchema.safeParse(value);
+  if (!parsed.success) throw new ValidationError(zodIssues(parsed.error, prefix), { cause: parsed.error });
+  return parsed.data;
+}
 
 /** Configuration of one compute node: Pulumi stack config (`compute-node:<key>`) or the provisioning API's body. */
 export const NodeConfigSchema = z
@@ -41,15 +106,8 @@ export const NodeConfigSchema = z
     enableLLMAccess: z.boolean().default(false),
     /** Secure and compliant modes with LLM access: the operator acknowledges the AWS BAA covers Bedrock use. */
     baaAcknowledged: z.boolean().default(false),
-    llm: z
-      .object({
-        /** Model ids processors may call. */
-        allowedModels: z.array(z.string().min(1)).min(1).default(["anthropic.claude-3-5-haiku-20241022-v1:0"]),
-        /** Monthly LLM budget in USD; calls are refused past it. @default 100 */
-        monthlyBudgetUsd: z.number().positive().default(100),
-      })
-      .strict()
-      .default({ allowedModels: ["anthropic.claude-3-5-haiku-20241022-v1:0"], monthlyBudgetUsd: 100 }),
+    /** Governed LLM access: allowed models, budgets, prices (docs/llm.md). Checked only with enableLLMAccess. */
+    llm: LlmConfigSchema.prefault({}),
     /** Monthly AWS budget alert for the node's cost-allocation tag. */
     budget: z
       .object({ monthlyUsd: z.number().positive(), alertEmails: z.array(z.string().email()).min(1) })
@@ -72,6 +130,10 @@ export const NodeConfigSchema = z
         path: ["baaAcknowledged"],
         message: `${config.mode} mode with enableLLMAccess requires baaAcknowledged: true (confirm the AWS BAA covers Bedrock)`,
       });
+    // Prices and models are checked only where they are used: a model without a price would be refused at every call.
+    if (config.enableLLMAccess)
+      for (const issue of llmSettingsIssues(config.llm, { computeNodeId: config.computeNodeId, region: config.region, path: ["llm"] }))
+        ctx.addIssue({ code: "custom", path: issue.path, message: issue.message });
     if (config.existingNatGatewayId && config.mode !== "secure")
       ctx.addIssue({ code: "custom", path: ["existingNatGatewayId"], message: `only secure mode uses a NAT gateway (mode is ${config.mode})` });
     if (config.s3GatewayEndpoint && config.mode !== "basic")

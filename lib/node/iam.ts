@@ -39,6 +39,7 @@ export interface RoleScope {
   inputBucketArns: string[];
   /** Customer-managed keys (secure and compliant): each role gets only those it encrypts or decrypts with. */
   keys?: { s3: pulumi.Input<string>; secrets: pulumi.Input<string> };
+  /** With LLM access: the governor processors may call (Function URL or InvokeWithResponseStream), and nothing of Bedrock itself. */
   llmGovernorFunctionArn?: pulumi.Input<string>;
 }
 
@@ -73,7 +74,15 @@ export function createRoles(name: string, scope: RoleScope, tags: Record<string,
   // token secrets and Lambda environments need the caller's kms:Decrypt / GenerateDataKey.
   const kmsFor = (purposes: ("s3" | "secrets")[]) =>
     s.apply((v): Statement[] => (v.keys ? [{ Effect: "Allow", Action: ["kms:Decrypt", "kms:GenerateDataKey"], Resource: purposes.map((p) => v.keys![p]) }] : []));
-  const llm = s.apply((v): Statement[] => (v.llmGovernorFunctionArn ? [{ Effect: "Allow", Action: ["lambda:InvokeFunction"], Resource: v.llmGovernorFunctionArn }] : []));
+  // Processors reach Bedrock only through the governor: its Function URL (IAM auth) or a streaming invoke (which IAM authorizes as lambda:InvokeFunction).
+  const llm = s.apply((v): Statement[] =>
+    v.llmGovernorFunctionArn
+      ? [
+          { Sid: "CallLlmGovernorUrl", Effect: "Allow", Action: ["lambda:InvokeFunctionUrl"], Resource: v.llmGovernorFunctionArn, Condition: { StringEquals: { "lambda:FunctionUrlAuthType": "AWS_IAM" } } },
+          { Sid: "InvokeLlmGovernor", Effect: "Allow", Action: ["lambda:InvokeFunction"], Resource: v.llmGovernorFunctionArn },
+        ]
+      : [],
+  );
   const ownLogs = (fn: pulumi.Input<string>) =>
     pulumi.all([arn("logs", "log-group:/aws/lambda/"), fn]).apply(([prefix, f]): Statement => ({ Effect: "Allow", Action: ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"], Resource: `${prefix}${f}*` }));
   const eni: Statement = { Effect: "Allow", Action: VPC_ENI_ACTIONS, Resource: "*" };

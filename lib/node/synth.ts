@@ -56,6 +56,7 @@ function fakeState(type: string, name: string, inputs: Record<string, unknown>, 
   // Lambda ARNs use "function:<name>", which the roles' function:<prefix>* patterns must match.
   if (type === "aws:lambda/function:Function") extra.arn = `arn:aws:lambda:${region}:${ACCOUNT}:function:${inputs.name ?? name}`;
   if (type === "aws:ecs/capacityProvider:CapacityProvider") extra.name = inputs.name ?? name;
+  if (type === "aws:lambda/functionUrl:FunctionUrl") extra.functionUrl = `https://${name}.lambda-url.${region}.on.aws/`;
   return { ...inputs, ...extra, name: inputs.name ?? name };
 }
 

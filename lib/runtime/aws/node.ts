@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { NodeOutputs, NodeOutputsSchema } from "../../model/node-outputs";
 import { parseOrThrow } from "../../model/validate";
 import { ValidationError } from "../../errors";
+import { ANTHROPIC_BASE_URL_ENV, LLM_FUNCTION_ENV } from "../../integrations/llm/contract";
 
 /** Parses a node's stack outputs (NODE.json); a missing or malformed key is a ValidationError naming it. */
 export function parseNodeOutputs(value: unknown): NodeOutputs {
@@ -34,6 +35,9 @@ export function staticEnvironment(node: NodeOutputs): Record<string, string> {
     ENVIRONMENT: node.environment ?? "dev",
     REGION: node.region,
     DEPLOYMENT_MODE: node.deploymentMode,
+    // A node with LLM access: the governed Messages API (docs/llm.md); no Bedrock permission comes with it.
+    ...(node.llmBaseUrl ? { [ANTHROPIC_BASE_URL_ENV]: node.llmBaseUrl } : {}),
+    ...(node.llmGovernorFunctionArn ? { [LLM_FUNCTION_ENV]: node.llmGovernorFunctionArn } : {}),
   };
 }
 
