@@ -10,6 +10,7 @@ import { deployCommand } from "./commands/deploy";
 import { startCommand } from "./commands/start";
 import { cleanupCommand } from "./commands/cleanup";
 import { nodeCommand } from "./commands/node";
+import { llmCommand } from "./commands/llm";
 
 // Each command lives in its own module under ./commands; add one line here per command.
 const COMMANDS: CliCommand[] = [
@@ -23,6 +24,7 @@ const COMMANDS: CliCommand[] = [
   startCommand,
   cleanupCommand,
   nodeCommand,
+  llmCommand,
 ];
 
 export function buildProgram(ctx: CliContext): Command {

@@ -16,6 +16,7 @@ interface RunOptions {
   mode?: string;
   concurrency?: number;
   structure: StructureMode;
+  llmConfig?: string;
   json?: boolean;
 }
 
@@ -41,6 +42,7 @@ export const runCommand: CliCommand = {
       .option("--mode <mode>", "deployment mode: basic, secure or compliant", "basic")
       .option("--concurrency <n>", "processors running at once (default: CPU count × 4)", positiveInt)
       .addOption(new Option("--structure <structure>", "how the DAG is compiled, as `compile --structure` (exact: joins in memory, as the node's join function does on AWS)").choices(STRUCTURE_MODES).default("auto"))
+      .option("--llm-config <file>", "give processors governed LLM access: a local governor (docs/llm.md) with this LLM configuration; each processor gets ANTHROPIC_BASE_URL and its own key, usage goes to <workdir>/llm")
       .option("--json", "final execution record on stdout; progress events as JSON lines on stderr")
       .action((workflow: string, opts: RunOptions) =>
         runAction(ctx, !!opts.json, async () => {
@@ -50,19 +52,24 @@ export const runCommand: CliCommand = {
           const onSignal = () => controller.abort();
           process.once("SIGINT", onSignal);
           process.once("SIGTERM", onSignal);
+          const workdir = resolve(ctx.io.cwd, opts.workdir);
+          const llm = opts.llmConfig ? await startRunGovernor(opts.llmConfig, workdir, ctx) : undefined;
+          if (llm && !opts.json) ctx.io.stderr(`LLM access: governor on ${llm.url} (${llm.settings.models.map((m) => m.id).join(", ")}; usage in ${join(workdir, "llm")})\n`);
           const record = await runLocalWorkflow({
             signal: controller.signal,
             plan,
             inputDir: resolve(ctx.io.cwd, opts.input),
-            workdir: resolve(ctx.io.cwd, opts.workdir),
+            workdir,
+            llm,
             concurrency: opts.concurrency,
             compile: localCompiler({ structure: opts.structure }),
             commandCwd: opts.processors ? dirname(resolve(ctx.io.cwd, opts.processors)) : ctx.io.cwd,
             env: ctx.io.env,
             onEvent: opts.json ? (e) => ctx.io.stderr(JSON.stringify(e) + "\n") : progressPrinter(ctx),
-          }).finally(() => {
+          }).finally(async () => {
             process.off("SIGINT", onSignal);
             process.off("SIGTERM", onSignal);
+            await llm?.close();
           });
           if (opts.json) writeJson(ctx, record);
           else {
@@ -76,6 +83,13 @@ export const runCommand: CliCommand = {
       );
   },
 };
+
+/** The run's in-process governor: only the keys it grants the run's processors are accepted. */
+async function startRunGovernor(configFile: string, workdir: string, ctx: CliContext) {
+  const { loadLlmConfig } = await import("./llm");
+  const { startLocalGovernor } = await import("../../integrations/llm/local");
+  return startLocalGovernor({ config: await loadLlmConfig(configFile, ctx.io, "--llm-config"), usage: { dir: join(workdir, "llm") }, env: ctx.io.env });
+}
 
 function progressPrinter(ctx: CliContext) {
   let started = Date.now();

@@ -96,8 +96,11 @@ async function runProcessor(ctx: RunContext, stateName: string, invocation: Invo
     const shown = argv.join(" ");
     ctx.emit({ type: "processor-started", processorId: processor.id, attempt, logFile, command: shown });
 
+    // LLM access: the governor's URL and a key naming this execution and processor, revoked when the process ends.
+    const llm = ctx.llm?.grant({ executionId: ctx.executionId, processorId: processor.id, ...userOf(ctx) });
     const env: NodeJS.ProcessEnv = {
       ...ctx.baseEnv,
+      ...llm?.environment,
       ENVIRONMENT: ctx.baseEnv.ENVIRONMENT ?? "local",
       REGION: ctx.baseEnv.AWS_REGION ?? "local",
       DEPLOYMENT_MODE: ctx.plan.mode,
@@ -114,10 +117,10 @@ async function runProcessor(ctx: RunContext, stateName: string, invocation: Invo
       cwd: ctx.commandCwd,
       logFile,
       header: `# ${processor.id} attempt ${attempt} at ${startedAt.toISOString()}: ${shown}`,
-      secrets: [invocation.sessionToken, invocation.refreshToken],
+      secrets: [invocation.sessionToken, invocation.refreshToken, ...(llm?.secrets ?? [])],
       ...(processor.computeType === "lambda" ? { timeoutMs: processor.timeout * 1000 } : {}),
       onSpawn: (child) => ctx.running.set(processor.id, child),
-    });
+    }).finally(() => llm?.revoke());
     const stoppedAt = new Date();
     const ok = outcome.exitCode === 0;
     const stoppedByRunner = !ok && ctx.stopping && outcome.signal !== null;
@@ -183,6 +186,12 @@ async function commandFor(ctx: RunContext, processor: ResolvedProcessor): Promis
     processor.image,
     ...processor.commandArguments,
   ];
+}
+
+/** The user an invocation charges LLM calls to (its top-level `userId`), if any. */
+function userOf(ctx: RunContext): { userId?: string } {
+  const userId = (ctx.plan.invocation as { userId?: unknown }).userId;
+  return typeof userId === "string" && userId ? { userId } : {};
 }
 
 export function missingRuntimeMessage(processor: Pick<ResolvedProcessor, "id" | "image">): string {

@@ -5,6 +5,7 @@ import { LocalLayout } from "./layout";
 import { FileRecordStore } from "../file-record-store";
 import { LocalRunEventBody } from "./events";
 import { LocalJoins } from "../../integrations/join/local";
+import type { LlmAccess } from "../../integrations/llm/contract";
 
 /** Shared state of one local execution, handed to every Task handler. */
 export interface RunContext {
@@ -37,4 +38,6 @@ export interface RunContext {
   artifacts: Record<string, string>;
   /** Exact mode's joins, shared by every machine of the run. */
   joins: LocalJoins;
+  /** The run's LLM access, when the workflow's node config enables it: per-processor grants. */
+  llm?: LlmAccess;
 }

@@ -27,6 +27,7 @@ import { assertExecutionIds } from "../../model/ids";
 import { compileForLocal, CompiledBundle, LocalCompiler } from "./compile-local";
 import { readMarkers, StateMarker } from "../../compile/markers";
 import { AslStateMachine } from "../../compile/asl/types";
+import type { LlmAccess } from "../../integrations/llm/contract";
 
 export type { LocalRunEvent } from "./events";
 export type { CompiledBundle, LocalCompiler } from "./compile-local";
@@ -53,6 +54,8 @@ export interface LocalRunOptions {
   dockerReachable?: () => Promise<boolean>;
   /** Aborting stops the machine and its processes; the record ends ABORTED (Finalize does not run, as on AWS). */
   signal?: AbortSignal;
+  /** LLM access for the run's processors (a local governor, `startLocalGovernor`): each gets ANTHROPIC_BASE_URL and its own key. @default none */
+  llm?: LlmAccess;
 }
 
 export interface LocalExecution {
@@ -138,6 +141,7 @@ async function runExecution(executionId: string, options: LocalRunOptions): Prom
     artifacts: {},
     aborts: new Set(),
     joins: new LocalJoins(),
+    llm: options.llm,
   };
 
   const tokens = [env.PENNSIEVE_SESSION_TOKEN, env.PENNSIEVE_REFRESH_TOKEN].filter((t): t is string => !!t && t.length >= 4);
