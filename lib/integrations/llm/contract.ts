@@ -115,19 +115,25 @@ export const LLM_ERROR_CODES = [
 ] as const;
 export type LlmErrorCode = (typeof LLM_ERROR_CODES)[number];
 
-/** The Messages API error envelope, with our machine-readable `code` and details beside Anthropic's `type` and `message`. */
+/**
+ * The Messages API error envelope, with our machine-readable `code` beside Anthropic's `type` and
+ * `message`, and details in `error.details` (whose `error_code` the Anthropic SDKs expose as `errorCode`).
+ */
 export interface LlmErrorBody {
   type: "error";
   error: {
     type: string;
     message: string;
     code: LlmErrorCode;
-    /** model_not_allowed: the Anthropic ids this node allows. */
-    allowed_models?: string[];
-    /** budget_exceeded: the level that refused the call, its cap, what remains and what the call could have cost. */
-    budget?: { level: BudgetLevel; config_key: keyof LlmBudgets; cap_usd: number; remaining_usd: number; requested_usd: number; window: string };
-    /** bedrock_throttled: seconds to wait (also in `retry-after`). */
-    retry_after_seconds?: number;
+    details: {
+      error_code: LlmErrorCode;
+      /** model_not_allowed: the Anthropic ids this node allows. */
+      allowed_models?: string[];
+      /** budget_exceeded: the level that refused the call, its cap, what remains and what the call could have cost. */
+      budget?: { level: BudgetLevel; config_key: keyof LlmBudgets; cap_usd: number; remaining_usd: number; requested_usd: number; window: string };
+      /** bedrock_throttled: seconds to wait (also in `retry-after`). */
+      retry_after_seconds?: number;
+    };
   };
   request_id: string;
 }

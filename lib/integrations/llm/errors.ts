@@ -1,7 +1,7 @@
 import { ComputeNodeError } from "../../errors";
 import { LlmErrorBody, LlmErrorCode } from "./contract";
 
-type Details = Omit<LlmErrorBody["error"], "type" | "message" | "code">;
+type Details = Omit<LlmErrorBody["error"]["details"], "error_code">;
 
 /** The Anthropic error `type` and HTTP status of each of our codes (the Messages API's error types, so SDKs raise the right class). */
 const WIRE: Record<LlmErrorCode, { status: number; type: string }> = {
@@ -34,7 +34,7 @@ export class GovernorError extends ComputeNodeError {
   }
 
   body(requestId: string): LlmErrorBody {
-    return { type: "error", error: { type: this.errorType, message: `${this.code}: ${this.message}`, code: this.code, ...this.details }, request_id: requestId };
+    return { type: "error", error: { type: this.errorType, message: `${this.code}: ${this.message}`, code: this.code, details: { error_code: this.code, ...this.details } }, request_id: requestId };
   }
 
   /** Response headers: `retry-after` for throttling; `x-should-retry: false` where retrying cannot help (the Anthropic SDKs obey it). */

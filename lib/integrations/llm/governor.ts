@@ -262,33 +262,54 @@ export function createGovernor(options: GovernorOptions): Governor {
     async function* relay(source: AsyncIterable<Record<string, unknown>>): AsyncGenerator<string> {
       const seen = new StreamUsage();
       let outcome: LlmCallOutcome = "client_aborted";
-      let error: string | undefined;
-      try {
-        for await (const event of source) {
-          seen.read(event);
-          const { ["amazon-bedrock-invocationMetrics"]: _metrics, ...relayed } = event;
-          yield sse(String(event.type ?? "message"), relayed);
-        }
-        outcome = "ok";
-      } catch (err) {
-        const timedOut = controller.signal.reason instanceof CallTimeout;
-        if (controller.signal.aborted && !timedOut) {
-          outcome = "client_aborted";
-        } else {
-          outcome = "stream_error";
-          const mapped = err instanceof BedrockCallError ? bedrockError(err, model!) : new GovernorError("bedrock_error", timedOut ? `the call exceeded ${settings.callTimeoutSeconds} s` : "the Bedrock stream failed");
-          error = mapped.code;
-          yield sse("error", mapped.body(requestId));
-        }
-      } finally {
+      let error: GovernorError | undefined;
+      let settled = false;
+      const iterator = source[Symbol.asyncIterator]();
+      const settle = async () => {
+        if (settled) return;
+        settled = true;
         done();
-        // Stop Bedrock generating (and billing) when the reader is gone.
-        if (outcome !== "ok") controller.abort();
+        // Stop Bedrock generating (and billing) once nobody reads the answer.
+        if (outcome !== "ok") {
+          controller.abort();
+          void Promise.resolve(iterator.return?.()).catch(() => undefined);
+        }
         const usage = seen.final();
         const costNano = usage ? costOf(model!.price, usage) : reservation.amountNano;
-        const record = usageRecord(call, { ...tokens(usage ?? seen.partial()), costUsd: usdFromNano(costNano), reservedUsd, usageEstimated: !usage, outcome, ...(error ? { error } : {}) });
+        const record = usageRecord(call, { ...tokens(usage ?? seen.partial()), costUsd: usdFromNano(costNano), reservedUsd, usageEstimated: !usage, outcome, ...(error ? { error: error.code } : {}) });
         await store.settle({ reservation, costNano, usage: record });
         logCall(requestId, caller, record);
+      };
+      // A read waiting on Bedrock ends as soon as the call is aborted (reader gone, timeout), whether or not the SDK's stream notices.
+      const aborted = new Promise<never>((_, reject) => {
+        if (controller.signal.aborted) reject(controller.signal.reason);
+        controller.signal.addEventListener("abort", () => reject(controller.signal.reason), { once: true });
+      });
+      aborted.catch(() => undefined);
+      try {
+        try {
+          for (;;) {
+            const next = await Promise.race([iterator.next(), aborted]);
+            if (next.done) break;
+            const event = next.value;
+            seen.read(event);
+            const { ["amazon-bedrock-invocationMetrics"]: _metrics, ...relayed } = event;
+            yield sse(String(event.type ?? "message"), relayed);
+          }
+          outcome = "ok";
+        } catch (err) {
+          const timedOut = controller.signal.reason instanceof CallTimeout;
+          if (!controller.signal.aborted || timedOut) {
+            outcome = "stream_error";
+            error = err instanceof BedrockCallError ? bedrockError(err, model!) : new GovernorError("bedrock_error", timedOut ? `the call exceeded ${settings.callTimeoutSeconds} s` : "the Bedrock stream failed");
+          }
+        }
+        // Settled before the error event goes out: a client that stops at the error finds its usage recorded.
+        await settle();
+        if (error) yield sse("error", error.body(requestId));
+      } finally {
+        // The reader stopped at a yield (it went away): settle what was seen.
+        await settle();
       }
     }
   }

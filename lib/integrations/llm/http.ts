@@ -17,7 +17,7 @@ export function createGovernorServer(governor: Governor, options: GovernorServer
       onError(`llm governor: ${err.name}: request ${req.method} ${req.url?.split("?")[0]} failed`);
       if (!res.headersSent) {
         res.writeHead(500, { "content-type": "application/json" });
-        res.end(JSON.stringify({ type: "error", error: { type: "api_error", code: "bedrock_error", message: "bedrock_error: the governor failed" } }));
+        res.end(JSON.stringify({ type: "error", error: { type: "api_error", code: "bedrock_error", details: { error_code: "bedrock_error" }, message: "bedrock_error: the governor failed" } }));
       } else res.destroy();
     });
   });
@@ -31,7 +31,7 @@ async function serve(governor: Governor, req: IncomingMessage, res: ServerRespon
   const body = await readBody(req, maxBody);
   if (body === undefined) {
     res.writeHead(413, { "content-type": "application/json", connection: "close" });
-    res.end(JSON.stringify({ type: "error", error: { type: "request_too_large", code: "invalid_request", message: `invalid_request: the request is larger than ${maxBody} bytes` } }));
+    res.end(JSON.stringify({ type: "error", error: { type: "request_too_large", code: "invalid_request", details: { error_code: "invalid_request" }, message: `invalid_request: the request is larger than ${maxBody} bytes` } }));
     return;
   }
   const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k.toLowerCase(), Array.isArray(v) ? v.join(", ") : v]));

@@ -73,7 +73,7 @@ export function createGovernorLambda(options: GovernorLambdaOptions = {}): (even
       response = await governor.handle(toRequest(event, gone.signal));
     } catch (err) {
       // A misconfigured function fails closed, naming what is missing, never the request.
-      response = { kind: "json", status: 500, headers: { "content-type": "application/json" }, body: { type: "error", error: { type: "api_error", code: "bedrock_error", message: `bedrock_error: ${(err as Error).message}` } } };
+      response = { kind: "json", status: 500, headers: { "content-type": "application/json" }, body: { type: "error", error: { type: "api_error", code: "bedrock_error", details: { error_code: "bedrock_error" }, message: `bedrock_error: ${(err as Error).message}` } } };
     }
     const out = runtime.httpResponseStream(responseStream, { statusCode: response.status, headers: response.headers });
     if (response.kind === "json") {

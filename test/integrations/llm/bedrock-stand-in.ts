@@ -29,8 +29,10 @@ export interface BedrockStandIn {
   calls: StandInCall[];
   /** Behaviour per Bedrock model id; `*` for every other model. */
   behaviours: Map<string, ModelBehaviour>;
-  /** Resolves when a stream's connection closed before its last event was written. */
+  /** Streams whose connection the caller closed before their last event was written. */
   streamsCutOff: number;
+  /** Resolves when the caller closes a stream before its end (the governor stopped reading Bedrock). */
+  firstCutOff: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -48,6 +50,8 @@ export async function startBedrockStandIn(): Promise<BedrockStandIn> {
   const calls: StandInCall[] = [];
   const behaviours = new Map<string, ModelBehaviour>();
   const state = { streamsCutOff: 0 };
+  let cutOff!: () => void;
+  const firstCutOff = new Promise<void>((resolve) => (cutOff = resolve));
   // HTTP/2 in clear text: the Bedrock runtime client speaks HTTP/2 (its default handler), as to the real endpoint.
   const server: Http2Server = createServer((req, res) => void handle(req, res));
   const sessions = new Set<import("node:http2").ServerHttp2Session>();
@@ -101,6 +105,7 @@ export async function startBedrockStandIn(): Promise<BedrockStandIn> {
       if (!res.writableEnded) {
         closed = true;
         state.streamsCutOff++;
+        cutOff();
       }
     });
     for (let i = 0; i < events.length && !closed; i++) {
@@ -132,6 +137,7 @@ export async function startBedrockStandIn(): Promise<BedrockStandIn> {
     url: `http://127.0.0.1:${port}`,
     calls,
     behaviours,
+    firstCutOff,
     get streamsCutOff() {
       return state.streamsCutOff;
     },
