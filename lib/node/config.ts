@@ -31,10 +31,16 @@ export const LlmConfigSchema = z
   .object({
     /** Anthropic model id processors name → Bedrock model or inference-profile id. @default Claude Haiku 4.5 through the region's geographic profile */
     allowedModels: z
-      .union([
-        z.record(z.string().regex(ANTHROPIC_MODEL_ID, "must be an Anthropic model id such as claude-haiku-4-5"), z.string().regex(BEDROCK_MODEL_ID, "must be a Bedrock model id, inference-profile id or inference-profile ARN")),
-        z.array(z.string().regex(BEDROCK_MODEL_ID, "must be a Bedrock model id, inference-profile id or inference-profile ARN")).min(1),
-      ])
+      .preprocess(
+        // The earlier list of Bedrock ids: each allowed under the Anthropic id it names.
+        (v) => (Array.isArray(v) ? Object.fromEntries(v.map((id) => [typeof id === "string" ? anthropicIdOf(id) : String(id), id])) : v),
+        z
+          .record(z.string(), z.string().regex(BEDROCK_MODEL_ID, "must be a Bedrock model id (anthropic.…), an inference-profile id (us.anthropic.…) or an inference-profile ARN"))
+          .superRefine((models, ctx) => {
+            for (const id of Object.keys(models))
+              if (!ANTHROPIC_MODEL_ID.test(id)) ctx.addIssue({ code: "custom", path: [id], message: `"${id}" must be an Anthropic model id such as claude-haiku-4-5 (lowercase letters, digits, '.', '-')` });
+          }),
+      )
       .optional(),
     budgets: z
       .object({ nodeDailyUsd: usd.optional(), nodeMonthlyUsd: usd.optional(), executionUsd: usd.optional(), userDailyUsd: usd.optional(), userMonthlyUsd: usd.optional() })
@@ -51,10 +57,10 @@ export const LlmConfigSchema = z
   })
   .strict()
   .transform((c): LlmConfig => {
-    const allowedModels = Array.isArray(c.allowedModels) ? Object.fromEntries(c.allowedModels.map((id) => [anthropicIdOf(id), id])) : c.allowedModels;
+    const allowedModels = c.allowedModels;
     const budgets = c.monthlyBudgetUsd !== undefined && c.budgets?.nodeMonthlyUsd === undefined ? { ...c.budgets, nodeMonthlyUsd: c.monthlyBudgetUsd } : c.budgets;
     return {
-      ...(allowedModels ? { allowedModels } : {}),
+      ...(allowedModels && Object.keys(allowedModels).length ? { allowedModels } : {}),
       ...(budgets ? { budgets } : {}),
       ...(c.prices ? { prices: c.prices } : {}),
       ...(c.reservationTtlSeconds !== undefined ? { reservationTtlSeconds: c.reservationTtlSeconds } : {}),
