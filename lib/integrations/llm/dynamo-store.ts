@@ -89,7 +89,7 @@ export class DynamoUsageStore implements UsageStore {
       },
     }));
     items.push({ Put: { TableName: this.options.tableName, Item: reservationItem(reservation), ConditionExpression: "attribute_not_exists(pk)" } });
-    const failed = await this.transact(items);
+    const failed = await this.transact(items, `r-${reservation.id}`);
     if (failed === undefined) return { reserved: true };
     const counter = reservation.counters[failed];
     if (!counter) throw new Error(`reservation ${reservation.id} already exists in ${this.options.tableName}`);
@@ -102,7 +102,7 @@ export class DynamoUsageStore implements UsageStore {
       const items: TransactWriteItem[] = held ? [{ Delete: { TableName: this.options.tableName, Key: reservationKey(reservation), ConditionExpression: "attribute_exists(pk)" } }] : [];
       for (const c of reservation.counters) items.push({ Update: this.settleCounter(c, costNano - (held ? reservation.amountNano : 0), costNano, usage) });
       items.push({ Put: { TableName: this.options.tableName, Item: usageItem(usage, costNano) } });
-      return this.transact(items);
+      return this.transact(items, `${held ? "s" : "u"}-${reservation.id}`);
     };
     // The reservation item is gone when a sweep freed it (this call outlived its reservation): the whole cost is then added.
     if ((await attempt(true)) === 0) await attempt(false);
@@ -116,11 +116,11 @@ export class DynamoUsageStore implements UsageStore {
       })),
       { Put: { TableName: this.options.tableName, Item: usageItem(usage, 0) } },
     ];
-    if ((await this.transact(items)) === 0) await this.recordRefusal(usage);
+    if ((await this.transact(items, `l-${reservation.id}`)) === 0) await this.recordRefusal(usage);
   }
 
   async recordRefusal(usage: LlmUsageRecord): Promise<void> {
-    await this.transact([{ Put: { TableName: this.options.tableName, Item: usageItem(usage, 0) } }]);
+    await this.transact([{ Put: { TableName: this.options.tableName, Item: usageItem(usage, 0) } }], `f-${usage.callId}`);
   }
 
   async sweepExpired(now: Date): Promise<number> {
@@ -146,7 +146,7 @@ export class DynamoUsageStore implements UsageStore {
           { Put: { TableName: this.options.tableName, Item: usageItem(abandonedUsage(reservation, now), 0) } },
         ];
         // Settled or freed by someone else since the query: nothing to give back.
-        if ((await this.transact(items)) === undefined) freed++;
+        if ((await this.transact(items, `w-${reservation.id}`)) === undefined) freed++;
       }
       start = page.LastEvaluatedKey;
     } while (start);
@@ -233,14 +233,16 @@ export class DynamoUsageStore implements UsageStore {
 
   /**
    * Runs a transaction; answers undefined when it committed, or the index of the first item whose
-   * condition failed. Cancellations for conflicting concurrent transactions are retried.
+   * condition failed. Cancellations for conflicting concurrent transactions are retried. The client
+   * request token makes the SDK's own retries (a lost response) idempotent: a settle applied twice
+   * would charge twice. Each of our retries after a cancellation is a new request, with a new token.
    */
-  private async transact(items: TransactWriteItem[]): Promise<number | undefined> {
+  private async transact(items: TransactWriteItem[], token: string): Promise<number | undefined> {
     const attempts = this.options.conflictAttempts ?? 25;
     const pause = this.options.pause ?? ((n: number) => new Promise<void>((r) => setTimeout(r, Math.min(50, 5 * n) * (0.5 + Math.random()))));
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.options.dynamodb.send(new TransactWriteItemsCommand({ TransactItems: items }));
+        await this.options.dynamodb.send(new TransactWriteItemsCommand({ TransactItems: items, ClientRequestToken: `${attempt}${token}`.slice(0, 36) }));
         return undefined;
       } catch (err) {
         const e = err as { name?: string; CancellationReasons?: { Code?: string }[] };
@@ -300,7 +302,8 @@ function reservationItem(reservation: Reservation): Record<string, AttributeValu
 function usageItem(usage: LlmUsageRecord, costNano: number): Record<string, AttributeValue> {
   return {
     pk: { S: `usage#${usage.startedAt.slice(0, 10)}` },
-    sk: { S: `${usage.startedAt}#${usage.callId}` },
+    // A late settle of a call a sweep gave up on records it too: both items stay.
+    sk: { S: `${usage.startedAt}#${usage.callId}${usage.outcome === "abandoned" ? "#abandoned" : ""}` },
     executionId: { S: usage.executionId },
     model: { S: usage.model },
     outcome: { S: usage.outcome },

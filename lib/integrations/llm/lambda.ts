@@ -137,8 +137,10 @@ interface AwsLambdaGlobal {
   HttpResponseStream: { from(stream: Writable, prelude: object): Writable };
 }
 
+/** The runtime's streaming API; outside Lambda absent (the SDK itself may define an `awslambda` object without it). */
 function lambdaGlobal(): AwsLambdaGlobal | undefined {
-  return (globalThis as { awslambda?: AwsLambdaGlobal }).awslambda;
+  const runtime = (globalThis as { awslambda?: Partial<AwsLambdaGlobal> }).awslambda;
+  return typeof runtime?.streamifyResponse === "function" && runtime.HttpResponseStream ? (runtime as AwsLambdaGlobal) : undefined;
 }
 
 function lambdaRuntime(): StreamingRuntime {
