@@ -181,9 +181,8 @@ interface RecordLike {
   snapshot?: { invocation?: unknown };
 }
 
-/** The user an invocation names (`userId`, or `workflowInstanceConfiguration.userId`), if any. */
+/** The user an invocation names (its top-level `userId`), if any. */
 export function userOfInvocation(invocation: unknown): string | undefined {
-  const inv = invocation as { userId?: unknown; workflowInstanceConfiguration?: { userId?: unknown } } | undefined;
-  const user = inv?.userId ?? inv?.workflowInstanceConfiguration?.userId;
+  const user = (invocation as { userId?: unknown } | undefined)?.userId;
   return typeof user === "string" && user.length > 0 ? user : undefined;
 }

@@ -339,6 +339,9 @@ export function createGovernor(options: GovernorOptions): Governor {
   async function budget(request: GovernorRequest): Promise<GovernorResponse> {
     const caller = await callers.resolveIfNamed(request);
     const at = now();
+    // What remains should not count reservations a crashed governor left behind.
+    const freed = await store.sweepExpired(at);
+    if (freed > 0) log({ event: "llm.sweep", freed });
     const counters = budgetCounters(settings.budgets, { computeNodeId: settings.computeNodeId, executionId: caller?.executionId ?? "-", userId: caller?.userId }, at).filter(
       (c) => caller || c.level === "nodeDaily" || c.level === "nodeMonthly",
     );
