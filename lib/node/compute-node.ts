@@ -7,7 +7,7 @@ import { createFunctions } from "./functions";
 import { createRoles } from "./iam";
 import { KeyPurpose, createKeys } from "./kms";
 import { createJoinTable } from "../integrations/join/node";
-import { createLlmGovernor, llmGovernorFunctionName } from "../integrations/llm/node";
+import { createLlmGovernor, llmGovernorFunctionName, llmUsageTableName } from "../integrations/llm/node";
 import { createNetwork } from "./network";
 import { createStorage } from "./storage";
 
@@ -94,6 +94,7 @@ export class ComputeNode extends pulumi.ComponentResource {
         inputBucketArns: config.inputBucketArns,
         keys: keys ? { s3: keys.s3.arn, secrets: keys.secrets.arn } : undefined,
         llmGovernorFunctionArn: llmGovernorArn,
+        llmUsageTableName: config.enableLLMAccess ? llmUsageTableName(config.computeNodeId) : undefined,
       },
       tags,
       this,

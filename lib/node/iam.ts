@@ -41,6 +41,8 @@ export interface RoleScope {
   keys?: { s3: pulumi.Input<string>; secrets: pulumi.Input<string> };
   /** With LLM access: the governor processors may call (Function URL or InvokeWithResponseStream), and nothing of Bedrock itself. */
   llmGovernorFunctionArn?: pulumi.Input<string>;
+  /** With LLM access: the usage table, whose per-execution totals finalize's cost report reads (`readExecutionLlmTotals`). */
+  llmUsageTableName?: string;
 }
 
 // Lambda's VPC networking creates ENIs on the function's behalf; AWS does not support resource scoping for these actions.
@@ -147,6 +149,8 @@ export function createRoles(name: string, scope: RoleScope, tags: Record<string,
         { Effect: "Allow", Action: ["s3:PutObject"], Resource: `${bucketArn}/*` },
         // Cost report, and the execution's token secret deleted as soon as the run ends.
         { Effect: "Allow", Action: ["dynamodb:GetItem"], Resource: tableArn },
+        // The cost report's LLM line: the execution's totals item of the usage table.
+        ...(scope.llmUsageTableName ? [{ Sid: "ReadLlmTotals", Effect: "Allow" as const, Action: ["dynamodb:GetItem"], Resource: tableArn.replace(/table\/[^/]+$/, `table/${scope.llmUsageTableName}`) }] : []),
         { Effect: "Allow", Action: ["secretsmanager:DeleteSecret"], Resource: secrets },
         ...k,
       ]),

@@ -30,6 +30,11 @@ export interface LlmGovernorArgs {
   tags: Record<string, string>;
 }
 
+/** The usage table's name: finalize's grant names it before it exists. */
+export function llmUsageTableName(computeNodeId: string): string {
+  return `cn-${computeNodeId}-llm-usage`;
+}
+
 /** The governor function's name: the processor roles' grant names it before it exists. */
 export function llmGovernorFunctionName(computeNodeId: string): string {
   return `cn-${computeNodeId}-llm-governor`;
@@ -48,7 +53,7 @@ export function createLlmGovernor(name: string, args: LlmGovernorArgs, parent: p
   const usageTable = new aws.dynamodb.Table(
     `${name}-llm-usage`,
     {
-      name: `cn-${config.computeNodeId}-llm-usage`,
+      name: llmUsageTableName(config.computeNodeId),
       billingMode: "PAY_PER_REQUEST",
       hashKey: "pk",
       rangeKey: "sk",

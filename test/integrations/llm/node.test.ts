@@ -78,6 +78,12 @@ describe("the LLM governor of a node (node program under mocks)", function () {
     expect(table.inputs.ttl).to.deep.equal({ attributeName: "expiresAt", enabled: true });
   });
 
+  it("lets finalize read the execution's LLM totals for its cost report, and nothing else of the usage table", () => {
+    const read = policy(secure, "cn-n1-finalize-role-policy").find((s) => s.Sid === "ReadLlmTotals")!;
+    expect(read.Action).to.deep.equal(["dynamodb:GetItem"]);
+    expect(read.Resource).to.match(/:table\/cn-n1-llm-usage$/);
+  });
+
   it("creates no Function URL in compliant mode, where processors reach the governor through the Lambda VPC endpoint", () => {
     expect(ofType(compliant, "aws:lambda/functionUrl:FunctionUrl")).to.deep.equal([]);
     const outputs = NodeOutputsSchema.parse(compliant.outputs);
