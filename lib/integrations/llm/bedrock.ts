@@ -1,10 +1,12 @@
-import { BedrockRuntimeClient, InvokeModelCommand, InvokeModelWithResponseStreamCommand } from "@aws-sdk/client-bedrock-runtime";
+import { BedrockRuntimeClient, CountTokensCommand, InvokeModelCommand, InvokeModelWithResponseStreamCommand } from "@aws-sdk/client-bedrock-runtime";
 
 /** What the governor needs of Bedrock: the Anthropic-on-Bedrock body in, the Messages API's JSON (or stream events) out. */
 export interface BedrockInvoker {
   invoke(modelId: string, body: Uint8Array, signal: AbortSignal): Promise<Record<string, unknown>>;
   /** Resolves once Bedrock accepted the call (errors before the first byte reject here); events are the Messages API stream events. */
   invokeStream(modelId: string, body: Uint8Array, signal: AbortSignal): Promise<AsyncIterable<Record<string, unknown>>>;
+  /** The input tokens Bedrock would bill for this body (`CountTokens`, which takes a foundation-model id). */
+  countTokens(modelId: string, body: Uint8Array, signal: AbortSignal): Promise<number>;
 }
 
 /** Why Bedrock refused or failed a call, in the terms the governor answers with. */
@@ -62,6 +64,15 @@ export function bedrockInvoker(client: Pick<BedrockRuntimeClient, "send">): Bedr
       try {
         const out = await client.send(new InvokeModelCommand({ modelId, body, contentType: "application/json", accept: "application/json" }), { abortSignal: signal });
         return JSON.parse(decoder.decode(out.body)) as Record<string, unknown>;
+      } catch (err) {
+        throw classifyBedrockError(err);
+      }
+    },
+    async countTokens(modelId, body, signal) {
+      try {
+        const out = await client.send(new CountTokensCommand({ modelId, input: { invokeModel: { body } } }), { abortSignal: signal });
+        if (typeof out.inputTokens !== "number") throw new BedrockCallError("failed", "EmptyCount", "Bedrock answered CountTokens without a count");
+        return out.inputTokens;
       } catch (err) {
         throw classifyBedrockError(err);
       }

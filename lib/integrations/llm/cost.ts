@@ -85,7 +85,11 @@ export function cacheUse(request: Record<string, unknown>): { any: boolean; oneH
 
 /** The most `request` can cost on `model`: every input token at the dearest input-side rate it may use, `max_tokens` at the output rate. */
 export function costBound(request: Record<string, unknown>, model: Pick<LlmModel, "price" | "contextWindowTokens">, maxTokens: number): CostBound {
-  const inputTokens = inputTokenBound(request, model.contextWindowTokens);
+  return costBoundFor(request, model, inputTokenBound(request, model.contextWindowTokens), maxTokens);
+}
+
+/** The same bound with the input known (counted by Bedrock's CountTokens): only the output remains a maximum. */
+export function costBoundFor(request: Record<string, unknown>, model: Pick<LlmModel, "price">, inputTokens: number, maxTokens: number): CostBound {
   const rates = ratesFor(model.price, inputTokens);
   const cache = cacheUse(request);
   const inputRate = Math.max(rates.input, cache.any ? rates.cacheWrite5m : 0, cache.oneHour ? rates.cacheWrite1h : 0);

@@ -13,9 +13,10 @@ import {
 } from "./contract";
 import { BedrockCallError, BedrockInvoker } from "./bedrock";
 import { CallerContext, CallerResolver } from "./callers";
-import { NO_USAGE, TokenUsage, costBound, costOf } from "./cost";
+import { NO_USAGE, TokenUsage, costBound, costBoundFor, costOf } from "./cost";
 import { GovernorError } from "./errors";
 import { anthropicIdOf } from "./settings";
+import { splitBedrockId } from "./prices";
 import { BudgetCounter, Reservation, UsageStore, budgetCounters } from "./store";
 
 /** One HTTP request, whatever carried it (node:http locally, a Function URL or a direct invocation on AWS). */
@@ -82,6 +83,8 @@ interface MessagesBody extends Record<string, unknown> {
 }
 
 const JSON_HEADERS = { "content-type": "application/json" };
+/** Only requests whose bound is this large are worth a CountTokens round trip when their reservation does not fit. */
+const COUNT_TOKENS_ABOVE = 8_192;
 
 /**
  * The governed Messages API: `POST /v1/messages` (JSON or `stream: true` as server-sent events),
@@ -116,13 +119,25 @@ export function createGovernor(options: GovernorOptions): Governor {
     ...fields,
   });
 
-  async function reserveOrRefuse(reservation: Reservation): Promise<void> {
+  /**
+   * Reserves, or throws budget_exceeded. When the size-based bound does not fit, expired reservations
+   * are swept and, if the input was only bounded, Bedrock counts it: the exact input may fit where
+   * its bound did not (a large PDF). The reservation's amount is lowered to what was granted.
+   */
+  async function reserveOrRefuse(reservation: Reservation, recount?: () => Promise<number | undefined>): Promise<void> {
     let outcome = await store.reserve(reservation);
     if (!outcome.reserved) {
       // A crashed governor's reservations hold budget until they expire: free them, then try once more.
       const freed = await store.sweepExpired(now());
       if (freed > 0) {
         log({ event: "llm.sweep", freed });
+        outcome = await store.reserve(reservation);
+      }
+    }
+    if (!outcome.reserved && recount) {
+      const counted = await recount();
+      if (counted !== undefined && counted < reservation.amountNano) {
+        reservation.amountNano = counted;
         outcome = await store.reserve(reservation);
       }
     }
@@ -197,8 +212,19 @@ export function createGovernor(options: GovernorOptions): Governor {
       expiresAtMs: startedAt.getTime() + settings.reservationTtlSeconds * 1000,
       call,
     };
+    // Bedrock's count of the input, for a request whose size says little (documents): best effort, the bound stands without it.
+    const recount = async (): Promise<number | undefined> => {
+      const base = splitBedrockId(model.bedrockModelId)?.baseModelId;
+      if (!base) return undefined;
+      try {
+        const counted = await bedrock.countTokens(base, new TextEncoder().encode(JSON.stringify(bedrockBody(body, request.headers["anthropic-beta"]))), request.signal);
+        return costBoundFor(body, model, counted, body.max_tokens).nano;
+      } catch {
+        return undefined;
+      }
+    };
     try {
-      await reserveOrRefuse(reservation);
+      await reserveOrRefuse(reservation, bound.inputTokens > COUNT_TOKENS_ABOVE ? recount : undefined);
     } catch (err) {
       if (err instanceof GovernorError) await refuse(call, err, requestId, caller);
       throw err;
@@ -367,6 +393,24 @@ export function createGovernor(options: GovernorOptions): Governor {
     });
   }
 
+  /** `POST /v1/messages/count_tokens`: Bedrock's CountTokens (free, so nothing is reserved or charged). */
+  async function countTokens(request: GovernorRequest, requestId: string): Promise<GovernorResponse> {
+    await callers.authorize(request);
+    const body = parseMessagesBody(request.body, maxBody, { maxTokensRequired: false });
+    const model = findModel(body.model);
+    if (!model) throw new GovernorError("model_not_allowed", `model "${body.model}" is not allowed on node "${settings.computeNodeId}"; allowed: ${settings.models.map((m) => m.id).join(", ")}`, { details: { allowed_models: settings.models.map((m) => m.id) } });
+    const base = splitBedrockId(model.bedrockModelId)?.baseModelId;
+    if (!base) throw new GovernorError("invalid_request", `token counting is not available for ${model.bedrockModelId} (an application inference profile)`);
+    try {
+      // The InvokeModel body CountTokens takes requires max_tokens, which counting ignores.
+      const payload = new TextEncoder().encode(JSON.stringify(bedrockBody({ ...body, max_tokens: body.max_tokens ?? 1 }, request.headers["anthropic-beta"])));
+      return json(200, { input_tokens: await bedrock.countTokens(base, payload, request.signal) }, { "request-id": requestId });
+    } catch (err) {
+      if (err instanceof BedrockCallError) throw bedrockError(err, model);
+      throw err;
+    }
+  }
+
   function modelInfo(m: LlmModel) {
     return {
       type: "model",
@@ -385,6 +429,7 @@ export function createGovernor(options: GovernorOptions): Governor {
       try {
         const path = request.path.replace(/\/+$/, "") || "/";
         if (request.method === "POST" && path === "/v1/messages") return await messages(request, requestId);
+        if (request.method === "POST" && path === "/v1/messages/count_tokens") return await countTokens(request, requestId);
         if (request.method === "GET" && path === "/v1/models") {
           await callers.authorize(request);
           const data = settings.models.map(modelInfo);
@@ -398,7 +443,7 @@ export function createGovernor(options: GovernorOptions): Governor {
           return json(200, modelInfo(model));
         }
         if (request.method === "GET" && path === "/v1/budget") return await budget(request);
-        throw new GovernorError("not_found", `${request.method} ${path} is not part of this API (POST /v1/messages, GET /v1/models, GET /v1/budget)`);
+        throw new GovernorError("not_found", `${request.method} ${path} is not part of this API (POST /v1/messages, POST /v1/messages/count_tokens, GET /v1/models, GET /v1/budget)`);
       } catch (err) {
         if (err instanceof GovernorError) return json(err.status, err.body(requestId), { "request-id": requestId, ...err.headers() });
         throw err;
@@ -416,7 +461,7 @@ function describeLevel(level: BudgetLevel): string {
 }
 
 /** Checks the fields the governor relies on; Bedrock validates the rest. Messages name the field, never the prompt. */
-export function parseMessagesBody(raw: string | undefined, maxBytes: number): MessagesBody {
+export function parseMessagesBody(raw: string | undefined, maxBytes: number, options: { maxTokensRequired: boolean } = { maxTokensRequired: true }): MessagesBody {
   if (!raw) throw new GovernorError("invalid_request", "the request has no body; send a Messages API request as JSON");
   if (Buffer.byteLength(raw, "utf8") > maxBytes) throw new GovernorError("invalid_request", `the request is larger than ${maxBytes} bytes`, { status: 413, errorType: "request_too_large" });
   let body: unknown;
@@ -429,7 +474,7 @@ export function parseMessagesBody(raw: string | undefined, maxBytes: number): Me
   const b = body as Record<string, unknown>;
   const problems: string[] = [];
   if (typeof b.model !== "string" || !b.model) problems.push("model: required, a model id such as claude-haiku-4-5");
-  if (!Number.isInteger(b.max_tokens) || (b.max_tokens as number) < 1) problems.push(`max_tokens: required, a whole number of at least 1 (got ${typeof b.max_tokens === "number" ? b.max_tokens : typeof b.max_tokens})`);
+  if ((options.maxTokensRequired || b.max_tokens !== undefined) && (!Number.isInteger(b.max_tokens) || (b.max_tokens as number) < 1)) problems.push(`max_tokens: required, a whole number of at least 1 (got ${typeof b.max_tokens === "number" ? b.max_tokens : typeof b.max_tokens})`);
   if (!Array.isArray(b.messages) || b.messages.length === 0) problems.push("messages: required, a non-empty array");
   if (b.stream !== undefined && typeof b.stream !== "boolean") problems.push(`stream: must be true or false (got ${typeof b.stream})`);
   if (problems.length) throw new GovernorError("invalid_request", problems.join("; "));

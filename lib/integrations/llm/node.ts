@@ -158,6 +158,9 @@ export function governorStatements(a: GovernorPolicyArgs): Record<string, unknow
     } else direct.push(`arn:${a.partition}:bedrock:${a.settings.region}::foundation-model/${id}`);
   }
   const statements: Record<string, unknown>[] = [];
+  // CountTokens (free) names the foundation model in the node's region.
+  const counted = [...new Set(a.settings.models.map((m) => splitBedrockId(m.bedrockModelId)?.baseModelId).filter((id): id is string => !!id))];
+  if (counted.length) statements.push({ Sid: "CountTokensOfAllowedModels", Effect: "Allow", Action: ["bedrock:CountTokens"], Resource: counted.map((id) => `arn:${a.partition}:bedrock:${a.settings.region}::foundation-model/${id}`) });
   if (direct.length || profiles.length) statements.push({ Sid: "InvokeAllowedModels", Effect: "Allow", Action: invoke, Resource: [...direct, ...profiles] });
   if (destinations.length)
     statements.push({ Sid: "InvokeThroughAllowedProfiles", Effect: "Allow", Action: invoke, Resource: [...new Set(destinations)], Condition: { StringEquals: { "bedrock:InferenceProfileArn": profiles } } });

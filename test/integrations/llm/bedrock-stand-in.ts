@@ -16,10 +16,12 @@ export interface ModelBehaviour {
   pause?: { after: number; until: Promise<void> };
   /** Streams only: leave out message_delta's usage (a stream that never reports its output). */
   omitFinalUsage?: boolean;
+  /** What CountTokens answers. @default a quarter of the body's bytes */
+  countTokens?: number;
 }
 
 export interface StandInCall {
-  operation: "invoke" | "invoke-with-response-stream";
+  operation: "invoke" | "invoke-with-response-stream" | "count-tokens";
   modelId: string;
   body: Record<string, unknown>;
 }
@@ -63,7 +65,7 @@ export async function startBedrockStandIn(): Promise<BedrockStandIn> {
   async function handle(req: Http2ServerRequest, res: Http2ServerResponse) {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
-    const match = /^\/model\/([^/]+)\/(invoke|invoke-with-response-stream)$/.exec(req.url ?? "");
+    const match = /^\/model\/([^/]+)\/(invoke|invoke-with-response-stream|count-tokens)$/.exec(req.url ?? "");
     if (!match || req.method !== "POST") {
       res.writeHead(404, { "content-type": "application/json", "x-amzn-errortype": "UnknownOperationException" });
       res.end(JSON.stringify({ message: `no route ${req.method} ${req.url}` }));
@@ -71,9 +73,17 @@ export async function startBedrockStandIn(): Promise<BedrockStandIn> {
     }
     const modelId = decodeURIComponent(match[1]);
     const operation = match[2] as StandInCall["operation"];
-    const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as Record<string, unknown>;
+    let body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as Record<string, unknown>;
+    // CountTokens wraps the InvokeModel body: {"input": {"invokeModel": {"body": base64}}}.
+    const wrapped = operation === "count-tokens" ? Buffer.from(((body.input as { invokeModel: { body: string } }).invokeModel.body), "base64") : undefined;
+    if (wrapped) body = JSON.parse(wrapped.toString("utf8")) as Record<string, unknown>;
     calls.push({ operation, modelId, body });
     const b: ModelBehaviour = behaviours.get(modelId) ?? behaviours.get("*") ?? {};
+    if (wrapped && !b.error) {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({ inputTokens: b.countTokens ?? Math.ceil(wrapped.length / 4) }));
+      return;
+    }
     if (b.error) {
       res.writeHead(b.error.status, { "content-type": "application/json", "x-amzn-errortype": `${b.error.exception}:http://internal.amazon.com/coral/com.amazon.bedrock/` });
       res.end(JSON.stringify({ message: b.error.message }));

@@ -113,6 +113,28 @@ describe("LLM governor (Anthropic Messages API in front of Bedrock)", function (
     expect((await usageOf(h, "wi-m")).map((r) => [r.outcome, r.error])).to.deep.equal([["refused", "model_not_allowed"]]);
   });
 
+  it("counts tokens through Bedrock's CountTokens for the SDK's countTokens, charging nothing", async () => {
+    await start({ allowedModels: HAIKU });
+    h.bedrock.behaviours.set("*", { countTokens: 1234 });
+    const counted = await h.client().messages.countTokens({ model: "claude-haiku-4-5", messages: hello, system: "brief" });
+    expect(counted.input_tokens).to.equal(1234);
+    expect(h.bedrock.calls.map((c) => [c.operation, c.modelId])).to.deep.equal([["count-tokens", "anthropic.claude-haiku-4-5-20251001-v1:0"]]);
+    expect(h.bedrock.calls[0].body).to.deep.include({ anthropic_version: "bedrock-2023-05-31", system: "brief" });
+    expect(await usageOf(h)).to.deep.equal([]);
+  });
+
+  it("reserves a large document by Bedrock's count of it when its size-based bound does not fit the budget", async () => {
+    await start({ allowedModels: HAIKU, budgets: { executionUsd: 0.05 } });
+    h.bedrock.behaviours.set("*", { countTokens: 3000, usage: { input_tokens: 3000, output_tokens: 100 } });
+    const pdf = { type: "document" as const, source: { type: "base64" as const, media_type: "application/pdf" as const, data: Buffer.alloc(600_000, 1).toString("base64") } };
+    // Bounded by the context window (200k tokens at $1.10 per MTok is $0.22): more than the $0.05 budget, yet the document holds 3,000 tokens.
+    await h.client({ executionId: "wi-doc" }).messages.create({ model: "claude-haiku-4-5", max_tokens: 500, messages: [{ role: "user", content: [pdf, { type: "text", text: "Summarise." }] }] });
+    expect(h.bedrock.calls.map((c) => c.operation)).to.deep.equal(["count-tokens", "invoke"]);
+    const [record] = await usageOf(h, "wi-doc");
+    expect(record.reservedUsd).to.be.closeTo((3000 * 1.1 + 500 * 5.5) / 1e6, 1e-9);
+    expect(record.costUsd).to.be.closeTo((3000 * 1.1 + 100 * 5.5) / 1e6, 1e-9);
+  });
+
   it("refuses malformed requests and requests that name no execution, with invalid_request codes", async () => {
     await start({ allowedModels: HAIKU });
     const post = (body: string, headers: Record<string, string> = { "x-execution-id": "wi-x" }) =>
