@@ -24,8 +24,11 @@ describe("the LLM governor of a node (node program under mocks)", function () {
 
   it("lets the governor invoke only the allowed models, their profiles' destinations only through those profiles", () => {
     const statements = policy(secure, "cn-n1-llm-governor-policy");
-    const bedrock = statements.filter((s) => s.Action.some((a) => a.startsWith("bedrock:")));
+    const bedrock = statements.filter((s) => s.Action.some((a) => a.startsWith("bedrock:Invoke")));
     expect(bedrock.flatMap((s) => s.Action)).to.have.members(["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream", "bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]);
+    const count = statements.find((s) => s.Sid === "CountTokensOfAllowedModels")!;
+    expect(count.Action).to.deep.equal(["bedrock:CountTokens"]);
+    expect(count.Resource).to.have.members(["arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-haiku-4-5-20251001-v1:0", "arn:aws:bedrock:us-east-1::foundation-model/anthropic.claude-sonnet-4-6"]);
     const [profiles, destinations] = bedrock;
     expect(profiles.Resource).to.have.members([
       "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-haiku-4-5-20251001-v1:0",
