@@ -2,7 +2,7 @@ import { gunzipSync } from "node:zlib";
 import { randomBytes } from "node:crypto";
 import { DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
 import { DescribeExecutionCommand, SFNClient } from "@aws-sdk/client-sfn";
-import { ANTHROPIC_API_KEY_ENV, ANTHROPIC_BASE_URL_ENV, EXECUTION_HEADER, LlmAccess, LlmGrant, PROCESSOR_HEADER, USER_HEADER } from "./contract";
+import { ANTHROPIC_API_KEY_ENV, ANTHROPIC_BASE_URL_ENV, ANTHROPIC_CUSTOM_HEADERS_ENV, EXECUTION_HEADER, LlmAccess, LlmGrant, PROCESSOR_HEADER, USER_HEADER } from "./contract";
 import { GovernorError } from "./errors";
 
 /** Who is calling, and which execution (and user) a call is charged to. */
@@ -75,7 +75,12 @@ export class LocalGrants implements CallerResolver, LlmAccess {
     const key = `cn-llm-${randomBytes(24).toString("base64url")}`;
     this.keys.set(key, { executionId: scope.executionId, processorId: scope.processorId, ...(scope.userId ? { userId: scope.userId } : {}) });
     return {
-      environment: { [ANTHROPIC_BASE_URL_ENV]: this.baseUrl(), [ANTHROPIC_API_KEY_ENV]: key },
+      environment: {
+        [ANTHROPIC_BASE_URL_ENV]: this.baseUrl(),
+        [ANTHROPIC_API_KEY_ENV]: key,
+        // What a processor sends on AWS (docs/llm.md); here the key alone decides, the headers only match it.
+        [ANTHROPIC_CUSTOM_HEADERS_ENV]: `${EXECUTION_HEADER}: ${scope.executionId}\n${PROCESSOR_HEADER}: ${scope.processorId}`,
+      },
       secrets: [key],
       revoke: () => void this.keys.delete(key),
     };

@@ -9,6 +9,8 @@
 export const ANTHROPIC_BASE_URL_ENV = "ANTHROPIC_BASE_URL";
 /** The Anthropic SDKs read it; locally it carries a per-processor key the governor maps to its execution. */
 export const ANTHROPIC_API_KEY_ENV = "ANTHROPIC_API_KEY";
+/** Extra headers the Anthropic SDKs send, one `Name: value` per line: how a processor names its execution (`x-execution-id`). */
+export const ANTHROPIC_CUSTOM_HEADERS_ENV = "ANTHROPIC_CUSTOM_HEADERS";
 /** The governor Lambda's ARN, for processors that call it with `lambda:InvokeWithResponseStream` (compliant mode). */
 export const LLM_FUNCTION_ENV = "COMPUTE_NODE_LLM_FUNCTION";
 
@@ -213,7 +215,7 @@ export const GOVERNOR_ENV = {
 
 /** Locally, what a processor is given so its Anthropic SDK reaches the governor and is charged to its execution. */
 export interface LlmGrant {
-  /** Variables to add to the processor's environment (`ANTHROPIC_BASE_URL`, a per-processor `ANTHROPIC_API_KEY`). */
+  /** Variables to add to the processor's environment (`ANTHROPIC_BASE_URL`, a per-processor `ANTHROPIC_API_KEY`, `ANTHROPIC_CUSTOM_HEADERS` naming its execution). */
   environment: Record<string, string>;
   /** Values that must be redacted from the processor's log (the key). */
   secrets: string[];

@@ -62,6 +62,7 @@ describe("a local run with LLM access", function () {
     expect(printed[1]).to.equal("***");
     expect(printed[2]).to.equal(governor.url);
     expect(log).to.not.contain("sk-host-key-never-passed");
+    expect(log).to.contain(`headers ${JSON.stringify(`x-execution-id: ${record.executionId}\nx-processor-id: first`)}`);
     const late = await new Anthropic({ baseURL: governor.url, apiKey: "cn-llm-guessed", maxRetries: 0 }).models.list().then(() => undefined, (e: unknown) => e);
     expect(late).to.be.instanceOf(Anthropic.AuthenticationError);
   });
