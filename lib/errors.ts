@@ -119,11 +119,45 @@ export class MergeCollisionError extends TransferError {
   }
 }
 
-/** A data-transfer payload is malformed or points somewhere it must not. */
+/** A data-transfer payload is malformed or points somewhere it must not; `field` names the payload field when one is at fault. */
 export class TransferInputError extends TransferError {
   override name = "TransferInputError";
-  constructor(message: string, options?: { cause?: unknown }) {
-    super("invalid_transfer_input", message, options);
+  readonly field?: string;
+  constructor(message: string, options?: { cause?: unknown; field?: string; code?: string }) {
+    super(options?.code ?? "invalid_transfer_input", message, options);
+    if (options?.field !== undefined) this.field = options.field;
+  }
+}
+
+/**
+ * A data-transfer path is not where the execution it names keeps that directory: outside
+ * `{efs}/{computeNodeId}/…/{workflowInstanceId}`, climbing with `..`, or through a symbolic link.
+ * Nothing was touched.
+ */
+export class UnsafePathError extends TransferInputError {
+  override name = "UnsafePath";
+  override readonly field: string;
+  constructor(field: string, message: string, options?: { cause?: unknown }) {
+    super(`${field}: ${message}`, { ...options, field, code: "unsafe_path" });
+    this.field = field;
+  }
+}
+
+/**
+ * An entry to be merged (or copied as an input) is a symbolic link that leaves the execution's own
+ * directories (its workdir and input dir), or does not resolve at all. Named `UnsafeSymlink`, the
+ * error type Step Functions sees.
+ */
+export class UnsafeSymlinkError extends TransferError {
+  override name = "UnsafeSymlink";
+  /** The processor whose output holds the link; absent for an execution input. */
+  readonly processorId?: string;
+  /** The link, relative to the output (or input) directory it is in. */
+  readonly file: string;
+  constructor(message: string, details: { processorId?: string; file: string }) {
+    super("unsafe_symlink", message);
+    if (details.processorId !== undefined) this.processorId = details.processorId;
+    this.file = details.file;
   }
 }
 

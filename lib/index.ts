@@ -6,3 +6,7 @@ export * from "./compile";
 export * from "./runtime/local";
 export * from "./runtime/aws";
 export { executionSnapshot } from "./plan/snapshot";
+export { createDataTransferHandler } from "./integrations/transfer/lambda";
+export type { DataTransferHandlerOptions } from "./integrations/transfer/lambda";
+export type { TransferPayload, ExecutionIds } from "./integrations/transfer/contract";
+export type { TransferResult } from "./integrations/transfer/handler";

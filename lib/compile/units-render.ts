@@ -63,7 +63,7 @@ function renderSingle(ctx: UnitRenderContext, p: ResolvedProcessor): Fragment {
   const own: HashRef = { literal: p.hash };
   let events = 0;
   if (p.dependsOn.length > 1) {
-    const merge = mergeTask(target.dataTransferFunctionArn, { literal: p.id }, mergeDirValue(own), p.dependsOn.map((d) => ({ processorId: d, hash: ctx.byId.get(d)!.hash })));
+    const merge = mergeTask(target.dataTransferFunctionArn, target.computeNodeId, { literal: p.id }, mergeDirValue(own), p.dependsOn.map((d) => ({ processorId: d, hash: ctx.byId.get(d)!.hash })));
     states.push([names.name("Merge", p.id), merge]);
     events += EVENTS.lambdaTask;
   }
@@ -98,7 +98,7 @@ function renderGroup(ctx: UnitRenderContext, members: ResolvedProcessor[]): Frag
   let perItem = 0;
   if (p.dependsOn.length > 1) {
     const sources = p.dependsOn.map((d) => ({ processorId: d, hash: ctx.byId.get(d)!.hash }));
-    inner.push([names.name("Merge", label), mergeTask(target.dataTransferFunctionArn, { path: "$.p.id" }, mergeDirValue(own), sources)]);
+    inner.push([names.name("Merge", label), mergeTask(target.dataTransferFunctionArn, target.computeNodeId, { path: "$.p.id" }, mergeDirValue(own), sources)]);
     perItem += EVENTS.lambdaTask;
   }
   const describeName = names.name("Describe failure", label);

@@ -10,7 +10,7 @@ function transferTask(functionArn: string, payload: AslObject): TaskState {
   return new TaskState({
     resource: RESOURCE.lambdaInvoke,
     parameters: { FunctionName: functionArn, Payload: payload },
-    // The result lists every file touched: never keep it in the state.
+    // The result (counts and a bounded sample of names) is of no use to later states.
     resultPath: null,
     timeoutSeconds: TRANSFER_TIMEOUT_SECONDS,
     retry: [LAMBDA_TRANSIENT],
@@ -28,9 +28,11 @@ export function downloadTask(functionArn: string, computeNodeId: string, inputs:
 }
 
 /** Symlinks every dependency's outputs into the processor's merge dir (processor-guide "How Merges Work"). */
-export function mergeTask(functionArn: string, processorId: { literal: string } | { path: string }, targetDir: string, sources: { processorId: string; hash: string }[]): TaskState {
+export function mergeTask(functionArn: string, computeNodeId: string, processorId: { literal: string } | { path: string }, targetDir: string, sources: { processorId: string; hash: string }[]): TaskState {
   return transferTask(functionArn, {
     action: "merge",
+    computeNodeId,
+    "workflowInstanceId.$": "$.ctx.workflowInstanceId",
     ...("literal" in processorId ? { processorId: processorId.literal } : { "processorId.$": processorId.path }),
     "targetDir.$": targetDir,
     sources: sources.map((s) => ({ processorId: s.processorId, "dir.$": `States.Format('{}/${s.hash}', $.ctx.workdir)` })),

@@ -3,43 +3,59 @@ import { TransferInputError } from "../../errors";
 /** The data-transfer actions the compiled machine invokes the function with. */
 export const TRANSFER_ACTIONS = { download: "download", merge: "merge", cleanup: "cleanup" } as const;
 
+/** Where the function finds EFS when neither its options nor `EFS_MOUNT_PATH` say otherwise. */
+export const DEFAULT_EFS_MOUNT_PATH = "/mnt/efs";
+
+/**
+ * At most this many names in a result: a task result must stay under Step Functions' 256 KiB
+ * whatever the fan-in, and 50 names of at most 255 bytes are about 13 KiB.
+ */
+export const RESULT_SAMPLE_SIZE = 50;
+
+/** The ids every payload carries; the guard checks every path against them (docs/security.md). */
+export interface ExecutionIds {
+  computeNodeId: string;
+  workflowInstanceId: string;
+}
+
 /** The data-transfer Lambda's payloads (docs/asl-contract.md "Data-transfer payloads"). */
 export type TransferPayload =
-  | { action: "download"; computeNodeId: string; workflowInstanceId: string; targetDir: string; inputs: string[] }
-  | { action: "merge"; processorId: string; targetDir: string; sources: { processorId: string; dir: string }[] }
-  | { action: "cleanup"; computeNodeId: string; workflowInstanceId: string; workdir: string; inputDir: string };
+  | ({ action: "download"; targetDir: string; inputs: string[] } & ExecutionIds)
+  | ({ action: "merge"; processorId: string; targetDir: string; sources: { processorId: string; dir: string }[] } & ExecutionIds)
+  | ({ action: "cleanup"; workdir: string; inputDir: string } & ExecutionIds);
 
-/** Checks a payload's shape by hand: this module ships without npm dependencies. */
+/** Checks a payload's shape by hand: this module ships without npm dependencies. Paths are checked by the guard. */
 export function parseTransferPayload(payload: unknown): TransferPayload {
   const p = asObject(payload, "payload");
   const str = (key: string): string => {
     const v = p[key];
-    if (typeof v !== "string" || v.length === 0) throw new TransferInputError(`${String(p.action)} payload: "${key}" must be a non-empty string`);
+    if (typeof v !== "string" || v.length === 0) throw new TransferInputError(`${String(p.action)} payload: "${key}" must be a non-empty string`, { field: key });
     return v;
   };
+  const ids = (): ExecutionIds => ({ computeNodeId: str("computeNodeId"), workflowInstanceId: str("workflowInstanceId") });
   switch (p.action) {
     case "download": {
       const inputs = p.inputs ?? [];
-      if (!Array.isArray(inputs) || inputs.some((i) => typeof i !== "string")) throw new TransferInputError(`download payload: "inputs" must be an array of strings`);
-      return { action: "download", computeNodeId: str("computeNodeId"), workflowInstanceId: str("workflowInstanceId"), targetDir: str("targetDir"), inputs: inputs as string[] };
+      if (!Array.isArray(inputs) || inputs.some((i) => typeof i !== "string")) throw new TransferInputError(`download payload: "inputs" must be an array of strings`, { field: "inputs" });
+      return { action: "download", ...ids(), targetDir: str("targetDir"), inputs: inputs as string[] };
     }
     case "merge": {
-      if (!Array.isArray(p.sources)) throw new TransferInputError(`merge payload: "sources" must be an array`);
+      if (!Array.isArray(p.sources)) throw new TransferInputError(`merge payload: "sources" must be an array`, { field: "sources" });
       const sources = p.sources.map((s, i) => {
         const o = asObject(s, `sources[${i}]`);
-        if (typeof o.processorId !== "string" || typeof o.dir !== "string") throw new TransferInputError(`merge payload: sources[${i}] needs string "processorId" and "dir"`);
+        if (typeof o.processorId !== "string" || typeof o.dir !== "string") throw new TransferInputError(`merge payload: sources[${i}] needs string "processorId" and "dir"`, { field: `sources[${i}]` });
         return { processorId: o.processorId, dir: o.dir };
       });
-      return { action: "merge", processorId: str("processorId"), targetDir: str("targetDir"), sources };
+      return { action: "merge", ...ids(), processorId: str("processorId"), targetDir: str("targetDir"), sources };
     }
     case "cleanup":
-      return { action: "cleanup", computeNodeId: str("computeNodeId"), workflowInstanceId: str("workflowInstanceId"), workdir: str("workdir"), inputDir: str("inputDir") };
+      return { action: "cleanup", ...ids(), workdir: str("workdir"), inputDir: str("inputDir") };
     default:
-      throw new TransferInputError(`unknown data-transfer action ${JSON.stringify(p.action)} (expected download, merge or cleanup)`);
+      throw new TransferInputError(`unknown data-transfer action ${JSON.stringify(p.action)} (expected download, merge or cleanup)`, { field: "action" });
   }
 }
 
 function asObject(value: unknown, what: string): Record<string, unknown> {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new TransferInputError(`${what} must be an object`);
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new TransferInputError(`${what} must be an object`, { field: what });
   return value as Record<string, unknown>;
 }

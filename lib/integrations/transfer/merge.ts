@@ -1,6 +1,8 @@
-import { lstat, mkdir, readdir, rm, symlink } from "node:fs/promises";
+import { lstat, mkdir, readdir, realpath, rm, symlink } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { MergeCollisionError, TransferInputError } from "../../errors";
+import { MergeCollisionError, TransferInputError, UnsafeSymlinkError } from "../../errors";
+import { RESULT_SAMPLE_SIZE } from "./contract";
+import { isInside } from "./guard";
 
 export interface MergeSource {
   processorId: string;
@@ -14,28 +16,41 @@ export interface MergeInputsOptions {
   /** The merged directory (`…/workdir/{workflowInstanceId}/m_{hash}`). */
   targetDir: string;
   sources: MergeSource[];
+  /**
+   * Real paths a merged symbolic link may resolve into: the execution's own workdir and input dir.
+   * @default the parent of targetDir (its workdir)
+   */
+  linkRoots?: string[];
 }
 
 export interface MergeInputsResult {
   targetDir: string;
-  /** Entry name → the upstream processor it came from. */
-  entries: Record<string, string>;
+  /** How many entries the merged directory holds. */
+  entries: number;
+  /** How many upstream outputs were merged. */
+  sources: number;
+  /** The first entries in name order with the upstream processor each came from: at most RESULT_SAMPLE_SIZE, whatever the fan-in. */
+  sample: { name: string; from: string }[];
 }
 
 /**
  * Builds a processor's merged INPUT_DIR: one symlink per top-level entry of each upstream OUTPUT_DIR
  * (processor-guide "How Merges Work"). Symlinks cost no storage whatever the file size.
- * Every name is checked before anything is created, so a collision leaves no half-built directory.
- * Running it again (a retry) rebuilds the directory from scratch.
+ * Every entry is checked before anything is created, so a collision, or an upstream link that
+ * leaves the execution's own directories, leaves no half-built directory. Running it again (a
+ * retry) rebuilds the directory from scratch. The result is counts and a bounded sample, never
+ * every name: a task result must stay under 256 KiB.
  */
 export async function mergeInputs(options: MergeInputsOptions): Promise<MergeInputsResult> {
-  if (options.sources.length === 0) throw new TransferInputError(`merge for processor "${options.processorId}" has no sources`);
+  if (options.sources.length === 0) throw new TransferInputError(`merge for processor "${options.processorId}" has no sources`, { field: "sources" });
   const targetDir = resolve(options.targetDir);
+  const parent = resolve(targetDir, "..");
+  const roots = options.linkRoots ?? [await realpath(parent).catch(() => parent)];
   const owner = new Map<string, string>();
-  const plan: { name: string; target: string }[] = [];
+  const plan: { name: string; target: string; isDirectory: boolean }[] = [];
   for (const source of options.sources) {
     const dir = resolve(source.dir);
-    if (dir === targetDir) throw new TransferInputError(`merge for processor "${options.processorId}" lists its own target ${targetDir} as a source`);
+    if (dir === targetDir) throw new TransferInputError(`merge for processor "${options.processorId}" lists its own target ${targetDir} as a source`, { field: "sources" });
     let names: string[];
     try {
       names = await readdir(dir);
@@ -46,14 +61,34 @@ export async function mergeInputs(options: MergeInputsOptions): Promise<MergeInp
       const first = owner.get(name);
       if (first !== undefined) throw new MergeCollisionError(options.processorId, name, [first, source.processorId]);
       owner.set(name, source.processorId);
-      plan.push({ name, target: join(dir, name) });
+      const target = join(dir, name);
+      plan.push({ name, target, isDirectory: await checkedEntry(options.processorId, source.processorId, name, target, roots) });
     }
   }
   await rm(targetDir, { recursive: true, force: true });
   await mkdir(targetDir, { recursive: true });
-  for (const { name, target } of plan) {
-    const stat = await lstat(target);
-    await symlink(target, join(targetDir, name), stat.isDirectory() ? "dir" : "file");
+  for (const { name, target, isDirectory } of plan) await symlink(target, join(targetDir, name), isDirectory ? "dir" : "file");
+  const sample = [...owner.keys()].sort().slice(0, RESULT_SAMPLE_SIZE).map((name) => ({ name, from: owner.get(name)! }));
+  return { targetDir, entries: owner.size, sources: options.sources.length, sample };
+}
+
+/** Whether the entry is a directory; a link must resolve inside `roots`, or the merge fails with UnsafeSymlink. */
+async function checkedEntry(mergingProcessorId: string, producerId: string, name: string, path: string, roots: string[]): Promise<boolean> {
+  const info = await lstat(path);
+  if (!info.isSymbolicLink()) return info.isDirectory();
+  let resolved: string;
+  try {
+    resolved = await realpath(path);
+  } catch {
+    throw new UnsafeSymlinkError(
+      `cannot merge inputs of processor "${mergingProcessorId}": output "${name}" of processor "${producerId}" is a symbolic link that does not resolve; write the file itself, or a link to a file in this execution's directories`,
+      { processorId: producerId, file: name },
+    );
   }
-  return { targetDir, entries: Object.fromEntries(owner) };
+  if (!roots.some((root) => isInside(root, resolved)))
+    throw new UnsafeSymlinkError(
+      `cannot merge inputs of processor "${mergingProcessorId}": output "${name}" of processor "${producerId}" is a symbolic link to ${resolved}, outside this execution's workdir and input; write the file itself, or a link that stays inside the execution's directories`,
+      { processorId: producerId, file: name },
+    );
+  return (await lstat(resolved)).isDirectory();
 }

@@ -23,6 +23,8 @@ export interface RunContext {
   /** Environment processors inherit (PATH…), without the caller's token variables. */
   baseEnv: NodeJS.ProcessEnv;
   dockerReachable: () => Promise<boolean>;
+  /** Where DownloadInputs may copy local inputs from: the run's input directory. */
+  localInputRoots: string[];
   /** The per-execution token file ResolveToken may read; nothing else. */
   secretFile: string;
   /** Processes still running, so an abandoned branch's processes can be stopped. */

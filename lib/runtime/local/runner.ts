@@ -135,6 +135,7 @@ async function runExecution(executionId: string, options: LocalRunOptions): Prom
     baseEnv,
     dockerReachable,
     secretFile,
+    localInputRoots: [inputDir],
     running: new Map(),
     stopping: false,
     finishedCount: 0,
@@ -158,6 +159,8 @@ async function runExecution(executionId: string, options: LocalRunOptions): Prom
     await chmod(layout.secretsDir, 0o700);
     await writeFile(secretFile, JSON.stringify({ sessionToken: env.PENNSIEVE_SESSION_TOKEN ?? "", refreshToken: env.PENNSIEVE_REFRESH_TOKEN ?? "" }), { mode: 0o600, flag: "wx" });
     await mkdir(layout.logsDir(executionId), { recursive: true });
+    // The stand-in of the EFS mount point: the transfer guard requires it to exist, as on AWS.
+    await mkdir(layout.efsRoot, { recursive: true });
     await store.updateExecution(executionId, { status: "RUNNING", startedAt: new Date(started).toISOString() });
     emit({ type: "execution-started", workflowName: plan.workflow.name, processorCount: plan.processors.length, workdir: layout.workdir, recordFile: join(layout.executionDir(executionId), "record.json") });
 
@@ -180,7 +183,7 @@ async function runExecution(executionId: string, options: LocalRunOptions): Prom
     await stopOutstandingProcessors(ctx).catch(() => undefined);
     await rm(secretFile, { force: true });
     if (status === "ABORTED")
-      await cleanupAbortedExecution({ workflowInstanceId: executionId, workdir: layout.instanceWorkdir(executionId), inputDir: layout.inputDir(executionId) }).catch(() => undefined);
+      await cleanupAbortedExecution(ctx).catch(() => undefined);
   }
   const record = await store.updateExecution(executionId, {
     status,

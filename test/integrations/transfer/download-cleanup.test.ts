@@ -62,7 +62,7 @@ describe("cleanupExecution", () => {
     expect(await readdir(work)).to.deep.equal(["abc123"]);
     expect(await readFile(join(work, "abc123", "result.txt"), "utf8")).to.equal("keep me");
     expect(await exists(input)).to.equal(false);
-    expect(result.removed).to.have.length(3);
+    expect(result.removed).to.equal(3);
   });
 
   it("refuses a workdir that is not the workflow instance's own", async () => {
@@ -77,14 +77,14 @@ describe("cleanupExecution", () => {
 describe("handleTransfer", () => {
   it("rejects an unknown action with the action named", async () => {
     let caught: unknown;
-    await handleTransfer({ action: "explode" }).catch((e) => (caught = e));
+    await handleTransfer({ action: "explode" }, { efsMountPath: "/mnt/efs" }).catch((e) => (caught = e));
     expect(caught).to.be.instanceOf(TransferInputError);
     expect((caught as Error).message).to.contain('"explode"');
   });
 
   it("rejects a merge payload whose source lacks a dir", async () => {
     let caught: unknown;
-    await handleTransfer({ action: "merge", processorId: "d", targetDir: "/tmp/x", sources: [{ processorId: "b" }] }).catch((e) => (caught = e));
+    await handleTransfer({ action: "merge", computeNodeId: "n", workflowInstanceId: "wi-1", processorId: "d", targetDir: "/tmp/x", sources: [{ processorId: "b" }] }, { efsMountPath: "/mnt/efs" }).catch((e) => (caught = e));
     expect((caught as Error).message).to.contain("sources[0]");
   });
 });

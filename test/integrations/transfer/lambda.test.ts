@@ -26,12 +26,15 @@ function fakeS3(objects: Record<string, string>) {
 
 describe("data-transfer handler", () => {
   let dir: string;
-  beforeEach(async () => (dir = await mkdtemp(join(tmpdir(), "cn-dt-"))));
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), "cn-dt-"));
+    await mkdir(join(dir, "efs"));
+  });
   afterEach(() => rm(dir, { recursive: true, force: true }));
   const efs = () => join(dir, "efs", "node-1");
 
   it("downloads an S3 prefix with its sub-directories and a single S3 object into the input dir", async () => {
-    const handler = createDataTransferHandler({ s3: fakeS3({ "b/in/x.txt": "x", "b/in/sub/y.txt": "y", "b/in/sub/z.txt": "z", "b/one.csv": "1,2" }) });
+    const handler = createDataTransferHandler({ efsMountPath: join(dir, "efs"), s3: fakeS3({ "b/in/x.txt": "x", "b/in/sub/y.txt": "y", "b/in/sub/z.txt": "z", "b/one.csv": "1,2" }) });
     const targetDir = join(efs(), "input", "wi-1");
     const out = await handler({ action: "download", computeNodeId: "node-1", workflowInstanceId: "wi-1", targetDir, inputs: ["s3://b/in/", "s3://b/one.csv"] });
     expect(out).to.deep.include({ action: "download", copied: 4 });
@@ -40,25 +43,25 @@ describe("data-transfer handler", () => {
   });
 
   it("refuses an object key that would escape the input dir", async () => {
-    const handler = createDataTransferHandler({ s3: fakeS3({ "b/in/../../evil": "x" }) });
-    const err = await handler({ action: "download", computeNodeId: "n", workflowInstanceId: "wi-1", targetDir: join(efs(), "input", "wi-1"), inputs: ["s3://b/in/"] }).then(() => undefined, (e) => e);
+    const handler = createDataTransferHandler({ efsMountPath: join(dir, "efs"), s3: fakeS3({ "b/in/../../evil": "x" }) });
+    const err = await handler({ action: "download", computeNodeId: "node-1", workflowInstanceId: "wi-1", targetDir: join(efs(), "input", "wi-1"), inputs: ["s3://b/in/"] }).then(() => undefined, (e) => e);
     expect(err?.name).to.equal("TransferInputError");
     expect(await readdir(dir)).to.not.include("evil");
   });
 
   it("merges upstream outputs by symlink and fails with MergeCollision naming both processors", async () => {
     const work = join(efs(), "workdir", "wi-1");
-    await mkdir(join(work, "h1"), { recursive: true });
-    await mkdir(join(work, "h2"), { recursive: true });
-    await writeFile(join(work, "h1", "a.txt"), "a");
-    await writeFile(join(work, "h2", "b.txt"), "b");
-    const handler = createDataTransferHandler({ s3: fakeS3({}) });
-    const merged = await handler({ action: "merge", processorId: "join", targetDir: join(work, "m_ff"), sources: [{ processorId: "p1", dir: join(work, "h1") }, { processorId: "p2", dir: join(work, "h2") }] });
-    expect(merged).to.deep.include({ action: "merge", entries: { "a.txt": "p1", "b.txt": "p2" } });
-    expect(await readlink(join(work, "m_ff", "a.txt"))).to.equal(join(work, "h1", "a.txt"));
+    await mkdir(join(work, "a1"), { recursive: true });
+    await mkdir(join(work, "a2"), { recursive: true });
+    await writeFile(join(work, "a1", "a.txt"), "a");
+    await writeFile(join(work, "a2", "b.txt"), "b");
+    const handler = createDataTransferHandler({ efsMountPath: join(dir, "efs"), s3: fakeS3({}) });
+    const merged = await handler({ action: "merge", computeNodeId: "node-1", workflowInstanceId: "wi-1", processorId: "join", targetDir: join(work, "m_ff"), sources: [{ processorId: "p1", dir: join(work, "a1") }, { processorId: "p2", dir: join(work, "a2") }] });
+    expect(merged).to.deep.include({ action: "merge", entries: 2, sources: 2, sample: [{ name: "a.txt", from: "p1" }, { name: "b.txt", from: "p2" }] });
+    expect(await readlink(join(work, "m_ff", "a.txt"))).to.equal(join(work, "a1", "a.txt"));
 
-    await writeFile(join(work, "h2", "a.txt"), "other");
-    const err = await handler({ action: "merge", processorId: "join", targetDir: join(work, "m_ee"), sources: [{ processorId: "p1", dir: join(work, "h1") }, { processorId: "p2", dir: join(work, "h2") }] }).then(() => undefined, (e) => e);
+    await writeFile(join(work, "a2", "a.txt"), "other");
+    const err = await handler({ action: "merge", computeNodeId: "node-1", workflowInstanceId: "wi-1", processorId: "join", targetDir: join(work, "m_ee"), sources: [{ processorId: "p1", dir: join(work, "a1") }, { processorId: "p2", dir: join(work, "a2") }] }).then(() => undefined, (e) => e);
     expect(err.name).to.equal("MergeCollision");
     expect(err.message).to.include('"p1"').and.include('"p2"').and.include("a.txt");
     expect(await stat(join(work, "m_ee")).then(() => true, () => false)).to.equal(false);
@@ -68,7 +71,7 @@ describe("data-transfer handler", () => {
     const work = join(efs(), "workdir", "wi-1");
     const input = join(efs(), "input", "wi-1");
     for (const d of [join(work, "ab12"), join(work, "m_ab12"), input]) await mkdir(d, { recursive: true });
-    const handler = createDataTransferHandler({ s3: fakeS3({}) });
+    const handler = createDataTransferHandler({ efsMountPath: join(dir, "efs"), s3: fakeS3({}) });
     await handler({ action: "cleanup", computeNodeId: "node-1", workflowInstanceId: "wi-1", workdir: work, inputDir: input });
     expect(await readdir(work)).to.deep.equal(["ab12"]);
     expect(await stat(input).then(() => true, () => false)).to.equal(false);
