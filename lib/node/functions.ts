@@ -73,7 +73,7 @@ export function createFunctions(name: string, args: FunctionArgs, parent: pulumi
       { parent, dependsOn: spec.mountsEfs ? [...args.storage.mountTargets, logGroup] : [logGroup] },
     );
   };
-  const dataTransfer = make("data-transfer", { role: args.dataTransferRole, timeout: 900, memorySize: 1024, environment: { EFS_MOUNT_PATH: "/mnt/efs" }, mountsEfs: true });
+  const dataTransfer = make("data-transfer", { role: args.dataTransferRole, timeout: 900, memorySize: 1024, environment: { EFS_MOUNT_PATH: "/mnt/efs", COMPUTE_NODE_ID: args.computeNodeId }, mountsEfs: true });
   const finalize = make("finalize", {
     role: args.finalizeRole,
     timeout: 300,

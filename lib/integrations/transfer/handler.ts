@@ -44,7 +44,7 @@ export async function handleTransfer(payload: unknown, options: TransferHandlerO
       return { action: "download", ...(await downloadInputs({ targetDir: p.targetDir, inputs: p.inputs, fetchRemote: options.fetchRemote })) };
     }
     case "merge":
-      return { action: "merge", ...(await mergeInputs({ processorId: p.processorId, targetDir: p.targetDir, sources: p.sources, linkRoots: [p.dirs.realWorkdir, p.dirs.realInputDir] })) };
+      return { action: "merge", ...(await mergeInputs({ processorId: p.processorId, targetDir: p.targetDir, sources: p.sources, execution: { workdir: p.dirs.realWorkdir, inputDir: p.dirs.realInputDir } })) };
     case "cleanup":
       return { action: "cleanup", ...(await cleanupExecution(p)) };
   }

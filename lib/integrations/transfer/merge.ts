@@ -1,5 +1,5 @@
 import { lstat, mkdir, readdir, realpath, rm, symlink } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { join, relative, resolve, sep } from "node:path";
 import { MergeCollisionError, TransferInputError, UnsafeSymlinkError } from "../../errors";
 import { RESULT_SAMPLE_SIZE } from "./contract";
 import { isInside } from "./guard";
@@ -17,10 +17,11 @@ export interface MergeInputsOptions {
   targetDir: string;
   sources: MergeSource[];
   /**
-   * Real paths a merged symbolic link may resolve into: the execution's own workdir and input dir.
-   * @default the parent of targetDir (its workdir)
+   * The real paths of the execution's own directories, where a merged symbolic link may lead: its
+   * input dir, or a processor OUTPUT_DIR of its workdir (not the workdir itself, nor a merge dir).
+   * @default the parent of targetDir as the workdir, no input dir
    */
-  linkRoots?: string[];
+  execution?: { workdir: string; inputDir?: string };
 }
 
 export interface MergeInputsResult {
@@ -45,7 +46,7 @@ export async function mergeInputs(options: MergeInputsOptions): Promise<MergeInp
   if (options.sources.length === 0) throw new TransferInputError(`merge for processor "${options.processorId}" has no sources`, { field: "sources" });
   const targetDir = resolve(options.targetDir);
   const parent = resolve(targetDir, "..");
-  const roots = options.linkRoots ?? [await realpath(parent).catch(() => parent)];
+  const execution = options.execution ?? { workdir: await realpath(parent).catch(() => parent) };
   const owner = new Map<string, string>();
   const plan: { name: string; target: string; isDirectory: boolean }[] = [];
   for (const source of options.sources) {
@@ -62,7 +63,7 @@ export async function mergeInputs(options: MergeInputsOptions): Promise<MergeInp
       if (first !== undefined) throw new MergeCollisionError(options.processorId, name, [first, source.processorId]);
       owner.set(name, source.processorId);
       const target = join(dir, name);
-      plan.push({ name, target, isDirectory: await checkedEntry(options.processorId, source.processorId, name, target, roots) });
+      plan.push({ name, target, isDirectory: await checkedEntry(options.processorId, source.processorId, name, target, execution) });
     }
   }
   await rm(targetDir, { recursive: true, force: true });
@@ -72,8 +73,8 @@ export async function mergeInputs(options: MergeInputsOptions): Promise<MergeInp
   return { targetDir, entries: owner.size, sources: options.sources.length, sample };
 }
 
-/** Whether the entry is a directory; a link must resolve inside `roots`, or the merge fails with UnsafeSymlink. */
-async function checkedEntry(mergingProcessorId: string, producerId: string, name: string, path: string, roots: string[]): Promise<boolean> {
+/** Whether the entry is a directory; a link must lead into the execution's data, or the merge fails with UnsafeSymlink. */
+async function checkedEntry(mergingProcessorId: string, producerId: string, name: string, path: string, execution: { workdir: string; inputDir?: string }): Promise<boolean> {
   const info = await lstat(path);
   if (!info.isSymbolicLink()) return info.isDirectory();
   let resolved: string;
@@ -85,10 +86,21 @@ async function checkedEntry(mergingProcessorId: string, producerId: string, name
       { processorId: producerId, file: name },
     );
   }
-  if (!roots.some((root) => isInside(root, resolved)))
+  if (!leadsIntoData(execution, resolved))
     throw new UnsafeSymlinkError(
-      `cannot merge inputs of processor "${mergingProcessorId}": output "${name}" of processor "${producerId}" is a symbolic link to ${resolved}, outside this execution's workdir and input; write the file itself, or a link that stays inside the execution's directories`,
+      `cannot merge inputs of processor "${mergingProcessorId}": output "${name}" of processor "${producerId}" is a symbolic link to ${resolved}, which is neither in this execution's input nor in one processor's output; write the file itself, or a link to a file of this execution`,
       { processorId: producerId, file: name },
     );
   return (await lstat(resolved)).isDirectory();
+}
+
+/**
+ * Inside the input dir, or inside one processor's OUTPUT_DIR. The workdir itself (`..` from an
+ * output) would hand the next processor every output and merge dir, loops included, and a merge
+ * dir holds only links that cleanup removes.
+ */
+function leadsIntoData(execution: { workdir: string; inputDir?: string }, resolved: string): boolean {
+  if (execution.inputDir !== undefined && isInside(execution.inputDir, resolved)) return true;
+  if (resolved === execution.workdir || !isInside(execution.workdir, resolved)) return false;
+  return !relative(execution.workdir, resolved).split(sep)[0].startsWith("m_");
 }
