@@ -5,6 +5,7 @@ import { ProcessorRunState } from "../../model/execution-record";
 import { RunContext } from "../../runtime/local/context";
 import { runLogged } from "./processes";
 import { INVOCATION_ENV, NODE_ENV } from "./contract";
+import { processorEnvironment } from "./environment";
 import { TaskError } from "../../runtime/local/task-error";
 
 /** The per-invocation values of processor-guide section 3, however the machine delivered them. */
@@ -98,19 +99,15 @@ async function runProcessor(ctx: RunContext, stateName: string, invocation: Invo
 
     // LLM access: the governor's URL and a key naming this execution and processor, revoked when the process ends.
     const llm = ctx.llm?.grant({ executionId: ctx.executionId, processorId: processor.id, ...userOf(ctx) });
-    const env: NodeJS.ProcessEnv = {
-      ...ctx.baseEnv,
-      ...llm?.environment,
-      ENVIRONMENT: ctx.baseEnv.ENVIRONMENT ?? "local",
-      REGION: ctx.baseEnv.AWS_REGION ?? "local",
-      DEPLOYMENT_MODE: ctx.plan.mode,
-      ...invocation.extraEnv,
-      INPUT_DIR: resolve(invocation.inputDir),
-      OUTPUT_DIR: outputDir,
-      WORKFLOW_INSTANCE_ID: invocation.workflowInstanceId,
-      SESSION_TOKEN: invocation.sessionToken,
-      REFRESH_TOKEN: invocation.refreshToken,
-    };
+    const environment = processorEnvironment({
+      invocation: { ...invocation, inputDir: resolve(invocation.inputDir), outputDir },
+      node: ctx.processorHost.node,
+      granted: llm?.environment,
+      delivered: invocation.extraEnv,
+      path: ctx.processorHost.path,
+    });
+    // The Docker CLI also needs to find its engine; the container still gets only the `-e` variables.
+    const env = processorUsesDocker(processor) ? { ...ctx.processorHost.dockerCli, ...environment } : environment;
     const outcome = await runLogged({
       argv,
       env,
@@ -167,6 +164,11 @@ async function runProcessor(ctx: RunContext, stateName: string, invocation: Invo
 function recordState(ctx: RunContext, processorId: string, state: ProcessorRunState) {
   ctx.store.updateProcessor(ctx.executionId, processorId, state).catch(() => undefined);
 }
+
+const processorUsesDocker = (processor: ResolvedProcessor) => !processor.localCommand;
+
+export { localNodeValues, dockerCliValues } from "./environment";
+export type { NodeStaticValues } from "./environment";
 
 /** `localCommand` when registered, otherwise the image under Docker; without either, a clear error naming the processor. */
 async function commandFor(ctx: RunContext, processor: ResolvedProcessor): Promise<string[]> {

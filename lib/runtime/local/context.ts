@@ -6,6 +6,7 @@ import { FileRecordStore } from "../file-record-store";
 import { LocalRunEventBody } from "./events";
 import { LocalJoins } from "../../integrations/join/local";
 import type { LlmAccess } from "../../integrations/llm/contract";
+import type { NodeStaticValues } from "../../integrations/processor/local";
 
 /** Shared state of one local execution, handed to every Task handler. */
 export interface RunContext {
@@ -20,8 +21,8 @@ export interface RunContext {
   limiter: Bottleneck;
   /** Working directory of `localCommand` processes. */
   commandCwd: string;
-  /** Environment processors inherit (PATH…), without the caller's token variables. */
-  baseEnv: NodeJS.ProcessEnv;
+  /** All a processor takes from the runner's environment: the node's static values and PATH (lib/integrations/processor/environment.ts). */
+  processorHost: { node: NodeStaticValues; path?: string; dockerCli: Record<string, string> };
   dockerReachable: () => Promise<boolean>;
   /** Where DownloadInputs may copy local inputs from: the run's input directory. */
   localInputRoots: string[];

@@ -17,7 +17,7 @@ import { isDockerReachable } from "./docker";
 import { LocalRunEvent, LocalRunEventBody } from "./events";
 import { childMachineHandler, ChildExecutionFailed, ChildRun } from "../../integrations/child/local";
 import { localFinalize } from "../../integrations/finalize/local";
-import { ecsProcessorHandler, lambdaProcessorHandler, missingRuntimeMessage, stopOutstandingProcessors } from "../../integrations/processor/local";
+import { dockerCliValues, ecsProcessorHandler, lambdaProcessorHandler, localNodeValues, missingRuntimeMessage, stopOutstandingProcessors } from "../../integrations/processor/local";
 import { resolveTokenHandler } from "../../integrations/tokens/local";
 import { TaskError } from "./task-error";
 import { localTransfer } from "../../integrations/transfer/local";
@@ -46,7 +46,11 @@ export interface LocalRunOptions {
   concurrency?: number;
   /** Working directory of `localCommand` processes. @default process.cwd() */
   commandCwd?: string;
-  /** Where session/refresh tokens (`PENNSIEVE_SESSION_TOKEN`, `PENNSIEVE_REFRESH_TOKEN`) and processors' base environment come from. @default process.env */
+  /**
+   * Where the session/refresh tokens (`PENNSIEVE_SESSION_TOKEN`, `PENNSIEVE_REFRESH_TOKEN`), the
+   * node's static values (`ENVIRONMENT`, `REGION` or `AWS_REGION`, `PENNSIEVE_API_HOST`,
+   * `PENNSIEVE_API_HOST2`) and `PATH` come from; processors get nothing else of it. @default process.env
+   */
   env?: NodeJS.ProcessEnv;
   /** @default compiles the plan with lib/compile for this workdir's EFS stand-in */
   compile?: LocalCompiler;
@@ -119,9 +123,6 @@ async function runExecution(executionId: string, options: LocalRunOptions): Prom
       // A listener's failure must not fail the workflow.
     }
   };
-  const baseEnv = { ...env };
-  delete baseEnv.PENNSIEVE_SESSION_TOKEN;
-  delete baseEnv.PENNSIEVE_REFRESH_TOKEN;
   const ctx: RunContext = {
     plan,
     layout,
@@ -132,7 +133,8 @@ async function runExecution(executionId: string, options: LocalRunOptions): Prom
     emit,
     limiter: new Bottleneck({ maxConcurrent: Math.max(1, options.concurrency ?? cpus().length * 4) }),
     commandCwd: resolve(options.commandCwd ?? process.cwd()),
-    baseEnv,
+    // Processors never inherit the runner's environment (API tokens, passphrases, AWS credentials).
+    processorHost: { node: localNodeValues(env, plan.mode), path: env.PATH, dockerCli: dockerCliValues(env) },
     dockerReachable,
     secretFile,
     localInputRoots: [inputDir],
