@@ -8,7 +8,7 @@ import { IdempotencyGuard } from "../lib/provision/idempotency";
 import { NodeService } from "../lib/provision/node-service";
 import { OperationManager } from "../lib/provision/operation-manager";
 import { AuthConfig, bearerAuth } from "./auth";
-import { MethodNotAllowedError, toHttpError, UnsupportedMediaTypeError } from "./http-errors";
+import { BodyTooDeepError, jsonDepthExceeds, MethodNotAllowedError, toHttpError, UnsupportedMediaTypeError } from "./http-errors";
 import { errorFields, Logger } from "./logger";
 import { buildOpenApiDocument } from "./openapi";
 import { expressPath, RouteSpec } from "./route";
@@ -35,6 +35,9 @@ export interface AppDeps {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** Deepest JSON nesting accepted in a body: a workflow with free-form processor params needs far fewer. */
+export const MAX_BODY_DEPTH = 64;
 
 declare module "express-serve-static-core" {
   interface Request {
@@ -72,7 +75,14 @@ export function createApp(deps: AppDeps): express.Express {
   app.set("query parser", "simple");
   app.use(requestContext(deps.logger));
   const auth = bearerAuth(deps.auth);
-  const json = express.json({ limit: deps.bodyLimit ?? "1mb" });
+  // Depth is checked on the raw bytes, before parsing: a deeply nested body would otherwise reach
+  // zod's recursive validation (a stack overflow, a 500) after parts of a request were acted on.
+  const json = express.json({
+    limit: deps.bodyLimit ?? "1mb",
+    verify: (_req, _res, raw) => {
+      if (jsonDepthExceeds(raw, MAX_BODY_DEPTH)) throw new BodyTooDeepError(MAX_BODY_DEPTH);
+    },
+  });
   const routes = apiRoutes(deps);
 
   for (const route of routes) {

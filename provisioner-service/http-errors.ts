@@ -27,6 +27,49 @@ export class UnsupportedMediaTypeError extends ComputeNodeError {
   }
 }
 
+/** The JSON body is nested deeper than the service accepts. HTTP 400. */
+export class BodyTooDeepError extends ComputeNodeError {
+  override name = "BodyTooDeepError";
+  /** body-parser keeps a verify error's own status. */
+  readonly status = 400;
+  constructor(readonly maxDepth: number) {
+    super("body_too_deep", `the request body nests objects and arrays more than ${maxDepth} levels deep; no request of this API needs that many`);
+  }
+}
+
+/** The deepest `[`/`{` nesting of a JSON text, counted without parsing it (strings skipped); stops counting past `limit`. */
+export function jsonDepthExceeds(text: Buffer, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped byte
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
+}
+
+/**
+ * The answer to a request Node's HTTP parser refused before express saw it (`clientError`):
+ * headers too large (431) or a malformed request (400), with the API's JSON error envelope.
+ */
+export function clientErrorResponse(err: NodeJS.ErrnoException, requestId: string): string {
+  const tooLarge = err.code === "HPE_HEADER_OVERFLOW";
+  const status = tooLarge ? 431 : 400;
+  const body = JSON.stringify({
+    error: tooLarge
+      ? { code: "headers_too_large", message: "the request's headers are larger than the service accepts", requestId }
+      : { code: "bad_request", message: "the request is not valid HTTP", requestId },
+  });
+  const reason = tooLarge ? "Request Header Fields Too Large" : "Bad Request";
+  return `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${requestId}\r\nConnection: close\r\n\r\n${body}`;
+}
+
 export interface HttpError {
   status: number;
   body: ErrorResponse;
@@ -61,6 +104,9 @@ export function toHttpError(err: unknown, requestId: string): HttpError {
   if (err instanceof MethodNotAllowedError) return make(405, err.code, err.message, {}, { Allow: err.allowed.join(", ") });
   if (err instanceof ConflictError) return make(409, err.code, err.message, err.holderId ? { holderId: err.holderId } : {});
   if (err instanceof UnsupportedMediaTypeError) return make(415, err.code, err.message);
+  if (err instanceof BodyTooDeepError) return make(400, err.code, err.message);
+  // The router could not percent-decode a path segment (`%E0%A4%A`): the caller's path is malformed.
+  if (err instanceof URIError) return make(400, "invalid_path", "the request path holds a malformed percent-encoding");
   if (err instanceof IdempotencyKeyReusedError) return make(422, err.code, err.message);
   if (err instanceof UnavailableError) return make(503, err.code, err.message, {}, { "Retry-After": "30" });
   const bodyError = typeof err === "object" && err !== null && typeof (err as { type?: unknown }).type === "string" ? BODY_ERRORS[(err as { type: string }).type] : undefined;

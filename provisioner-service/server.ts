@@ -1,8 +1,9 @@
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
 import { Server } from "node:http";
+import { Duplex } from "node:stream";
 import { ExecutionService } from "../lib/provision/execution-service";
 import { FileProvisionStore } from "../lib/provision/file-store";
 import { IdempotencyGuard } from "../lib/provision/idempotency";
@@ -15,6 +16,7 @@ import { WorkflowRuntime } from "../lib/provision/workflow-runtime";
 import { AppDeps, createApp } from "./app";
 import { AuthConfig } from "./auth";
 import { errorFields, Logger } from "./logger";
+import { clientErrorResponse } from "./http-errors";
 
 export interface ServiceOptions {
   dataDir: string;
@@ -113,6 +115,12 @@ export async function startServer(service: Service, listen: { port: number; host
   const server: Server = await new Promise((resolveServer, reject) => {
     const s = service.app.listen(listen.port, listen.host, (err?: Error) => (err ? reject(err) : resolveServer(s)));
     s.once("error", reject);
+    // Node answers a request its parser refuses (headers past maxHeaderSize: 431) with a bare status
+    // line; callers get the API's JSON error envelope instead.
+    s.on("clientError", (err: NodeJS.ErrnoException, socket: Duplex) => {
+      if (err.code === "ECONNRESET" || !socket.writable) return socket.destroy();
+      socket.end(clientErrorResponse(err, randomUUID()));
+    });
   });
   const address = server.address() as AddressInfo;
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;

@@ -13,6 +13,8 @@ export interface LaunchOptions {
   timeoutMs?: number;
   /** Values replaced by `***` in the log (the execution's tokens), should the process print them. */
   secrets?: string[];
+  /** Bytes of output kept per attempt; the rest is dropped after a truncation marker, so a chatty processor cannot fill the disk. @default DEFAULT_MAX_LOG_BYTES */
+  maxLogBytes?: number;
   /** Called once the process exists, so the runner can stop it when its branch is abandoned. */
   onSpawn?: (child: ChildProcess) => void;
 }
@@ -26,14 +28,18 @@ export interface ProcessOutcome {
   timedOut?: boolean;
 }
 
+/** 16 MiB: far more than a useful log, far less than a full disk. */
+export const DEFAULT_MAX_LOG_BYTES = 16 * 1024 * 1024;
+
 /** Runs one command with its output in a log file. The header names the command, never the environment (it holds tokens). */
 export function runLogged(options: LaunchOptions): Promise<ProcessOutcome> {
   mkdirSync(dirname(options.logFile), { recursive: true });
   const fd = openSync(options.logFile, "a", 0o600);
   writeSync(fd, `${options.header}\n`);
   const secrets = (options.secrets ?? []).filter((t) => t.length > 0);
-  // Without secrets the process writes straight into the file; with them its output passes through a redactor.
-  const redactors = secrets.length ? [new Redactor(secrets, (t) => writeSync(fd, t)), new Redactor(secrets, (t) => writeSync(fd, t))] : [];
+  // Output passes through a redactor (the tokens) and a budget shared by stdout and stderr.
+  const budget = new LogBudget(options.maxLogBytes ?? DEFAULT_MAX_LOG_BYTES, (bytes) => writeSync(fd, bytes));
+  const redactors = [new Redactor(secrets, (t) => budget.writeText(t)), new Redactor(secrets, (t) => budget.writeText(t))];
   return new Promise((resolve) => {
     let settled = false;
     let timedOut = false;
@@ -53,16 +59,15 @@ export function runLogged(options: LaunchOptions): Promise<ProcessOutcome> {
     };
     let child: ChildProcess;
     try {
-      child = spawn(options.argv[0], options.argv.slice(1), { cwd: options.cwd, env: options.env, stdio: redactors.length ? ["ignore", "pipe", "pipe"] : ["ignore", fd, fd] });
+      child = spawn(options.argv[0], options.argv.slice(1), { cwd: options.cwd, env: options.env, stdio: ["ignore", "pipe", "pipe"] });
     } catch (err) {
       finish({ exitCode: null, signal: null, spawnError: (err as NodeJS.ErrnoException).code ?? String(err) });
       return;
     }
-    if (redactors.length) {
-      for (const [i, stream] of [child.stdout!, child.stderr!].entries()) {
-        stream.setEncoding("utf8");
-        stream.on("data", (chunk: string) => redactors[i].push(chunk));
-      }
+    for (const [i, stream] of [child.stdout!, child.stderr!].entries()) {
+      stream.setEncoding("utf8");
+      // Past the budget the output is still read (and dropped), so the processor never blocks on a full pipe.
+      stream.on("data", (chunk: string) => redactors[i].push(chunk));
     }
     if (options.timeoutMs !== undefined)
       timer = setTimeout(() => {
@@ -83,7 +88,7 @@ class Redactor {
     private readonly secrets: string[],
     private readonly write: (text: string) => void,
   ) {
-    this.keep = Math.max(...secrets.map((s) => s.length)) - 1;
+    this.keep = secrets.length ? Math.max(...secrets.map((s) => s.length)) - 1 : 0;
   }
   push(chunk: string) {
     let text = this.carry + chunk;
@@ -95,5 +100,30 @@ class Redactor {
   flush() {
     if (this.carry) this.write(this.carry);
     this.carry = "";
+  }
+}
+
+/** Writes at most `limit` bytes, then one marker line, then nothing. */
+class LogBudget {
+  private remaining: number;
+  private truncated = false;
+  constructor(
+    private readonly limit: number,
+    private readonly write: (bytes: Buffer) => void,
+  ) {
+    this.remaining = limit;
+  }
+  writeText(text: string) {
+    if (this.truncated || text.length === 0) return;
+    const bytes = Buffer.from(text, "utf8");
+    if (bytes.length <= this.remaining) {
+      this.remaining -= bytes.length;
+      this.write(bytes);
+      return;
+    }
+    this.write(bytes.subarray(0, this.remaining));
+    this.remaining = 0;
+    this.truncated = true;
+    this.write(Buffer.from(`\n[log truncated: the processor wrote more than ${this.limit} bytes in this attempt; the rest of its output was discarded]\n`));
   }
 }

@@ -28,7 +28,8 @@ export async function localTransfer(ctx: RunContext, rawPayload: unknown): Promi
     return { ExecutedVersion: "$LATEST", StatusCode: 200, Payload: result };
   } catch (err) {
     const e = err instanceof Error ? err : new Error(String(err));
-    ctx.firstFailure ??= { processorId: (err as { processorId?: string }).processorId ?? "", cause: `${e.name}: ${e.message}` };
+    // The record's `error` carries the name (MergeCollision…); the cause is the message alone, or it would read "MergeCollision: MergeCollision: …".
+    ctx.firstFailure ??= { processorId: (err as { processorId?: string }).processorId ?? "", cause: e.message };
     throw lambdaError(e);
   }
 }
