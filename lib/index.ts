@@ -9,4 +9,4 @@ export { executionSnapshot } from "./plan/snapshot";
 export { createDataTransferHandler } from "./integrations/transfer/lambda";
 export type { DataTransferHandlerOptions } from "./integrations/transfer/lambda";
 export type { TransferPayload, ExecutionIds } from "./integrations/transfer/contract";
-export type { TransferResult } from "./integrations/transfer/handler";
+export type { TransferResult } from "./integrations/transfer/lambda";

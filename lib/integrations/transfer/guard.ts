@@ -1,12 +1,9 @@
 import { lstat, realpath } from "node:fs/promises";
 import { isAbsolute, join, resolve, sep } from "node:path";
 import { TransferInputError, UnsafePathError } from "../../errors";
+import { COMPUTE_NODE_ID_PATTERN, COMPUTE_NODE_ID_RULE, WORKFLOW_INSTANCE_ID_PATTERN, WORKFLOW_INSTANCE_ID_RULE } from "../../model/id-patterns";
 import { ExecutionIds, TransferPayload } from "./contract";
 
-// The model's id patterns (lib/model/ids.ts), repeated here because this module ships in the Lambda
-// bundle, which may not import zod. test/integrations/transfer/guard.test.ts keeps the two equal.
-export const COMPUTE_NODE_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,38}$/;
-export const WORKFLOW_INSTANCE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$/;
 /** A processor's hash names its OUTPUT_DIR (`{hash}`) and merge dir (`m_{hash}`): hex, as lib/plan/resolve.ts makes it. */
 const HASH = /^[0-9a-f]{1,64}$/;
 
@@ -78,9 +75,9 @@ export async function guardTransfer(payload: TransferPayload, options: GuardOpti
 
 function checkIds(ids: ExecutionIds, options: GuardOptions) {
   if (!COMPUTE_NODE_ID_PATTERN.test(ids.computeNodeId))
-    throw new TransferInputError(`computeNodeId ${JSON.stringify(ids.computeNodeId)} is not a compute node id (1–39 lowercase letters, digits or '-', starting with a letter or digit)`, { field: "computeNodeId" });
+    throw new TransferInputError(`computeNodeId ${JSON.stringify(ids.computeNodeId)} is not a compute node id (${COMPUTE_NODE_ID_RULE})`, { field: "computeNodeId" });
   if (!WORKFLOW_INSTANCE_ID_PATTERN.test(ids.workflowInstanceId))
-    throw new TransferInputError(`workflowInstanceId ${JSON.stringify(ids.workflowInstanceId)} is not a workflow instance id (1–80 letters, digits, '-' or '_', starting with a letter or digit)`, { field: "workflowInstanceId" });
+    throw new TransferInputError(`workflowInstanceId ${JSON.stringify(ids.workflowInstanceId)} is not a workflow instance id (${WORKFLOW_INSTANCE_ID_RULE})`, { field: "workflowInstanceId" });
   if (options.computeNodeId !== undefined && ids.computeNodeId !== options.computeNodeId)
     throw new UnsafePathError("computeNodeId", `"${ids.computeNodeId}" is not the node this function serves ("${options.computeNodeId}")`);
 }

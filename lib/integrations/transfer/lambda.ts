@@ -33,4 +33,6 @@ export function createDataTransferHandler(options: DataTransferHandlerOptions = 
   };
 }
 
+export type { TransferResult };
+
 export const handler = createDataTransferHandler();
