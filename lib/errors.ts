@@ -175,3 +175,25 @@ export function formatIssues(issues: ValidationIssue[]): string {
     })
     .join("\n");
 }
+
+/** A tokens payload is malformed, or a token cannot be delivered as it is. The message never holds a token. */
+export class TokenInputError extends ComputeNodeError {
+  override name = "TokenInputError";
+  readonly field?: string;
+  constructor(message: string, options?: { cause?: unknown; field?: string }) {
+    super("invalid_token_input", message, options);
+    if (options?.field !== undefined) this.field = options.field;
+  }
+}
+
+/**
+ * The session token has expired (or is about to) and the node's Cognito app client would not
+ * refresh it: the processor would start with a token the API refuses. The cause is Cognito's
+ * error (its name only is kept in the message; no token is).
+ */
+export class TokenRefreshError extends ComputeNodeError {
+  override name = "TokenRefreshFailed";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("token_refresh_failed", message, options);
+  }
+}

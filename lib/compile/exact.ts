@@ -17,6 +17,7 @@ import { childComment, exactComment } from "./markers";
 import { joinAbortTask, joinReleaseTask, joinWaitTask } from "../integrations/join/asl";
 import { startChildTask } from "../integrations/child/asl";
 import { TaskState } from "./asl/task";
+import { RUN_ERROR_PATH } from "../integrations/processor/asl";
 
 export interface ExactInput {
   workflowName: string;
@@ -218,8 +219,8 @@ function addPart(graph: StateGraph, input: ExactInput, part: UnitChain[], label:
 export function processorAbort(target: CompileTarget): (processorId: { literal: string } | { path: string }) => TaskState {
   return (id) =>
     "literal" in id
-      ? joinAbortTask(target.joinFunctionArn, { failed: { literal: `processor ${JSON.stringify(id.literal)}` }, error: { path: "$.err.Error" }, cause: { literal: `processor ${JSON.stringify(id.literal)} failed` } })
-      : joinAbortTask(target.joinFunctionArn, { failed: { path: `States.Format('processor "{}"', ${id.path})` }, error: { path: "$.err.Error" }, cause: { path: `States.Format('processor "{}" failed', ${id.path})` } });
+      ? joinAbortTask(target.joinFunctionArn, { failed: { literal: `processor ${JSON.stringify(id.literal)}` }, error: { path: `${RUN_ERROR_PATH}.Error` }, cause: { literal: `processor ${JSON.stringify(id.literal)} failed` } })
+      : joinAbortTask(target.joinFunctionArn, { failed: { path: `States.Format('processor "{}"', ${id.path})` }, error: { path: `${RUN_ERROR_PATH}.Error` }, cause: { path: `States.Format('processor "{}" failed', ${id.path})` } });
 }
 
 const jsonBytes = (text: string) => Buffer.byteLength(JSON.stringify(text));

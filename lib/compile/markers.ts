@@ -92,6 +92,10 @@ function taskMarker(graph: AslGraph, name: string, state: AslTaskState, mapIds: 
         return { kind: "cleanup", processorIds: [] };
       case "finalize":
         return { kind: "finalize", processorIds: [] };
+      // The tokens function: a Lambda processor's tokens, or an ECS processor's environment file.
+      case "resolve":
+      case "env-file":
+        return { kind: "resolve-token", processorIds: servedBy(graph, name, mapIds) };
     }
   }
   if (mapIds && (state.Resource === RESOURCE.ecsRunTaskSync || state.Resource === RESOURCE.lambdaInvoke)) return { kind: "processor", processorIds: mapIds };

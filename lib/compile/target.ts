@@ -14,6 +14,10 @@ export interface CompileTarget {
   assignPublicIp: boolean;
   dataTransferFunctionArn: string;
   finalizeFunctionArn: string;
+  /** The node's tokens function (lib/integrations/tokens/lambda.ts): refreshes and hands over each processor's tokens. @default cn-<node>-tokens */
+  tokensFunctionArn: string;
+  /** The bucket of the executions' environment files (ECS processors' tokens). @default cn-<node>-env */
+  envFileBucket: string;
   /** The join Lambda of exact mode (lib/integrations/join/lambda.ts): stores task tokens and releases units whose dependencies finished. @default cn-<node>-join */
   joinFunctionArn: string;
   /** Processor id → task definition (family, family:revision or ARN). @default taskDefinitionFamily(node, processor) */
@@ -48,6 +52,8 @@ export function resolveTarget(plan: ResolvedPlan, given: Partial<CompileTarget> 
     dataTransferFunctionArn: given.dataTransferFunctionArn ?? `arn:aws:lambda:${region}:${ACCOUNT}:function:cn-${node}-data-transfer`,
     finalizeFunctionArn: given.finalizeFunctionArn ?? `arn:aws:lambda:${region}:${ACCOUNT}:function:cn-${node}-finalize`,
     joinFunctionArn: given.joinFunctionArn ?? `arn:aws:lambda:${region}:${ACCOUNT}:function:cn-${node}-join`,
+    tokensFunctionArn: given.tokensFunctionArn ?? `arn:aws:lambda:${region}:${ACCOUNT}:function:cn-${node}-tokens`,
+    envFileBucket: given.envFileBucket ?? `cn-${node}-env`.toLowerCase().replace(/[^a-z0-9.-]/g, "-").slice(0, 63),
     taskDefinitions,
     lambdaFunctions,
     childStateMachineArns: given.childStateMachineArns ?? {},

@@ -11,8 +11,8 @@ import { mapComment, processorComment } from "./markers";
 import { EVENTS, SFN_LIMITS } from "./limits";
 import { HashRef, inputDirValue, mergeDirValue, outputDirValue } from "./paths";
 import { mergeTask } from "../integrations/transfer/asl";
-import { resolveTokenTask } from "../integrations/tokens/asl";
-import { processorRunTask } from "../integrations/processor/asl";
+import { envFileArnValue, envFileTask, resolveTokenTask } from "../integrations/tokens/asl";
+import { processorRunTask, RUN_ERROR_PATH } from "../integrations/processor/asl";
 import { TaskState } from "./asl/task";
 
 /** A linear run of states with one entry and one exit (failure states hang off it). */
@@ -56,7 +56,7 @@ export function renderUnit(ctx: UnitRenderContext, unit: ScheduleUnit): Fragment
   return unit.members.length === 1 ? renderSingle(ctx, unit.members[0]) : renderGroup(ctx, unit.members);
 }
 
-/** [MergeInputs] → ResolveToken → run; merge first, so the tokens are in the state as briefly as possible. */
+/** [MergeInputs] → ResolveToken → run; merge first, so a Lambda processor's tokens are in the state as briefly as possible. */
 function renderSingle(ctx: UnitRenderContext, p: ResolvedProcessor): Fragment {
   const { names, target } = ctx;
   const states: [string, State][] = [];
@@ -71,13 +71,13 @@ function renderSingle(ctx: UnitRenderContext, p: ResolvedProcessor): Fragment {
   const runName = names.name("Run", p.id);
   const failName = names.name("Failed", p.id);
   const failure = failureEntry(ctx, p.id, { literal: p.id }, failName);
-  states.push([tokenName, resolveTokenTask()]);
+  states.push([tokenName, tokenTask(target, p)]);
   const run = runState(ctx, p, own, failure.entry, processorComment(p.id));
   states.push([runName, run]);
   chain(states as [string, ChainableState][]);
   // The caught error keeps its name only: the cause of a failed runTask.sync is the task description,
   // container overrides (tokens) included. Exit code and stopped reason stay in the history event.
-  states.push(...failure.states, [failName, new FailState({ errorPath: "$.err.Error", cause: `processor "${p.id}" failed` })]);
+  states.push(...failure.states, [failName, new FailState({ errorPath: `${RUN_ERROR_PATH}.Error`, cause: `processor "${p.id}" failed` })]);
   events += EVENTS.sdkTask + (p.computeType === "ecs" ? EVENTS.syncTask : EVENTS.lambdaTask);
   return { first: states[0][0], last: run, states, events };
 }
@@ -104,7 +104,7 @@ function renderGroup(ctx: UnitRenderContext, members: ResolvedProcessor[]): Frag
   const describeName = names.name("Describe failure", label);
   const failName = names.name("Failed", label);
   const failure = failureEntry(ctx, label, { path: "$.p.id" }, describeName);
-  inner.push([names.name("Token", label), resolveTokenTask()]);
+  inner.push([names.name("Token", label), tokenTask(target, p)]);
   const run = runState(ctx, p, own, failure.entry);
   inner.push([names.name("Run", label), run]);
   perItem += EVENTS.sdkTask + (p.computeType === "ecs" ? EVENTS.syncTask : EVENTS.lambdaTask);
@@ -114,7 +114,7 @@ function renderGroup(ctx: UnitRenderContext, members: ResolvedProcessor[]): Frag
   for (const [name, state] of inner) iteration.add(name, state);
   for (const [name, state] of failure.states) iteration.add(name, state);
   // Same rule as a single processor's failure: keep the error name, name the processor, drop the cause.
-  const describe = iteration.add(describeName, new PassState({ parameters: { "Error.$": "$.err.Error", "Cause.$": "States.Format('processor \"{}\" failed', $.p.id)" } }));
+  const describe = iteration.add(describeName, new PassState({ parameters: { "Error.$": `${RUN_ERROR_PATH}.Error`, "Cause.$": "States.Format('processor \"{}\" failed', $.p.id)" } }));
   describe.setNext(failName);
   iteration.add(failName, new FailState({ errorPath: "$.Error", causePath: "$.Cause" }));
 
@@ -146,7 +146,13 @@ function runState(ctx: UnitRenderContext, p: ResolvedProcessor, own: HashRef, fa
     failState,
     gpu: p.gpu,
     network: ctx.target,
+    envFile: envFileArnValue(ctx.target.envFileBucket, ctx.target.region, ctx.target.computeNodeId),
   });
+}
+
+/** Hands the tokens over just before the run: an environment file for ECS, the state (into the payload) for Lambda. */
+function tokenTask(target: CompileTarget, p: ResolvedProcessor): TaskState {
+  return p.computeType === "ecs" ? envFileTask(target.tokensFunctionArn, target.computeNodeId) : resolveTokenTask(target.tokensFunctionArn, target.computeNodeId);
 }
 
 function chain(states: [string, ChainableState][]): void {

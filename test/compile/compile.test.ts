@@ -37,14 +37,21 @@ describe("compileWorkflow", () => {
     expect(merges.map((m) => m.processorIds)).to.deep.equal([["d"]]);
   });
 
-  it("passes the seed's directories and the tokens to an ECS processor through container overrides", () => {
+  it("passes the seed's directories to an ECS processor through container overrides and its tokens through the execution's environment file", () => {
     const compiled = compileWorkflow(planOf(diamond), { target: { computeNodeId: "node-1", efsMountPath: "/mnt/efs" } });
     const plan = planOf(diamond);
     const hash = (id: string) => plan.processors.find((p) => p.id === id)!.hash;
     const run = allStates(compiled.definition).find(([, s]) => "Comment" in s && s.Comment === "processor:d")![1];
     expect(run.Type === "Task" && run.Resource).to.equal("arn:aws:states:::ecs:runTask.sync");
-    const env = (run as unknown as { Parameters: { Overrides: { ContainerOverrides: { Environment: Record<string, string>[] }[] } } }).Parameters.Overrides.ContainerOverrides[0].Environment;
-    expect(env.map((e) => e.Name)).to.deep.equal(["INPUT_DIR", "OUTPUT_DIR", "WORKFLOW_INSTANCE_ID", "SESSION_TOKEN", "REFRESH_TOKEN"]);
+    const container = (run as unknown as { Parameters: { Overrides: { ContainerOverrides: { Environment: Record<string, string>[]; EnvironmentFiles: Record<string, string>[] }[] } } }).Parameters.Overrides.ContainerOverrides[0];
+    const env = container.Environment;
+    expect(env.map((e) => e.Name)).to.deep.equal(["INPUT_DIR", "OUTPUT_DIR", "WORKFLOW_INSTANCE_ID"]);
+    expect(container.EnvironmentFiles).to.deep.equal([{ Type: "s3", "Value.$": "States.Format('arn:aws:s3:::cn-node-1-env/execution-env/node-1/{}.env', $.ctx.workflowInstanceId)" }]);
+    const states = allStates(compiled.definition);
+    const runName = states.find(([, s]) => s === run)![0];
+    const token = states.find(([, s]) => "Next" in s && s.Next === runName)![1] as unknown as { Parameters: Record<string, unknown>; ResultPath: unknown };
+    expect(token.Parameters.Payload).to.deep.equal({ action: "env-file", computeNodeId: "node-1", "workflowInstanceId.$": "$.ctx.workflowInstanceId" });
+    expect(token.ResultPath).to.equal(null);
     expect(env[0]["Value.$"]).to.equal(`States.Format('{}/m_${hash("d")}', $.ctx.workdir)`);
     expect(env[1]["Value.$"]).to.equal(`States.Format('{}/${hash("d")}', $.ctx.workdir)`);
     const init = compiled.definition.States["Initialize"];
@@ -68,8 +75,9 @@ describe("compileWorkflow", () => {
     expect(run("a").Retry.map((r) => r.ErrorEquals[0])).to.deep.equal(["ECS.AmazonECSException"]);
     expect(run("b").Retry.map((r) => r.ErrorEquals)).to.deep.equal([["ECS.AmazonECSException", "ECS.ServerException", "ECS.ThrottlingException", "ECS.LimitExceededException"], ["States.TaskFailed", "States.Timeout"]]);
     expect(run("b").Retry[1].MaxAttempts).to.equal(2);
-    const token = states.find(([, s]) => s.Type === "Task" && s.Resource.includes("secretsmanager"))![1] as { Retry: { ErrorEquals: string[]; BackoffRate: number }[] };
-    expect(token.Retry[0].ErrorEquals).to.include("SecretsManager.ThrottlingException");
+    const token = states.find(([, s]) => s.Type === "Task" && (s.Parameters as { Payload?: { action?: string } } | undefined)?.Payload?.action === "env-file")![1] as { Retry: { ErrorEquals: string[]; BackoffRate: number }[] };
+    expect(token.Retry[0].ErrorEquals).to.include("Lambda.TooManyRequestsException");
+    expect(token.Retry[1].ErrorEquals).to.include("ThrottlingException");
   });
 
   it("leaves a GPU processor off Fargate, on the cluster's default capacity providers", () => {
@@ -85,7 +93,8 @@ describe("compileWorkflow", () => {
     const [, run] = states.find(([, s]) => "Comment" in s && s.Comment === "processor:a")!;
     if (run.Type !== "Task") throw new Error("not a task");
     const fail = states.find(([name]) => name === run.Catch![0].Next)![1];
-    expect(fail).to.deep.equal({ Type: "Fail", Cause: 'processor "a" failed', ErrorPath: "$.err.Error" });
+    // The caught error overwrites the tokens' place, so the Fail state's input holds none.
+    expect(fail).to.deep.equal({ Type: "Fail", Cause: 'processor "a" failed', ErrorPath: "$.tok.Error" });
   });
 
   it("produces valid, deterministic ASL with valid unique state names for long and colliding ids", () => {

@@ -100,8 +100,8 @@ describe("compileWorkflow in exact mode", () => {
     const [runName, run] = [...states].find(([, s]) => s.Type === "Task" && s.Comment === "processor:a") as [string, AslTaskState];
     const [abortName, ownAbort] = aborts.find(([, s]) => (s.Parameters!.Payload as Record<string, unknown>).failed === 'processor "a"')!;
     expect(run.Catch![0].Next, runName).to.equal(abortName);
-    expect(ownAbort.Parameters!.Payload).to.deep.include({ "error.$": "$.err.Error", cause: 'processor "a" failed' });
-    expect(states.get(ownAbort.Next!)).to.deep.include({ Type: "Fail", ErrorPath: "$.err.Error" });
+    expect(ownAbort.Parameters!.Payload).to.deep.include({ "error.$": "$.tok.Error", cause: 'processor "a" failed' });
+    expect(states.get(ownAbort.Next!)).to.deep.include({ Type: "Fail", ErrorPath: "$.tok.Error" });
     const [, partAbort] = aborts.find(([, s]) => s.ResultPath === "$.error")!;
     expect(partAbort.ResultSelector).to.deep.equal({ "Error.$": "$.Payload.error", "Cause.$": "$.Payload.cause" });
     expect(states.get(partAbort.Next!)).to.deep.include({ Type: "Fail", ErrorPath: "$.error.Error", CausePath: "$.error.Cause" });

@@ -33,6 +33,8 @@ interface Trace {
 async function execute(compiled: CompiledWorkflow, plan: ReturnType<typeof planOf>, failing: string[] = []): Promise<{ output?: unknown; error?: Error; trace: Trace }> {
   const byHash = new Map(plan.processors.map((p) => [p.hash, p.id]));
   const trace: Trace = { events: [], finalize: [], tokensSeen: new Map() };
+  // The S3 stand-in: environment files by key, as the tokens function wrote them.
+  const envFiles = new Map<string, Record<string, string>>();
   const handlersFor = (machine: AslStateMachine): Record<string, (input: unknown) => Promise<unknown>> => {
     const handlers: Record<string, (input: unknown) => Promise<unknown>> = {};
     for (const [name, marker] of readMarkers(machine)) {
@@ -40,10 +42,15 @@ async function execute(compiled: CompiledWorkflow, plan: ReturnType<typeof planO
         const i = input as Record<string, any>;
         switch (marker.kind) {
           case "resolve-token":
-            return { SecretString: JSON.stringify({ sessionToken: SESSION, refreshToken: REFRESH }) };
+            // The tokens function: the tokens for a Lambda processor, an environment file for an ECS one.
+            if (i.Payload.action === "resolve") return { StatusCode: 200, Payload: { sessionToken: SESSION, refreshToken: REFRESH } };
+            envFiles.set(`/execution-env/${i.Payload.computeNodeId}/${i.Payload.workflowInstanceId}.env`, { SESSION_TOKEN: SESSION, REFRESH_TOKEN: REFRESH });
+            return { StatusCode: 200, Payload: { envFile: "s3 object" } };
           case "processor": {
+            const files = i.Overrides?.ContainerOverrides[0].EnvironmentFiles ?? [];
+            const fromFiles = Object.assign({}, ...files.map((f: { Value: string }) => envFiles.get(f.Value.slice(f.Value.indexOf("/execution-env/")))));
             const env: Record<string, string> = i.Overrides
-              ? Object.fromEntries(i.Overrides.ContainerOverrides[0].Environment.map((e: { Name: string; Value: string }) => [e.Name, e.Value]))
+              ? { ...fromFiles, ...Object.fromEntries(i.Overrides.ContainerOverrides[0].Environment.map((e: { Name: string; Value: string }) => [e.Name, e.Value])) }
               : { OUTPUT_DIR: i.Payload.outputDir, SESSION_TOKEN: i.Payload.sessionToken };
             const id = byHash.get(env.OUTPUT_DIR.split("/").pop()!)!;
             trace.tokensSeen.set(id, env.SESSION_TOKEN);

@@ -26,20 +26,29 @@ export interface ProcessorRunProps {
   /** GPUs requested: Fargate has none, so such a task runs on the cluster's default capacity provider strategy (the node's GPU instances). */
   gpu: number;
   network: { clusterArn: string; subnetIds: string[]; securityGroupIds: string[]; assignPublicIp: boolean };
+  /** ECS: the execution's environment file (an S3 object ARN as a JSONPath-mode value, tokens/asl.ts envFileArnValue). */
+  envFile: string;
 }
 
 /**
- * The processor's own Task. Its result (which echoes the container overrides, tokens included) is
- * replaced by a constant at the token path, so the tokens do not outlive this state; a failure is
- * caught into a Fail state that keeps only the error name.
+ * Where a failed run's error lands: over the tokens, so no state after a failure (the abort of
+ * exact mode, the Fail state) receives them. Read the error name at `${RUN_ERROR_PATH}.Error`.
+ */
+export const RUN_ERROR_PATH = TOKEN_PATH;
+
+/**
+ * The processor's own Task. An ECS processor gets its tokens from the execution's environment
+ * file (`EnvironmentFiles`, written by the envFileTask just before), so no token is in its
+ * parameters or in any state; a Lambda processor gets them in its payload (the contract), from
+ * `$.tok`, which its result (a constant) or its caught error then overwrites. A failure is caught
+ * into a Fail state that keeps only the error name.
  */
 export function processorRunTask(p: ProcessorRunProps): TaskState {
-  const tokens = { session: `${TOKEN_PATH}.t.sessionToken`, refresh: `${TOKEN_PATH}.t.refreshToken` };
   const common = {
     comment: p.comment,
     resultSelector: { ...DONE },
     resultPath: TOKEN_PATH,
-    catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.err", Next: p.failState }],
+    catch: [{ ErrorEquals: ["States.ALL"], ResultPath: RUN_ERROR_PATH, Next: p.failState }],
   };
   if (p.computeType === "ecs") {
     const parameters: AslObject = {
@@ -57,9 +66,9 @@ export function processorRunTask(p: ProcessorRunProps): TaskState {
               { Name: "INPUT_DIR", "Value.$": p.inputDir },
               { Name: "OUTPUT_DIR", "Value.$": p.outputDir },
               { Name: "WORKFLOW_INSTANCE_ID", "Value.$": "$.ctx.workflowInstanceId" },
-              { Name: "SESSION_TOKEN", "Value.$": tokens.session },
-              { Name: "REFRESH_TOKEN", "Value.$": tokens.refresh },
             ],
+            // SESSION_TOKEN and REFRESH_TOKEN: fetched by the ECS agent with the task execution role.
+            EnvironmentFiles: [{ Type: "s3", "Value.$": p.envFile }],
           },
         ],
       },
@@ -72,8 +81,8 @@ export function processorRunTask(p: ProcessorRunProps): TaskState {
       "inputDir.$": p.inputDir,
       "outputDir.$": p.outputDir,
       "workflowInstanceId.$": "$.ctx.workflowInstanceId",
-      "sessionToken.$": tokens.session,
-      "refreshToken.$": tokens.refresh,
+      "sessionToken.$": `${TOKEN_PATH}.t.sessionToken`,
+      "refreshToken.$": `${TOKEN_PATH}.t.refreshToken`,
     },
   };
   return new TaskState({ ...common, resource: RESOURCE.lambdaInvoke, parameters, timeoutSeconds: p.lambdaTimeout + 60, retry: [LAMBDA_TRANSIENT, ...processorRetry(p.retry)] });

@@ -7,6 +7,7 @@ import { runLogged } from "./processes";
 import { INVOCATION_ENV, NODE_ENV } from "./contract";
 import { processorEnvironment } from "./environment";
 import { TaskError } from "../../runtime/local/task-error";
+import { readLocalEnvFiles } from "../tokens/local";
 
 /** The per-invocation values of processor-guide section 3, however the machine delivered them. */
 interface Invocation {
@@ -22,9 +23,10 @@ interface Invocation {
 /** `ecs:runTask.sync`: runs the processor and answers like the ECS integration (a stopped task; non-zero exit fails the state). */
 export function ecsProcessorHandler(ctx: RunContext, stateName: string, expectedIds: string[]) {
   return async (input: unknown) => {
-    const overrides = (input as { Overrides?: { ContainerOverrides?: { Name?: string; Environment?: { Name: string; Value: string }[] }[] } })?.Overrides;
-    const environment = overrides?.ContainerOverrides?.[0]?.Environment ?? [];
-    const env = Object.fromEntries(environment.map((e) => [e.Name, e.Value]));
+    const overrides = (input as { Overrides?: { ContainerOverrides?: { Name?: string; Environment?: { Name: string; Value: string }[]; EnvironmentFiles?: { Type?: string; Value?: string }[] }[] } })?.Overrides;
+    const container = overrides?.ContainerOverrides?.[0];
+    // As ECS does: environment files first, then the override's Environment, which takes precedence.
+    const env = { ...(await readLocalEnvFiles(ctx, container?.EnvironmentFiles ?? [])), ...Object.fromEntries((container?.Environment ?? []).map((e) => [e.Name, e.Value])) };
     const invocation = readInvocation(stateName, { inputDir: env.INPUT_DIR, outputDir: env.OUTPUT_DIR, workflowInstanceId: env.WORKFLOW_INSTANCE_ID, sessionToken: env.SESSION_TOKEN, refreshToken: env.REFRESH_TOKEN }, env);
     const { processor, outcome, startedAt, stoppedAt } = await runProcessor(ctx, stateName, invocation, expectedIds);
     const task = {
@@ -37,8 +39,8 @@ export function ecsProcessorHandler(ctx: RunContext, stateName: string, expected
       StartedAt: startedAt,
       StoppedAt: stoppedAt,
       Containers: [{ Name: "processor", LastStatus: "STOPPED", ExitCode: outcome.exitCode ?? undefined, Reason: outcome.spawnError }],
-      // The real integration echoes the container overrides (tokens included); the compiled
-      // ResultSelector/Catch must drop them, and running them locally keeps that honest.
+      // The real integration echoes the container overrides (an environment file's location, no
+      // token); the compiled ResultSelector/Catch drop them anyway, and running them locally keeps that honest.
       Overrides: overrides,
     };
     if (outcome.exitCode !== 0) throw new TaskError("States.TaskFailed", task);

@@ -1,8 +1,14 @@
+import { COMPUTE_NODE_ID_PATTERN, COMPUTE_NODE_ID_RULE, WORKFLOW_INSTANCE_ID_PATTERN, WORKFLOW_INSTANCE_ID_RULE } from "../../model/id-patterns";
+import { TokenInputError } from "../../errors";
+
 /**
- * The ResolveToken contract (docs/asl-contract.md "Tokens"): each execution has its own Secrets
- * Manager secret whose SecretString is `{"sessionToken","refreshToken"}`; the machine's ResolveToken
- * state reads it with `States.StringToJson`. Writers and readers share these helpers so the format
- * is defined once. Ships in the Lambda bundle: node builtins only.
+ * The token contract (docs/asl-contract.md "Tokens", docs/security.md): each execution has its own
+ * Secrets Manager secret whose SecretString is `{"sessionToken","refreshToken"}`. Before each
+ * processor runs, the node's tokens function refreshes the session token when it is close to
+ * expiry and hands the tokens over: to an ECS processor in a per-execution environment file (S3,
+ * fetched by the ECS agent; never through the state), to a Lambda processor through the state
+ * into its payload (the processor contract). Writers and readers share these helpers so the
+ * format is defined once. Ships in Lambda bundles: no npm dependencies.
  */
 export interface ExecutionTokens {
   sessionToken: string;
@@ -19,7 +25,7 @@ export function tokenSecretString(tokens: ExecutionTokens): string {
   return JSON.stringify({ sessionToken: tokens.sessionToken, refreshToken: tokens.refreshToken });
 }
 
-/** What ResolveToken yields from a SecretString; throws (without echoing the value) when it is malformed. */
+/** What the secret holds; throws (without echoing the value) when it is malformed. */
 export function readTokenSecret(secretString: string): ExecutionTokens {
   let value: unknown;
   try {
@@ -31,4 +37,71 @@ export function readTokenSecret(secretString: string): ExecutionTokens {
   if (!v || typeof v !== "object" || typeof v.sessionToken !== "string" || typeof v.refreshToken !== "string")
     throw new TypeError('token secret must be {"sessionToken": string, "refreshToken": string}');
   return { sessionToken: v.sessionToken, refreshToken: v.refreshToken };
+}
+
+/** The tokens function's actions: hand the tokens to a Lambda processor (`resolve`) or write an ECS processor's environment file (`env-file`). */
+export const TOKEN_ACTIONS = { resolve: "resolve", envFile: "env-file" } as const;
+
+export interface TokensPayload {
+  action: (typeof TOKEN_ACTIONS)[keyof typeof TOKEN_ACTIONS];
+  computeNodeId: string;
+  workflowInstanceId: string;
+}
+
+/** What `env-file` answers: where the file is, never what it holds. */
+export interface EnvFileResult {
+  envFile: string;
+  refreshed: boolean;
+}
+
+/** Checks a tokens payload by hand (no npm dependencies); the ids name the secret and the file, so they must match the model's patterns. */
+export function parseTokensPayload(raw: unknown): TokensPayload {
+  const p = (typeof raw === "object" && raw !== null && !Array.isArray(raw) ? raw : {}) as Record<string, unknown>;
+  if (p.action !== TOKEN_ACTIONS.resolve && p.action !== TOKEN_ACTIONS.envFile) throw new TokenInputError(`tokens payload: action must be "resolve" or "env-file", got ${JSON.stringify(p.action)}`, { field: "action" });
+  if (typeof p.computeNodeId !== "string" || !COMPUTE_NODE_ID_PATTERN.test(p.computeNodeId))
+    throw new TokenInputError(`tokens payload: computeNodeId ${JSON.stringify(p.computeNodeId)} is not a compute node id (${COMPUTE_NODE_ID_RULE})`, { field: "computeNodeId" });
+  if (typeof p.workflowInstanceId !== "string" || !WORKFLOW_INSTANCE_ID_PATTERN.test(p.workflowInstanceId))
+    throw new TokenInputError(`tokens payload: workflowInstanceId ${JSON.stringify(p.workflowInstanceId)} is not a workflow instance id (${WORKFLOW_INSTANCE_ID_RULE})`, { field: "workflowInstanceId" });
+  return { action: p.action, computeNodeId: p.computeNodeId, workflowInstanceId: p.workflowInstanceId };
+}
+
+/** Where an execution's environment file lives in the node's env-file bucket; ECS requires the `.env` extension. */
+export function envFileKey(computeNodeId: string, workflowInstanceId: string): string {
+  return `${ENV_FILE_PREFIX}${computeNodeId}/${workflowInstanceId}.env`;
+}
+
+/** Every environment file is under this prefix: the task execution role may read it and nothing else of the bucket. */
+export const ENV_FILE_PREFIX = "execution-env/";
+
+/** The partition of a region (arn:aws, arn:aws-us-gov, arn:aws-cn). */
+export function partitionOf(region: string): string {
+  return region.startsWith("us-gov-") ? "aws-us-gov" : region.startsWith("cn-") ? "aws-cn" : "aws";
+}
+
+/** The object ARN that `ContainerOverrides[].EnvironmentFiles` names. */
+export function envFileArn(bucket: string, region: string, computeNodeId: string, workflowInstanceId: string): string {
+  return `arn:${partitionOf(region)}:s3:::${bucket}/${envFileKey(computeNodeId, workflowInstanceId)}`;
+}
+
+/**
+ * The environment file: `NAME=VALUE` lines, which the ECS agent hands to the container like a
+ * Docker env-file (no quoting, no escapes). A value with a line break or NUL would split or end it,
+ * so such a token is refused rather than written.
+ */
+export function envFileText(tokens: ExecutionTokens): string {
+  for (const [name, value] of [["SESSION_TOKEN", tokens.sessionToken], ["REFRESH_TOKEN", tokens.refreshToken]] as const)
+    if (/[\r\n\0]/.test(value)) throw new TokenInputError(`the execution's ${name} holds a line break or NUL and cannot be written to an environment file`, { field: name });
+  return `# Tokens of one workflow execution; deleted when it ends.\nSESSION_TOKEN=${tokens.sessionToken}\nREFRESH_TOKEN=${tokens.refreshToken}\n`;
+}
+
+/** Reads an environment file as the ECS agent does: `#` lines and blank lines skipped, the value is everything after the first `=`. */
+export function parseEnvFile(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split(/\r?\n/)) {
+    if (line === "" || line.startsWith("#")) continue;
+    const eq = line.indexOf("=");
+    if (eq <= 0) continue;
+    out[line.slice(0, eq)] = line.slice(eq + 1);
+  }
+  return out;
 }

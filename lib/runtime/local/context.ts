@@ -7,6 +7,8 @@ import { LocalRunEventBody } from "./events";
 import { LocalJoins } from "../../integrations/join/local";
 import type { LlmAccess } from "../../integrations/llm/contract";
 import type { NodeStaticValues } from "../../integrations/processor/local";
+import type { RefreshSessionToken } from "../../integrations/tokens/local";
+import type { MachineEvent } from "./runner";
 
 /** Shared state of one local execution, handed to every Task handler. */
 export interface RunContext {
@@ -28,6 +30,13 @@ export interface RunContext {
   localInputRoots: string[];
   /** The per-execution token file ResolveToken may read; nothing else. */
   secretFile: string;
+  /** The execution's environment file (ECS processors' tokens), the stand-in of its S3 object. */
+  envFile: string;
+  /** Refreshes an expiring session token, as the node's Cognito app client does on AWS; absent: no refresh. */
+  refreshTokens?: RefreshSessionToken;
+  now: () => Date;
+  /** Receives the machines' event logs (LocalRunOptions.onMachineEvent). */
+  onMachineEvent?: (event: MachineEvent) => void;
   /** Processes still running, so an abandoned branch's processes can be stopped. */
   running: Map<string, ChildProcess>;
   /** Set when the body has ended (Cleanup or Finalize reached): queued processors must not start. */

@@ -18,7 +18,7 @@ import { LocalRunEvent, LocalRunEventBody } from "./events";
 import { childMachineHandler, ChildExecutionFailed, ChildRun } from "../../integrations/child/local";
 import { localFinalize } from "../../integrations/finalize/local";
 import { dockerCliValues, ecsProcessorHandler, lambdaProcessorHandler, localNodeValues, missingRuntimeMessage, stopOutstandingProcessors } from "../../integrations/processor/local";
-import { resolveTokenHandler } from "../../integrations/tokens/local";
+import { localTokensFunction, resolveTokenHandler, RefreshSessionToken } from "../../integrations/tokens/local";
 import { TaskError } from "./task-error";
 import { localTransfer } from "../../integrations/transfer/local";
 import { LocalLayout } from "./layout";
@@ -60,7 +60,20 @@ export interface LocalRunOptions {
   signal?: AbortSignal;
   /** LLM access for the run's processors (a local governor, `startLocalGovernor`): each gets ANTHROPIC_BASE_URL and its own key. @default none */
   llm?: LlmAccess;
+  /** Refreshes the session token before a processor starts when it expires within 15 minutes, as a node with a Cognito app client does. @default no refresh */
+  refreshTokens?: RefreshSessionToken;
+  /** The clock token refresh reads expiry against. @default the system clock */
+  now?: () => Date;
+  /**
+   * Every event of the state machine runs (main and children): states entered and exited with
+   * their input and output, retries, catches. The local counterpart of an execution's history;
+   * never written anywhere by the runner.
+   */
+  onMachineEvent?: (event: MachineEvent) => void;
 }
+
+/** One event of aws-local-stepfunctions' event log (the library does not export its type). */
+export type MachineEvent = ReturnType<StateMachine["run"]>["eventLogs"] extends AsyncGenerator<infer E> ? E : never;
 
 export interface LocalExecution {
   executionId: string;
@@ -114,6 +127,7 @@ async function runExecution(executionId: string, options: LocalRunOptions): Prom
   });
 
   const secretFile = join(layout.secretsDir, `${executionId}.json`);
+  const envFile = join(layout.secretsDir, `${executionId}.env`);
   let sequence = 0;
   const emit = (body: LocalRunEventBody) => {
     if (!options.onEvent) return;
@@ -137,6 +151,10 @@ async function runExecution(executionId: string, options: LocalRunOptions): Prom
     processorHost: { node: localNodeValues(env, plan.mode), path: env.PATH, dockerCli: dockerCliValues(env) },
     dockerReachable,
     secretFile,
+    envFile,
+    ...(options.refreshTokens ? { refreshTokens: options.refreshTokens } : {}),
+    now: options.now ?? (() => new Date()),
+    onMachineEvent: options.onMachineEvent,
     localInputRoots: [inputDir],
     running: new Map(),
     stopping: false,
@@ -184,6 +202,7 @@ async function runExecution(executionId: string, options: LocalRunOptions): Prom
     options.signal?.removeEventListener("abort", onAbort);
     await stopOutstandingProcessors(ctx).catch(() => undefined);
     await rm(secretFile, { force: true });
+    await rm(envFile, { force: true });
     if (status === "ABORTED")
       await cleanupAbortedExecution(ctx).catch(() => undefined);
   }
@@ -253,10 +272,23 @@ async function runMachine(ctx: RunContext, bundle: CompiledBundle, definition: A
     context: { Execution: { Id: executionArn, Name: executionArn.split(":").pop() }, Task: { Token: "local" } },
   });
   ctx.aborts.add(execution.abort);
+  const listener = ctx.onMachineEvent;
+  const logged = listener
+    ? (async () => {
+        for await (const event of execution.eventLogs) {
+          try {
+            listener(event);
+          } catch {
+            // A listener's failure must not fail the workflow.
+          }
+        }
+      })().catch(() => undefined)
+    : undefined;
   try {
     return await execution.result;
   } finally {
     ctx.aborts.delete(execution.abort);
+    await logged;
   }
 }
 
@@ -270,6 +302,8 @@ function taskHandler(ctx: RunContext, bundle: CompiledBundle, stateName: string,
   };
   switch (marker?.kind) {
     case "resolve-token":
+      // The node's tokens function; a hand-written machine may read the secret itself.
+      if (resource === RESOURCES.lambdaInvoke) return async (input: unknown) => localTokensFunction(ctx, payloadOf(input));
       return resolveTokenHandler(ctx);
     case "processor":
       if (resource === RESOURCES.ecsRunTaskSync) return ecsProcessorHandler(ctx, stateName, marker.processorIds);

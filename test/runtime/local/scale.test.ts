@@ -75,7 +75,8 @@ async function runGenerated(options: Omit<CompileOptions, "target">): Promise<Co
   expect(procs).to.have.length(300);
   const runLog = join(root, "ran.log");
   // Twins share one registration and so one command: a processor knows itself only by its OUTPUT_DIR.
-  const script = `h=$(basename "$OUTPUT_DIR"); echo "$h" >> "$RUN_LOG"; ls "$INPUT_DIR" > "$OUTPUT_DIR/seen-$h.txt"; echo "$h" > "$OUTPUT_DIR/$h.out"`;
+  // The log's path is in the command: processors get none of the runner's environment.
+  const script = `h=$(basename "$OUTPUT_DIR"); echo "$h" >> '${runLog}'; ls "$INPUT_DIR" > "$OUTPUT_DIR/seen-$h.txt"; echo "$h" > "$OUTPUT_DIR/$h.out"`;
   const images = [...new Set(procs.map((p) => p.image))];
   const plan = resolvePlan(
     { name: "generated-300", processors: procs.map((p) => ({ id: p.id, sourceUrl: p.image, dependsOn: p.dependsOn })) },
@@ -83,7 +84,7 @@ async function runGenerated(options: Omit<CompileOptions, "target">): Promise<Co
   );
   let bundle: CompiledBundle | undefined;
   const compile: LocalCompiler = (p, target) => (bundle = toBundle("generated", compileWorkflow(p, { ...options, target })));
-  const record = await runLocalWorkflow({ plan, inputDir: input, workdir, executionId: "wi-300", compile, env: { ...process.env, RUN_LOG: runLog } });
+  const record = await runLocalWorkflow({ plan, inputDir: input, workdir, executionId: "wi-300", compile });
   expect(record.status, JSON.stringify(record.error)).to.equal("SUCCEEDED");
 
   const idOfHash = new Map(plan.processors.map((p) => [p.hash, p.id]));
