@@ -92,8 +92,8 @@ function taskMarker(graph: AslGraph, name: string, state: AslTaskState, mapIds: 
         return { kind: "cleanup", processorIds: [] };
       case "finalize":
         return { kind: "finalize", processorIds: [] };
-      // The tokens function: a Lambda processor's tokens, or an ECS processor's environment file.
-      case "resolve":
+      // The tokens function: refresh before a Lambda processor's ResolveToken, or an ECS processor's environment file.
+      case "refresh":
       case "env-file":
         return { kind: "resolve-token", processorIds: servedBy(graph, name, mapIds) };
     }

@@ -18,6 +18,8 @@ export interface CompileTarget {
   tokensFunctionArn: string;
   /** The bucket of the executions' environment files (ECS processors' tokens). @default cn-<node>-env */
   envFileBucket: string;
+  /** The node has a Cognito app client: a Lambda processor's ResolveToken is preceded by a refresh (ECS env-file steps always refresh when they can). @default false */
+  refreshTokens: boolean;
   /** The join Lambda of exact mode (lib/integrations/join/lambda.ts): stores task tokens and releases units whose dependencies finished. @default cn-<node>-join */
   joinFunctionArn: string;
   /** Processor id → task definition (family, family:revision or ARN). @default taskDefinitionFamily(node, processor) */
@@ -53,6 +55,7 @@ export function resolveTarget(plan: ResolvedPlan, given: Partial<CompileTarget> 
     finalizeFunctionArn: given.finalizeFunctionArn ?? `arn:aws:lambda:${region}:${ACCOUNT}:function:cn-${node}-finalize`,
     joinFunctionArn: given.joinFunctionArn ?? `arn:aws:lambda:${region}:${ACCOUNT}:function:cn-${node}-join`,
     tokensFunctionArn: given.tokensFunctionArn ?? `arn:aws:lambda:${region}:${ACCOUNT}:function:cn-${node}-tokens`,
+    refreshTokens: given.refreshTokens ?? false,
     envFileBucket: given.envFileBucket ?? `cn-${node}-env`.toLowerCase().replace(/[^a-z0-9.-]/g, "-").slice(0, 63),
     taskDefinitions,
     lambdaFunctions,

@@ -11,7 +11,7 @@ import { mapComment, processorComment } from "./markers";
 import { EVENTS, SFN_LIMITS } from "./limits";
 import { HashRef, inputDirValue, mergeDirValue, outputDirValue } from "./paths";
 import { mergeTask } from "../integrations/transfer/asl";
-import { envFileArnValue, envFileTask, resolveTokenTask } from "../integrations/tokens/asl";
+import { envFileArnValue, envFileTask, refreshTokenTask, resolveTokenTask } from "../integrations/tokens/asl";
 import { processorRunTask, RUN_ERROR_PATH } from "../integrations/processor/asl";
 import { TaskState } from "./asl/task";
 
@@ -71,14 +71,14 @@ function renderSingle(ctx: UnitRenderContext, p: ResolvedProcessor): Fragment {
   const runName = names.name("Run", p.id);
   const failName = names.name("Failed", p.id);
   const failure = failureEntry(ctx, p.id, { literal: p.id }, failName);
-  states.push([tokenName, tokenTask(target, p)]);
+  for (const [suffix, task] of tokenTasks(target, p)) states.push([suffix ? names.name(suffix, p.id) : tokenName, task]);
   const run = runState(ctx, p, own, failure.entry, processorComment(p.id));
   states.push([runName, run]);
   chain(states as [string, ChainableState][]);
   // The caught error keeps its name only: the cause of a failed runTask.sync is the task description,
   // container overrides (tokens) included. Exit code and stopped reason stay in the history event.
   states.push(...failure.states, [failName, new FailState({ errorPath: `${RUN_ERROR_PATH}.Error`, cause: `processor "${p.id}" failed` })]);
-  events += EVENTS.sdkTask + (p.computeType === "ecs" ? EVENTS.syncTask : EVENTS.lambdaTask);
+  events += tokenEvents(target, p) + (p.computeType === "ecs" ? EVENTS.syncTask : EVENTS.lambdaTask);
   return { first: states[0][0], last: run, states, events };
 }
 
@@ -104,10 +104,10 @@ function renderGroup(ctx: UnitRenderContext, members: ResolvedProcessor[]): Frag
   const describeName = names.name("Describe failure", label);
   const failName = names.name("Failed", label);
   const failure = failureEntry(ctx, label, { path: "$.p.id" }, describeName);
-  inner.push([names.name("Token", label), tokenTask(target, p)]);
+  for (const [suffix, task] of tokenTasks(target, p)) inner.push([names.name(suffix ?? "Token", label), task]);
   const run = runState(ctx, p, own, failure.entry);
   inner.push([names.name("Run", label), run]);
-  perItem += EVENTS.sdkTask + (p.computeType === "ecs" ? EVENTS.syncTask : EVENTS.lambdaTask);
+  perItem += tokenEvents(target, p) + (p.computeType === "ecs" ? EVENTS.syncTask : EVENTS.lambdaTask);
   chain(inner);
   run.markEndOfBranch();
   const iteration = new StateGraph(`Map "${mapName}"`);
@@ -150,9 +150,19 @@ function runState(ctx: UnitRenderContext, p: ResolvedProcessor, own: HashRef, fa
   });
 }
 
-/** Hands the tokens over just before the run: an environment file for ECS, the state (into the payload) for Lambda. */
-function tokenTask(target: CompileTarget, p: ResolvedProcessor): TaskState {
-  return p.computeType === "ecs" ? envFileTask(target.tokensFunctionArn, target.computeNodeId) : resolveTokenTask(target.tokensFunctionArn, target.computeNodeId);
+/**
+ * What hands the tokens over just before the run, named by suffix (undefined: "Token"): the
+ * environment file for ECS; for Lambda, ResolveToken into the state (for the payload), after a
+ * refresh when the node has a Cognito app client.
+ */
+function tokenTasks(target: CompileTarget, p: ResolvedProcessor): [string | undefined, TaskState][] {
+  if (p.computeType === "ecs") return [[undefined, envFileTask(target.tokensFunctionArn, target.computeNodeId)]];
+  return [...(target.refreshTokens ? [["Refresh", refreshTokenTask(target.tokensFunctionArn, target.computeNodeId)] as [string, TaskState]] : []), [undefined, resolveTokenTask()]];
+}
+
+/** History events of the states tokenTasks adds. */
+function tokenEvents(target: CompileTarget, p: ResolvedProcessor): number {
+  return p.computeType === "ecs" ? EVENTS.lambdaTask : EVENTS.sdkTask + (target.refreshTokens ? EVENTS.lambdaTask : 0);
 }
 
 function chain(states: [string, ChainableState][]): void {

@@ -42,8 +42,9 @@ async function execute(compiled: CompiledWorkflow, plan: ReturnType<typeof planO
         const i = input as Record<string, any>;
         switch (marker.kind) {
           case "resolve-token":
-            // The tokens function: the tokens for a Lambda processor, an environment file for an ECS one.
-            if (i.Payload.action === "resolve") return { StatusCode: 200, Payload: { sessionToken: SESSION, refreshToken: REFRESH } };
+            // A Lambda processor's ResolveToken reads the secret; an ECS processor's tokens function writes its environment file.
+            if (i.SecretId) return { SecretString: JSON.stringify({ sessionToken: SESSION, refreshToken: REFRESH }) };
+            if (i.Payload.action !== "env-file") return { StatusCode: 200, Payload: { refreshed: false } };
             envFiles.set(`/execution-env/${i.Payload.computeNodeId}/${i.Payload.workflowInstanceId}.env`, { SESSION_TOKEN: SESSION, REFRESH_TOKEN: REFRESH });
             return { StatusCode: 200, Payload: { envFile: "s3 object" } };
           case "processor": {

@@ -1,6 +1,6 @@
 import { TaskState } from "../../compile/asl/task";
 import { RESOURCE } from "../../compile/asl/resources";
-import { LAMBDA_TRANSIENT } from "../../compile/asl/retry";
+import { LAMBDA_TRANSIENT, SECRETS_TRANSIENT } from "../../compile/asl/retry";
 import { AslRetrier } from "../../compile/asl/types";
 import { intrinsicLiteral } from "../../compile/paths";
 import { ENV_FILE_PREFIX, partitionOf, TOKEN_ACTIONS } from "./contract";
@@ -26,17 +26,31 @@ function tokensTask(functionArn: string, computeNodeId: string, action: string) 
   };
 }
 
-/**
- * Before a Lambda processor: the tokens function answers the (refreshed) tokens, which the run
- * state puts in the processor's payload (processor-guide section 3) and then overwrites.
- */
-export function resolveTokenTask(functionArn: string, computeNodeId: string): TaskState {
-  return new TaskState({ ...tokensTask(functionArn, computeNodeId, TOKEN_ACTIONS.resolve), resultSelector: { "t.$": "$.Payload" }, resultPath: TOKEN_PATH });
+/** Reads the per-execution secret just before a Lambda processor runs, for its payload (processor-guide "Credential handling"). */
+export function resolveTokenTask(): TaskState {
+  return new TaskState({
+    resource: RESOURCE.getSecretValue,
+    parameters: { "SecretId.$": "$.ctx.tokenSecretId" },
+    resultSelector: { "t.$": "States.StringToJson($.SecretString)" },
+    resultPath: TOKEN_PATH,
+    timeoutSeconds: 60,
+    retry: [SECRETS_TRANSIENT],
+  });
 }
 
 /**
- * Before an ECS processor: the tokens function writes the (refreshed) tokens to the execution's
- * environment file and answers only its location, which the state drops: no token enters the state.
+ * Before a Lambda processor's ResolveToken, on a node with a Cognito app client: the tokens
+ * function refreshes the secret when its session token expires within 15 minutes. It answers no
+ * token, and its result is dropped.
+ */
+export function refreshTokenTask(functionArn: string, computeNodeId: string): TaskState {
+  return new TaskState({ ...tokensTask(functionArn, computeNodeId, TOKEN_ACTIONS.refresh), resultPath: null });
+}
+
+/**
+ * Before an ECS processor: the tokens function (refreshes and) writes the tokens to the
+ * execution's environment file and answers only its location, which the state drops: no token
+ * enters the state.
  */
 export function envFileTask(functionArn: string, computeNodeId: string): TaskState {
   return new TaskState({ ...tokensTask(functionArn, computeNodeId, TOKEN_ACTIONS.envFile), resultPath: null });

@@ -5,9 +5,9 @@ import { TokenInputError } from "../../errors";
  * The token contract (docs/asl-contract.md "Tokens", docs/security.md): each execution has its own
  * Secrets Manager secret whose SecretString is `{"sessionToken","refreshToken"}`. Before each
  * processor runs, the node's tokens function refreshes the session token when it is close to
- * expiry and hands the tokens over: to an ECS processor in a per-execution environment file (S3,
- * fetched by the ECS agent; never through the state), to a Lambda processor through the state
- * into its payload (the processor contract). Writers and readers share these helpers so the
+ * expiry and, for an ECS processor, writes them to a per-execution environment file (S3, fetched
+ * by the ECS agent; never through the state). A Lambda processor's ResolveToken then reads the
+ * secret into its payload (the processor contract). Writers and readers share these helpers so the
  * format is defined once. Ships in Lambda bundles: no npm dependencies.
  */
 export interface ExecutionTokens {
@@ -39,8 +39,12 @@ export function readTokenSecret(secretString: string): ExecutionTokens {
   return { sessionToken: v.sessionToken, refreshToken: v.refreshToken };
 }
 
-/** The tokens function's actions: hand the tokens to a Lambda processor (`resolve`) or write an ECS processor's environment file (`env-file`). */
-export const TOKEN_ACTIONS = { resolve: "resolve", envFile: "env-file" } as const;
+/**
+ * The tokens function's actions: refresh the secret before a Lambda processor's ResolveToken reads
+ * it (`refresh`), or refresh and write an ECS processor's environment file (`env-file`). Neither
+ * answers a token.
+ */
+export const TOKEN_ACTIONS = { refresh: "refresh", envFile: "env-file" } as const;
 
 export interface TokensPayload {
   action: (typeof TOKEN_ACTIONS)[keyof typeof TOKEN_ACTIONS];
@@ -48,16 +52,16 @@ export interface TokensPayload {
   workflowInstanceId: string;
 }
 
-/** What `env-file` answers: where the file is, never what it holds. */
-export interface EnvFileResult {
-  envFile: string;
+/** What the tokens function answers: whether it refreshed, and for `env-file` where the file is; never what it holds. */
+export interface TokensResult {
   refreshed: boolean;
+  envFile?: string;
 }
 
 /** Checks a tokens payload by hand (no npm dependencies); the ids name the secret and the file, so they must match the model's patterns. */
 export function parseTokensPayload(raw: unknown): TokensPayload {
   const p = (typeof raw === "object" && raw !== null && !Array.isArray(raw) ? raw : {}) as Record<string, unknown>;
-  if (p.action !== TOKEN_ACTIONS.resolve && p.action !== TOKEN_ACTIONS.envFile) throw new TokenInputError(`tokens payload: action must be "resolve" or "env-file", got ${JSON.stringify(p.action)}`, { field: "action" });
+  if (p.action !== TOKEN_ACTIONS.refresh && p.action !== TOKEN_ACTIONS.envFile) throw new TokenInputError(`tokens payload: action must be "refresh" or "env-file", got ${JSON.stringify(p.action)}`, { field: "action" });
   if (typeof p.computeNodeId !== "string" || !COMPUTE_NODE_ID_PATTERN.test(p.computeNodeId))
     throw new TokenInputError(`tokens payload: computeNodeId ${JSON.stringify(p.computeNodeId)} is not a compute node id (${COMPUTE_NODE_ID_RULE})`, { field: "computeNodeId" });
   if (typeof p.workflowInstanceId !== "string" || !WORKFLOW_INSTANCE_ID_PATTERN.test(p.workflowInstanceId))

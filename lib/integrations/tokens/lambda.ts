@@ -2,7 +2,7 @@ import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } fr
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { CognitoIdentityProviderClient } from "@aws-sdk/client-cognito-identity-provider";
 import { TokenInputError } from "../../errors";
-import { EnvFileResult, envFileArn, envFileKey, envFileText, ExecutionTokens, parseTokensPayload, readTokenSecret, tokenSecretName, tokenSecretString, TOKEN_ACTIONS } from "./contract";
+import { envFileArn, envFileKey, envFileText, parseTokensPayload, readTokenSecret, tokenSecretName, tokenSecretString, TOKEN_ACTIONS, TokensResult } from "./contract";
 import { keepFresh, RefreshSessionToken } from "./refresh";
 import { cognitoRefresher } from "./cognito";
 
@@ -20,15 +20,15 @@ export interface TokensHandlerOptions {
 
 /**
  * The node's tokens function, called before each processor runs (docs/security.md). It reads the
- * execution's secret, refreshes the session token through the node's Cognito app client when it
- * expires within 15 minutes (writing the new tokens back, so later processors start from them),
- * then either answers the tokens (`resolve`, for a Lambda processor's payload) or writes them to
- * the execution's environment file and answers only where it is (`env-file`, for an ECS
- * processor: the ECS agent fetches it with the task execution role, so no token passes through
- * the state). The secret and the file are named by the payload's ids, which must match the
- * model's patterns, and only for the node this function serves.
+ * execution's secret and refreshes the session token through the node's Cognito app client when
+ * it expires within 15 minutes, writing the new tokens back (`refresh`, before a Lambda
+ * processor's ResolveToken reads the secret into its payload). For an ECS processor (`env-file`)
+ * it then writes them to the execution's environment file, which the ECS agent fetches with the
+ * task execution role, so no token passes through the state. It never answers a token. The
+ * secret and the file are named by the payload's ids, which must match the model's patterns, and
+ * only for the node this function serves.
  */
-export function createTokensHandler(options: TokensHandlerOptions = {}): (event: unknown) => Promise<ExecutionTokens | EnvFileResult> {
+export function createTokensHandler(options: TokensHandlerOptions = {}): (event: unknown) => Promise<TokensResult> {
   const env = options.env ?? process.env;
   const now = options.now ?? (() => new Date());
   const warn = options.warn ?? ((message: string) => console.warn(message));
@@ -47,14 +47,14 @@ export function createTokensHandler(options: TokensHandlerOptions = {}): (event:
     const fresh = await keepFresh(current, { now, refresh });
     if (fresh.warning) warn(`execution ${payload.workflowInstanceId}: ${fresh.warning}`);
     if (fresh.refreshed) await secrets.send(new PutSecretValueCommand({ SecretId: secretId, SecretString: tokenSecretString(fresh.tokens) }));
-    if (payload.action === TOKEN_ACTIONS.resolve) return fresh.tokens;
+    if (payload.action === TOKEN_ACTIONS.refresh) return { refreshed: fresh.refreshed };
 
     const bucket = env.ENV_FILE_BUCKET;
     if (!bucket) throw new TokenInputError("the tokens function needs the ENV_FILE_BUCKET environment variable to write ECS environment files");
     s3 ??= new S3Client({});
     // No ServerSideEncryption here: the bucket's default applies (the node's KMS key in secure and compliant modes).
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: envFileKey(payload.computeNodeId, payload.workflowInstanceId), Body: envFileText(fresh.tokens), ContentType: "text/plain; charset=utf-8" }));
-    return { envFile: envFileArn(bucket, env.AWS_REGION ?? "us-east-1", payload.computeNodeId, payload.workflowInstanceId), refreshed: fresh.refreshed };
+    return { refreshed: fresh.refreshed, envFile: envFileArn(bucket, env.AWS_REGION ?? "us-east-1", payload.computeNodeId, payload.workflowInstanceId) };
   };
 }
 

@@ -9,9 +9,9 @@ export type { RefreshSessionToken } from "./refresh";
 export { parseEnvFile };
 
 /**
- * `secretsmanager:getSecretValue` against the per-execution token file the runner wrote (0600), for
- * hand-written machines that read the secret directly. Only that file can be read: any other
- * SecretId is refused, so a machine cannot read arbitrary files.
+ * `secretsmanager:getSecretValue` (a Lambda processor's ResolveToken) against the per-execution
+ * token file the runner wrote (0600). Only that file can be read: any other SecretId is refused,
+ * so a machine cannot read arbitrary files.
  */
 export function resolveTokenHandler(ctx: RunContext) {
   return async (input: unknown) => {
@@ -36,9 +36,9 @@ export async function localTokensFunction(ctx: RunContext, payload: unknown): Pr
       throw new TaskError("TokenInputError", { errorType: "TokenInputError", errorMessage: `tokens payload names ${p.computeNodeId}/${p.workflowInstanceId}; this run is ${ctx.layout.computeNodeId}/${ctx.workflowInstanceId}` });
     const fresh = await keepFresh(readTokenSecret(await readFile(ctx.secretFile, "utf8")), { now: ctx.now, refresh: ctx.refreshTokens });
     if (fresh.refreshed) await writeFile(ctx.secretFile, tokenSecretString(fresh.tokens), { mode: 0o600 });
-    if (p.action === TOKEN_ACTIONS.resolve) return { ExecutedVersion: "$LATEST", StatusCode: 200, Payload: fresh.tokens };
+    if (p.action === TOKEN_ACTIONS.refresh) return { ExecutedVersion: "$LATEST", StatusCode: 200, Payload: { refreshed: fresh.refreshed } };
     await writeFile(ctx.envFile, envFileText(fresh.tokens), { mode: 0o600 });
-    return { ExecutedVersion: "$LATEST", StatusCode: 200, Payload: { envFile: localEnvFileArn(ctx), refreshed: fresh.refreshed } };
+    return { ExecutedVersion: "$LATEST", StatusCode: 200, Payload: { refreshed: fresh.refreshed, envFile: localEnvFileArn(ctx) } };
   } catch (err) {
     if (err instanceof TaskError) throw err;
     throw lambdaError(err);
