@@ -28,6 +28,13 @@ export const NodeOutputsSchema = z
     joinFunctionArn: z.string().min(1).optional(),
     /** The DynamoDB table where the join Lambda keeps task tokens; without it the node cannot run exact-mode workflows. */
     joinTableName: z.string().min(1).optional(),
+    /** The node's tokens function (refresh, ECS environment files); without it (a node provisioned before it) workflows cannot be deployed: update the node. */
+    tokensFunctionArn: z.string().min(1).optional(),
+    /** The bucket of the executions' environment files (ECS processors' tokens). */
+    envFileBucket: z.string().min(1).optional(),
+    /** The Cognito app client the node refreshes session tokens with (region and id; not secret). */
+    cognitoRegion: z.string().min(1).optional(),
+    cognitoClientId: z.string().min(1).optional(),
     /** Whether processors get a public IP (basic mode's public subnets). @default false */
     assignPublicIp: z.boolean().optional(),
     environment: z.string().optional(),

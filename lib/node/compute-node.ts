@@ -8,6 +8,7 @@ import { createRoles } from "./iam";
 import { KeyPurpose, createKeys } from "./kms";
 import { createJoinTable } from "../integrations/join/node";
 import { createLlmGovernor, llmGovernorFunctionName, llmUsageTableName } from "../integrations/llm/node";
+import { createEnvFileBucket } from "../integrations/tokens/node";
 import { createNetwork } from "./network";
 import { createStorage } from "./storage";
 
@@ -35,6 +36,10 @@ export class ComputeNode extends pulumi.ComponentResource {
   readonly finalizeFunctionArn: pulumi.Output<string>;
   readonly joinFunctionArn: pulumi.Output<string>;
   readonly joinTableName: pulumi.Output<string>;
+  readonly tokensFunctionArn: pulumi.Output<string>;
+  readonly envFileBucket: pulumi.Output<string>;
+  readonly cognitoRegion?: string;
+  readonly cognitoClientId?: string;
   readonly executionTableName: pulumi.Output<string>;
   readonly secretsKmsKeyArn?: pulumi.Output<string>;
   readonly llmGovernorFunctionArn?: pulumi.Output<string>;
@@ -69,6 +74,7 @@ export class ComputeNode extends pulumi.ComponentResource {
       { parent: this },
     );
     const joinTable = createJoinTable(name, config.computeNodeId, keyArn("s3"), tags, this);
+    const envFileBucket = createEnvFileBucket(name, config.computeNodeId, keyArn("s3"), tags, this);
 
     const identity = pulumi.output(aws.getCallerIdentity({}, { parent: this }));
     const partition = pulumi.output(aws.getPartition({}, { parent: this }));
@@ -87,6 +93,7 @@ export class ComputeNode extends pulumi.ComponentResource {
         accessPointArn: storage.accessPoint.arn,
         logGroupArn: storage.logGroup.arn,
         archiveBucketArn: storage.archiveBucket.arn,
+        envFileBucketArn: envFileBucket.arn,
         executionTableArn: executionTable.arn,
         joinTableArn: joinTable.arn,
         lambdaProcessors: config.mode !== "compliant",
@@ -124,6 +131,9 @@ export class ComputeNode extends pulumi.ComponentResource {
         dataTransferRole: roles.dataTransferRole,
         finalizeRole: roles.finalizeRole,
         joinRole: roles.joinRole,
+        tokensRole: roles.tokensRole,
+        envFileBucket: envFileBucket.bucket,
+        cognito: config.cognito,
         executionTableName: executionTable.name,
         joinTableName: joinTable.name,
         logsKeyArn: keyArn("logs"),
@@ -173,6 +183,10 @@ export class ComputeNode extends pulumi.ComponentResource {
     this.finalizeFunctionArn = functions.finalize.arn;
     this.joinFunctionArn = functions.join.arn;
     this.joinTableName = joinTable.name;
+    this.tokensFunctionArn = functions.tokens.arn;
+    this.envFileBucket = envFileBucket.bucket;
+    this.cognitoRegion = config.cognito?.region;
+    this.cognitoClientId = config.cognito?.clientId;
     this.executionTableName = executionTable.name;
     this.secretsKmsKeyArn = keys?.secrets.arn;
     this.llmGovernorFunctionArn = llm?.governor.arn;
@@ -190,6 +204,9 @@ export class ComputeNode extends pulumi.ComponentResource {
       llmBaseUrl: this.llmBaseUrl,
       llmUsageTableName: this.llmUsageTableName,
       gpuCapacityProvider: this.gpuCapacityProvider,
+      // Not secret: a public app client's id, as a web page would embed it.
+      cognitoRegion: this.cognitoRegion,
+      cognitoClientId: this.cognitoClientId,
     };
     return {
       computeNodeId: this.computeNodeId,
@@ -212,6 +229,8 @@ export class ComputeNode extends pulumi.ComponentResource {
       finalizeFunctionArn: this.finalizeFunctionArn,
       joinFunctionArn: this.joinFunctionArn,
       joinTableName: this.joinTableName,
+      tokensFunctionArn: this.tokensFunctionArn,
+      envFileBucket: this.envFileBucket,
       executionTableName: this.executionTableName,
       ...Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined)),
     };

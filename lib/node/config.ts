@@ -121,6 +121,18 @@ export const NodeConfigSchema = z
       .optional(),
     /** S3 buckets DownloadInputs may read from (ARNs). @default none */
     inputBucketArns: z.array(z.string().regex(/^arn:aws[a-z-]*:s3:::[a-z0-9.-]{3,63}$/, "must be an S3 bucket ARN")).default([]),
+    /**
+     * The Cognito app client that issued the executions' tokens: with it, the node refreshes a
+     * session token that expires within 15 minutes before each processor starts. A public client
+     * (no client secret). @default none: processors refresh for themselves
+     */
+    cognito: z
+      .object({
+        region: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, "must be an AWS region such as us-east-1"),
+        clientId: z.string().regex(/^[\w+]{1,128}$/, "must be a Cognito app client id"),
+      })
+      .strict()
+      .optional(),
     pennsieveApiHost: z.string().url().default("https://api.pennsieve.net"),
     pennsieveApiHost2: z.string().url().default("https://api2.pennsieve.net"),
     /** Destroy even while an execution of the node runs. @default false */

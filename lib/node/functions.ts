@@ -8,6 +8,7 @@ export interface NodeFunctions {
   dataTransfer: aws.lambda.Function;
   finalize: aws.lambda.Function;
   join: aws.lambda.Function;
+  tokens: aws.lambda.Function;
 }
 
 export interface FunctionArgs {
@@ -17,6 +18,11 @@ export interface FunctionArgs {
   dataTransferRole: aws.iam.Role;
   finalizeRole: aws.iam.Role;
   joinRole: aws.iam.Role;
+  tokensRole: aws.iam.Role;
+  /** Where the tokens function writes ECS processors' environment files. */
+  envFileBucket: pulumi.Input<string>;
+  /** The Cognito app client the tokens function refreshes session tokens with; absent: tokens are handed over as they are. */
+  cognito?: { region: string; clientId: string };
   executionTableName: pulumi.Input<string>;
   joinTableName: pulumi.Input<string>;
   logsKeyArn?: pulumi.Input<string>;
@@ -44,11 +50,12 @@ const HANDLER_ENTRY = {
   "data-transfer": "lib/integrations/transfer/lambda",
   finalize: "lib/integrations/finalize/lambda",
   join: "lib/integrations/join/lambda",
+  tokens: "lib/integrations/tokens/lambda",
 } as const;
 
-/** The node's own Lambdas: data-transfer (download, MergeInputs, cleanup), finalize and join (exact mode). */
+/** The node's own Lambdas: data-transfer (download, MergeInputs, cleanup), finalize, join (exact mode) and tokens (refresh, ECS environment files). */
 export function createFunctions(name: string, args: FunctionArgs, parent: pulumi.Resource): NodeFunctions {
-  const make = (kind: "data-transfer" | "finalize" | "join", spec: FunctionSpec) => {
+  const make = (kind: keyof typeof HANDLER_ENTRY, spec: FunctionSpec) => {
     const inVpc = spec.mountsEfs || args.privateNetwork;
     const functionName = `cn-${args.computeNodeId}-${kind}`;
     // Created up front so its retention and key apply; Lambda would otherwise create it unencrypted and kept forever.
@@ -83,5 +90,17 @@ export function createFunctions(name: string, args: FunctionArgs, parent: pulumi
   });
   // A few DynamoDB writes and SendTask* calls per invocation: small and short, but above the 3 s default for a cold start in a VPC.
   const join = make("join", { role: args.joinRole, timeout: 60, memorySize: 256, environment: { JOIN_TABLE: args.joinTableName }, mountsEfs: false });
-  return { dataTransfer, finalize, join };
+  // A secret read, maybe a Cognito refresh, a secret write and an S3 put: small and short.
+  const tokens = make("tokens", {
+    role: args.tokensRole,
+    timeout: 30,
+    memorySize: 256,
+    environment: {
+      COMPUTE_NODE_ID: args.computeNodeId,
+      ENV_FILE_BUCKET: args.envFileBucket,
+      ...(args.cognito ? { COGNITO_REGION: args.cognito.region, COGNITO_CLIENT_ID: args.cognito.clientId } : {}),
+    },
+    mountsEfs: false,
+  });
+  return { dataTransfer, finalize, join, tokens };
 }

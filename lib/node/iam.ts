@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { lambdaFunctionPrefix, stateMachinePrefix, taskDefinitionPrefix } from "../model/names";
 import { assumeRole } from "./network";
+import { ENV_FILE_PREFIX } from "../integrations/tokens/contract";
 
 export interface Statement {
   Sid?: string;
@@ -19,6 +20,7 @@ export interface NodeRoles {
   dataTransferRole: aws.iam.Role;
   finalizeRole: aws.iam.Role;
   joinRole: aws.iam.Role;
+  tokensRole: aws.iam.Role;
 }
 
 export interface RoleScope {
@@ -30,6 +32,8 @@ export interface RoleScope {
   accessPointArn: pulumi.Input<string>;
   logGroupArn: pulumi.Input<string>;
   archiveBucketArn: pulumi.Input<string>;
+  /** The bucket of the executions' environment files (lib/integrations/tokens/node.ts). */
+  envFileBucketArn: pulumi.Input<string>;
   executionTableArn: pulumi.Input<string>;
   joinTableArn: pulumi.Input<string>;
   /** Compliant mode runs no Lambda processors: their role gets no permission and Step Functions may not invoke them. */
@@ -62,6 +66,7 @@ export function createRoles(name: string, scope: RoleScope, tags: Record<string,
   const dataTransferRole = role("data-transfer-role", "lambda.amazonaws.com", "data-transfer");
   const finalizeRole = role("finalize-role", "lambda.amazonaws.com", "finalize");
   const joinRole = role("join-role", "lambda.amazonaws.com", "join");
+  const tokensRole = role("tokens-role", "lambda.amazonaws.com", "tokens");
 
   const s = pulumi.output(scope);
   const arn = (service: string, resource: string) => s.apply((v) => `arn:${v.partition}:${service}:${v.region}:${v.accountId}:${resource}`);
@@ -89,13 +94,31 @@ export function createRoles(name: string, scope: RoleScope, tags: Record<string,
     pulumi.all([arn("logs", "log-group:/aws/lambda/"), fn]).apply(([prefix, f]): Statement => ({ Effect: "Allow", Action: ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"], Resource: `${prefix}${f}*` }));
   const eni: Statement = { Effect: "Allow", Action: VPC_ENI_ACTIONS, Resource: "*" };
 
+  // The ECS agent fetches each task's environment file (its tokens) with this role: this node's files only.
+  const envFiles = s.envFileBucketArn.apply((bucketArn) => ({ bucket: bucketArn, files: `${bucketArn}/${ENV_FILE_PREFIX}${node}/*` }));
   attach(
     "task-execution-role",
     taskExecutionRole,
-    pulumi.all([s.logGroupArn]).apply(([logGroupArn]): Statement[] => [
+    pulumi.all([s.logGroupArn, envFiles, s.apply((v) => v.keys?.s3)]).apply(([logGroupArn, env, s3Key]): Statement[] => [
       { Effect: "Allow", Action: ["ecr:GetAuthorizationToken"], Resource: "*" },
       { Effect: "Allow", Action: ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"], Resource: "*" },
       { Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: `${logGroupArn}:*` },
+      { Sid: "ReadExecutionEnvFiles", Effect: "Allow", Action: ["s3:GetObject"], Resource: env.files },
+      { Sid: "LocateEnvFileBucket", Effect: "Allow", Action: ["s3:GetBucketLocation"], Resource: env.bucket },
+      ...(s3Key ? [{ Effect: "Allow" as const, Action: ["kms:Decrypt"], Resource: s3Key }] : []),
+    ]),
+  );
+  attach(
+    "tokens-role",
+    tokensRole,
+    pulumi.all([kmsFor(["s3", "secrets"]), ownLogs(`cn-${node}-tokens`), arn("secretsmanager", `secret:cn/${node}/*`), envFiles]).apply(([k, logs, secrets, env]): Statement[] => [
+      // No EFS: in the VPC only where the VPC has a private way to Secrets Manager and S3 (as finalize).
+      ...(scope.privateNetwork ? [eni] : []),
+      logs,
+      // Reads an execution's tokens and writes refreshed ones back; creating and deleting secrets is not its job.
+      { Sid: "RefreshExecutionTokens", Effect: "Allow", Action: ["secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"], Resource: secrets },
+      { Sid: "WriteExecutionEnvFiles", Effect: "Allow", Action: ["s3:PutObject"], Resource: env.files },
+      ...k,
     ]),
   );
   attach("task-role", taskRole, pulumi.all([efsClient, llm]).apply(([e, l]) => [e, ...l]));
@@ -153,7 +176,9 @@ export function createRoles(name: string, scope: RoleScope, tags: Record<string,
         ...(scope.llmUsageTableName ? [{ Sid: "ReadLlmTotals", Effect: "Allow" as const, Action: ["dynamodb:GetItem"], Resource: tableArn.replace(/table\/[^/]+$/, `table/${scope.llmUsageTableName}`) }] : []),
         { Effect: "Allow", Action: ["secretsmanager:DeleteSecret"], Resource: secrets },
         ...k,
-      ]),
+      ])
+      // The execution's environment file goes with its secret.
+      .apply((statements) => envFiles.apply((e): Statement[] => [...statements, { Sid: "DeleteExecutionEnvFiles", Effect: "Allow", Action: ["s3:DeleteObject"], Resource: e.files }])),
   );
   attach(
     "join-role",
@@ -189,9 +214,10 @@ export function createRoles(name: string, scope: RoleScope, tags: Record<string,
         { Sid: "RunProcessorTasks", Effect: "Allow", Action: ["ecs:RunTask"], Resource: taskDefs },
         { Sid: "TrackProcessorTasks", Effect: "Allow", Action: ["ecs:StopTask", "ecs:DescribeTasks"], Resource: tasks },
         { Sid: "PassProcessorRoles", Effect: "Allow", Action: ["iam:PassRole"], Resource: [execRole, procRole], Condition: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } } },
-        // cn-<node>-* covers the node's own functions: data-transfer, finalize and join (exact mode's waits, releases and aborts).
+        // cn-<node>-* covers the node's own functions: data-transfer, finalize, tokens and join (exact mode's waits, releases and aborts).
         { Sid: "InvokeNodeLambdas", Effect: "Allow", Action: ["lambda:InvokeFunction"], Resource: scope.lambdaProcessors ? [procLambdas, nodeLambdas] : [nodeLambdas] },
-        { Sid: "ReadExecutionTokens", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: secrets },
+        // A Lambda processor's ResolveToken reads the secret into its payload; a node without Lambda processors needs no token at all.
+        ...(scope.lambdaProcessors ? [{ Sid: "ReadExecutionTokens", Effect: "Allow" as const, Action: ["secretsmanager:GetSecretValue"], Resource: secrets }] : []),
         { Sid: "RunChildMachines", Effect: "Allow", Action: ["states:StartExecution"], Resource: machines },
         { Sid: "TrackChildMachines", Effect: "Allow", Action: ["states:DescribeExecution", "states:StopExecution"], Resource: executions },
         // .sync integrations poll through EventBridge managed rules with these fixed names.
@@ -206,5 +232,5 @@ export function createRoles(name: string, scope: RoleScope, tags: Record<string,
       ])
       .apply((statements) => kmsFor(["secrets"]).apply((k) => [...statements, ...k])),
   );
-  return { taskExecutionRole, taskRole, stateMachineRole, lambdaExecutionRole, dataTransferRole, finalizeRole, joinRole };
+  return { taskExecutionRole, taskRole, stateMachineRole, lambdaExecutionRole, dataTransferRole, finalizeRole, joinRole, tokensRole };
 }

@@ -27,13 +27,15 @@ export async function motoNode(endpoint: string, computeNodeId: string, override
     logArchiveBucket: `cn-${computeNodeId}-archive`,
     dataTransferFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:cn-${computeNodeId}-data-transfer`,
     finalizeFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:cn-${computeNodeId}-finalize`,
+    tokensFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:cn-${computeNodeId}-tokens`,
+    envFileBucket: `cn-${computeNodeId}-env`,
     ...overrides,
   };
 }
 
-/** The node's own functions (data transfer, finalize) exist before any workflow; moto echoes their payloads. */
+/** The node's own functions (data transfer, finalize, tokens) exist before any workflow; moto echoes their payloads. */
 export async function createNodeFunctions(clients: AwsClients, node: NodeOutputs) {
-  for (const arn of [node.dataTransferFunctionArn, node.finalizeFunctionArn!])
+  for (const arn of [node.dataTransferFunctionArn, node.finalizeFunctionArn!, ...(node.tokensFunctionArn ? [node.tokensFunctionArn] : [])])
     await clients.lambda.send(new CreateFunctionCommand({ FunctionName: arn.split(":").pop(), PackageType: "Image", Code: { ImageUri: "node-fn:1" }, Role: node.lambdaExecutionRoleArn }));
 }
 

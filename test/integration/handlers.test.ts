@@ -32,7 +32,7 @@ describe("Lambda handlers against moto", function () {
     await s3.send(new PutObjectCommand({ Bucket: "inputs", Key: "ds/1/a.txt", Body: "alpha" }));
     await s3.send(new PutObjectCommand({ Bucket: "inputs", Key: "ds/1/deep/b.txt", Body: "beta" }));
     const targetDir = join(dir, "node", "input", "wi-1");
-    const out = await createDataTransferHandler({ s3 })({ action: "download", computeNodeId: "node", workflowInstanceId: "wi-1", targetDir, inputs: ["s3://inputs/ds/1/"] });
+    const out = await createDataTransferHandler({ s3, efsMountPath: dir })({ action: "download", computeNodeId: "node", workflowInstanceId: "wi-1", targetDir, inputs: ["s3://inputs/ds/1/"] });
     expect(out).to.deep.include({ copied: 2 });
     expect(await readFile(join(targetDir, "deep", "b.txt"), "utf8")).to.equal("beta");
   });

@@ -27,7 +27,8 @@ describe("ComputeNode", function () {
     for (const r of [basic, secure, compliant]) {
       const parsed = NodeOutputsSchema.safeParse(r.outputs);
       expect(parsed.success, JSON.stringify(parsed.error?.issues)).to.equal(true);
-      expect(JSON.stringify(r.outputs)).to.not.match(/token|password|secretString/i);
+      // The tokens function's ARN names it; no output holds a token.
+      expect(JSON.stringify({ ...r.outputs, tokensFunctionArn: undefined })).to.not.match(/token|password|secretString/i);
     }
     expect(basic.outputs.deploymentMode).to.equal("basic");
     expect(compliant.outputs.deploymentMode).to.equal("compliant");
@@ -132,7 +133,7 @@ describe("ComputeNode", function () {
   it("keeps a private log archive: all public access blocked, Glacier after 90 days, expiry after 7 years", () => {
     for (const r of [basic, secure, compliant]) {
       expect(ofType(r, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")[0].inputs).to.include({ blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
-      const rule = (ofType(r, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")[0].inputs.rules as Record<string, unknown>[])[0];
+      const rule = (ofType(r, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").find((x) => x.name.includes("log-archive"))!.inputs.rules as Record<string, unknown>[])[0];
       expect(rule.transitions).to.deep.equal([{ days: 90, storageClass: "GLACIER" }]);
       expect(rule.expiration).to.deep.equal({ days: 2555 });
       for (const group of ofType(r, "aws:cloudwatch/logGroup:LogGroup")) expect(group.inputs.retentionInDays, group.name).to.equal(30);
@@ -251,7 +252,9 @@ describe("ComputeNode", function () {
     expect(keysOf("data-transfer-role")).to.deep.equal(["secrets-key"]);
     expect(keysOf("finalize-role")).to.deep.equal(["s3-key", "secrets-key"]);
     expect(keysOf("join-role")).to.deep.equal(["s3-key", "secrets-key"]);
-    expect(keysOf("task-execution-role")).to.deep.equal([]);
+    // The ECS agent decrypts the execution's environment file (its tokens), encrypted with the S3 key.
+    expect(keysOf("task-execution-role")).to.deep.equal(["s3-key"]);
+    expect(keysOf("tokens-role")).to.deep.equal(["s3-key", "secrets-key"]);
     expect(keysOf("task-role")).to.deep.equal([]);
   });
 

@@ -77,6 +77,15 @@ function planForNode(node: NodeOutputs, plan: ResolvedPlan): ResolvedPlan {
     issues.push({ code: "node_mismatch", path: ["invocation", "workflowInstanceConfiguration", "computeNodeId"], message: `the invocation targets node "${plan.computeNodeId}" but NODE.json is node "${node.computeNodeId}"` });
   if (plan.mode !== node.deploymentMode)
     issues.push({ code: "mode_mismatch", path: ["mode"], message: `the plan was resolved for ${plan.mode} mode but node "${node.computeNodeId}" is ${node.deploymentMode}` });
+  // ECS processors get their tokens from an environment file the node's tokens function writes; a node
+  // provisioned before it would have them put into the state (and every history event): refuse, fail closed.
+  const ecs = plan.processors.filter((p) => p.computeType === "ecs");
+  if (ecs.length && (node.tokensFunctionArn === undefined || node.envFileBucket === undefined))
+    issues.push({
+      code: "node_outdated",
+      path: ["node", node.tokensFunctionArn === undefined ? "tokensFunctionArn" : "envFileBucket"],
+      message: `node "${node.computeNodeId}" has no tokens function or environment-file bucket in its outputs, which ECS processors (${ecs.slice(0, 5).map((p) => `"${p.id}"`).join(", ")}${ecs.length > 5 ? ", …" : ""}) need to receive their tokens outside the execution's history: update the node (\`pulumi up\` or the provisioning API's PATCH) and save its outputs again`,
+    });
   if (issues.length) throw new ValidationError(issues);
   return { ...plan, computeNodeId: node.computeNodeId };
 }
@@ -99,6 +108,9 @@ export function compileForNode(
     dataTransferFunctionArn: node.dataTransferFunctionArn,
     finalizeFunctionArn: node.finalizeFunctionArn ?? node.dataTransferFunctionArn,
     ...(node.joinFunctionArn !== undefined ? { joinFunctionArn: node.joinFunctionArn } : {}),
+    ...(node.tokensFunctionArn !== undefined ? { tokensFunctionArn: node.tokensFunctionArn } : {}),
+    ...(node.envFileBucket !== undefined ? { envFileBucket: node.envFileBucket } : {}),
+    refreshTokens: node.cognitoClientId !== undefined,
     taskDefinitions,
     lambdaFunctions,
     efsMountPath: "/mnt/efs",
