@@ -85,7 +85,7 @@ export function createFunctions(name: string, args: FunctionArgs, parent: pulumi
     role: args.finalizeRole,
     timeout: 300,
     memorySize: 1024,
-    environment: { LOG_GROUP_NAME: args.storage.logGroup.name, LOG_ARCHIVE_BUCKET: args.storage.archiveBucket.bucket, EXECUTION_TABLE: args.executionTableName },
+    environment: { LOG_GROUP_NAME: args.storage.logGroup.name, LOG_ARCHIVE_BUCKET: args.storage.archiveBucket.bucket, EXECUTION_TABLE: args.executionTableName, ENV_FILE_BUCKET: args.envFileBucket },
     mountsEfs: false,
   });
   // A few DynamoDB writes and SendTask* calls per invocation: small and short, but above the 3 s default for a cold start in a VPC.

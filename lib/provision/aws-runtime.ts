@@ -13,7 +13,7 @@ export interface AwsRuntimeApi {
   recordStore(outputs: NodeOutputs, clients: AwsClients, table: string | undefined, recordsDir: string): ExecutionRecordStore;
   parseNodeOutputs(value: unknown): NodeOutputs;
   startWorkflowExecution(options: { node: NodeOutputs; plan: StartExecutionRequest["plan"]; clients: AwsClients; store: ExecutionRecordStore }): Promise<{ executionId: string }>;
-  getExecutionRecord(options: { executionId: string; store: ExecutionRecordStore; clients: AwsClients }): Promise<ExecutionRecord>;
+  getExecutionRecord(options: { executionId: string; store: ExecutionRecordStore; clients: AwsClients; envFileBucket?: string }): Promise<ExecutionRecord>;
   /** Throws ConflictError while an execution runs unless `force`. */
   cleanupNodeResources?: (options: { computeNodeId: string; region: string; force?: boolean; clients?: AwsClients }) => Promise<unknown>;
 }
@@ -47,17 +47,17 @@ export class AwsWorkflowRuntime implements WorkflowRuntime {
 
   async getExecution(node: NodeRecord | undefined, executionId: string): Promise<ExecutionRecord> {
     if (!node) throw new NotFoundError(`no execution "${executionId}": its compute node is unknown`);
-    const { api, clients, store } = this.context(node);
-    return api.getExecutionRecord({ executionId, store, clients });
+    const { api, clients, store, outputs } = this.context(node);
+    return api.getExecutionRecord({ executionId, store, clients, envFileBucket: outputs.envFileBucket });
   }
 
   async runningExecutionOf(node: NodeRecord): Promise<string | undefined> {
     if (!node.outputs) return undefined;
-    const { api, clients, store } = this.context(node);
+    const { api, clients, store, outputs } = this.context(node);
     for (const record of await store.list()) {
       if (record.computeNodeId !== node.id || isTerminalExecutionStatus(record.status)) continue;
       // A record can lag behind Step Functions: refresh before calling it running.
-      const fresh = await api.getExecutionRecord({ executionId: record.executionId, store, clients });
+      const fresh = await api.getExecutionRecord({ executionId: record.executionId, store, clients, envFileBucket: outputs.envFileBucket });
       if (!isTerminalExecutionStatus(fresh.status)) return fresh.executionId;
     }
     return undefined;

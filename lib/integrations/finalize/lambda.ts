@@ -5,6 +5,7 @@ import { DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
 import { DeleteSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SFNClient } from "@aws-sdk/client-sfn";
 import { tokenSecretName } from "../tokens/contract";
+import { deleteEnvFile } from "../tokens/aws";
 import { ExecutionRuns, executionRuns } from "../../runtime/aws/history";
 import { FinalizeEvent, FinalizeResult } from "./contract";
 
@@ -17,7 +18,7 @@ export interface FinalizeHandlerOptions {
   sfn?: Pick<SFNClient, "send">;
   dynamodb?: Pick<DynamoDBClient, "send">;
   secrets?: Pick<SecretsManagerClient, "send">;
-  /** LOG_GROUP_NAME, LOG_ARCHIVE_BUCKET, EXECUTION_TABLE (optional). @default process.env */
+  /** LOG_GROUP_NAME, LOG_ARCHIVE_BUCKET, EXECUTION_TABLE (optional), ENV_FILE_BUCKET (optional). @default process.env */
   env?: NodeJS.ProcessEnv;
   now?: () => Date;
   /** Stop each archive object after this many log events, so a chatty run cannot exhaust the function. @default 200000 */
@@ -104,7 +105,14 @@ export function createFinalizeHandler(options: FinalizeHandlerOptions = {}): (ev
     const report = costReport(event, record, end);
     await put("cost-report.json", JSON.stringify(report, null, 2), "application/json");
     const tokenSecret = await deleteTokenSecret(options.secrets ?? new SecretsManagerClient({}), tokenSecretName(event.computeNodeId, event.workflowInstanceId));
-    return { ...result, archived, costReport: `s3://${bucket}/${prefix}/cost-report.json`, logEvents, tokenSecret };
+    // The ECS processors' copy of the tokens goes with the secret; "kept" (no bucket configured, no permission) is left to tracking.
+    const envFile = env.ENV_FILE_BUCKET
+      ? await deleteEnvFile(s3, env.ENV_FILE_BUCKET, event).then(
+          () => "deleted" as const,
+          () => "kept" as const,
+        )
+      : ("kept" as const);
+    return { ...result, archived, costReport: `s3://${bucket}/${prefix}/cost-report.json`, logEvents, tokenSecret, envFile };
   };
 }
 

@@ -4,6 +4,7 @@ import { SFNClient } from "@aws-sdk/client-sfn";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EC2Client } from "@aws-sdk/client-ec2";
+import { S3Client } from "@aws-sdk/client-s3";
 import { RateLimits, createRateLimits } from "./rate-limit";
 
 type Sender = { send: (command: never, options?: never) => Promise<unknown> };
@@ -16,6 +17,8 @@ export interface AwsClients {
   secrets: Pick<SecretsManagerClient, "send">;
   dynamodb: Pick<DynamoDBClient, "send">;
   ec2: Pick<EC2Client, "send">;
+  /** Deletes executions' environment files once they end. @default absent in fakes: tracking then leaves them to finalize and the bucket's expiry */
+  s3?: Pick<S3Client, "send">;
   /** Shared per set of clients, so concurrent registrations respect one budget per operation. */
   limits: RateLimits;
   /** Every AWS call that created, updated, deleted, tagged or started something, in order. */
@@ -77,6 +80,8 @@ export function createAwsClients(options: CreateAwsClientsOptions): AwsClients {
     secrets: new SecretsManagerClient(config),
     dynamodb: new DynamoDBClient(config),
     ec2: new EC2Client(config),
+    // Path-style against a local endpoint (moto), whose buckets are not DNS names.
+    s3: new S3Client({ ...config, forcePathStyle: local }),
   };
   for (const [service, client] of Object.entries(clients)) countMutations(client, service, mutations);
   return { ...clients, limits: options.limits ?? createRateLimits(), mutations, region: options.region, stateMachineVersions: options.stateMachineVersions ?? !local };

@@ -35,5 +35,5 @@ export async function loadAwsExecutionRecord(options: LoadAwsExecutionOptions): 
   const store = options.node ? recordStoreFor(options.node, clients, options.workdir) : new FileRecordStore(join(resolve(options.workdir), "aws-executions"));
   const record = await store.get(executionId);
   if (!record) throw new NotFoundError(`no record of AWS execution "${executionId}"${options.node ? ` for node "${options.node.computeNodeId}"` : ""}: was it started with compute-node start?`);
-  return refreshExecutionStatus({ executionId, store, clients });
+  return refreshExecutionStatus({ executionId, store, clients, envFileBucket: options.node?.envFileBucket });
 }

@@ -8,12 +8,15 @@ import { AwsClients } from "./clients";
 import { awsErrorName, toRuntimeError } from "./errors";
 import { deleteTokenSecret } from "./executions";
 import { tokenSecretName } from "../../integrations/tokens/contract";
+import { deleteEnvFile } from "../../integrations/tokens/aws";
 import { executionHistory, mapRunIterations } from "./history";
 
 export interface RefreshExecutionOptions {
   executionId: string;
   store: ExecutionRecordStore;
   clients: AwsClients;
+  /** The node's env-file bucket (NodeOutputs.envFileBucket): once the execution has ended its environment file is deleted there too. @default none: finalize and the bucket's one-day expiry remove it */
+  envFileBucket?: string;
 }
 
 const FAILURE_EVENTS = new Set(["TaskFailed", "TaskTimedOut", "TaskStartFailed", "TaskSubmitFailed"]);
@@ -70,7 +73,12 @@ export async function refreshExecutionStatus(options: RefreshExecutionOptions): 
     for (const [id, state] of Object.entries(updates)) updated = await store.updateProcessor(executionId, id, state);
     if (Object.keys(patch).length) updated = await store.updateExecution(executionId, patch);
   }
-  if (terminal) await deleteTokenSecret(clients, tokenSecretName(record.computeNodeId, record.workflowInstanceId)).catch(() => undefined);
+  if (terminal) {
+    await deleteTokenSecret(clients, tokenSecretName(record.computeNodeId, record.workflowInstanceId)).catch(() => undefined);
+    // An execution that was stopped or timed out never reached Finalize: its ECS processors' tokens go here.
+    if (options.envFileBucket && clients.s3)
+      await deleteEnvFile(clients.s3, options.envFileBucket, record, { limit: (call) => clients.limits.run("s3:DeleteObject", call) }).catch(() => undefined);
+  }
   return updated;
 }
 
