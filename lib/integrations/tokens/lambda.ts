@@ -9,6 +9,8 @@ import { cognitoRefresher } from "./cognito";
 export interface TokensHandlerOptions {
   secrets?: Pick<SecretsManagerClient, "send">;
   s3?: Pick<S3Client, "send">;
+  /** The Cognito client refreshes go through when COGNITO_CLIENT_ID is set. @default a client for COGNITO_REGION */
+  cognito?: Pick<CognitoIdentityProviderClient, "send">;
   /** @default Cognito's InitiateAuth when COGNITO_REGION and COGNITO_CLIENT_ID are set, else no refresh */
   refresh?: RefreshSessionToken;
   /** COMPUTE_NODE_ID, ENV_FILE_BUCKET, AWS_REGION, COGNITO_REGION, COGNITO_CLIENT_ID. @default process.env */
@@ -40,7 +42,8 @@ export function createTokensHandler(options: TokensHandlerOptions = {}): (event:
     const node = env.COMPUTE_NODE_ID;
     if (node && payload.computeNodeId !== node) throw new TokenInputError(`tokens payload names node "${payload.computeNodeId}"; this function serves node "${node}"`, { field: "computeNodeId" });
     secrets ??= new SecretsManagerClient({});
-    if (!refresh && env.COGNITO_REGION && env.COGNITO_CLIENT_ID) refresh = cognitoRefresher(new CognitoIdentityProviderClient({ region: env.COGNITO_REGION }), env.COGNITO_CLIENT_ID);
+    if (!refresh && env.COGNITO_CLIENT_ID && (options.cognito || env.COGNITO_REGION))
+      refresh = cognitoRefresher(options.cognito ?? new CognitoIdentityProviderClient({ region: env.COGNITO_REGION }), env.COGNITO_CLIENT_ID);
     const secretId = tokenSecretName(payload.computeNodeId, payload.workflowInstanceId);
     const stored = await secrets.send(new GetSecretValueCommand({ SecretId: secretId }));
     const current = readTokenSecret(stored.SecretString ?? "");
