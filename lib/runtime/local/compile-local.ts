@@ -13,6 +13,8 @@ export interface CompiledBundle {
 export interface LocalTarget {
   efsMountPath: string;
   computeNodeId: string;
+  /** The run refreshes tokens (LocalRunOptions.refreshTokens): Lambda processors get a refresh step before ResolveToken. @default false */
+  refreshTokens?: boolean;
 }
 
 export type LocalCompiler = (plan: ResolvedPlan, target: LocalTarget) => CompiledBundle;

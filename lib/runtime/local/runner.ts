@@ -229,7 +229,7 @@ async function preflight(options: LocalRunOptions, layout: LocalLayout, dockerRe
         ? missingRuntimeMessage(needDocker[0])
         : `${needDocker.length} processors (${needDocker.map((p) => `"${p.id}"`).join(", ")}) have no localCommand and no Docker engine is reachable to run their images: add "localCommand" to their registrations or start Docker`,
     );
-  const bundle = (options.compile ?? compileForLocal)(plan, { efsMountPath: layout.efsRoot, computeNodeId: layout.computeNodeId });
+  const bundle = (options.compile ?? compileForLocal)(plan, { efsMountPath: layout.efsRoot, computeNodeId: layout.computeNodeId, ...(options.refreshTokens ? { refreshTokens: true } : {}) });
   for (const [name, machine] of [["main", bundle.definition] as const, ...bundle.children]) {
     try {
       new StateMachine(machine as never, { validationOptions: { checkArn: true, checkPaths: true } });
