@@ -11,13 +11,78 @@ import { runServe } from "../../lib/cli/commands/serve";
 import { CliIo } from "../../lib/cli/io";
 import { startMoto } from "./moto";
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** Timers that only fire when the test says so: a holder that stopped renewing (a paused or dead process). */
 function frozenTimers() {
   const pending: (() => void)[] = [];
   const timers: LeaseTimers = { setTimeout: (fn) => pending.push(fn), clearTimeout: () => undefined };
   return { timers, fire: () => pending.splice(0).forEach((fn) => fn()) };
+}
+
+/**
+ * Time that moves only when the test advances it: leases read `now` and schedule renewals on
+ * `timers`, and `advance` runs each due timer in order, letting the DynamoDB calls it starts
+ * answer before the next. A loaded machine is slower, never wrong.
+ */
+class ManualClock {
+  private t = Date.UTC(2026, 0, 1);
+  private queue: { at: number; id: number; fn: () => void }[] = [];
+  private ids = 0;
+  private readonly inFlight = new Set<Promise<unknown>>();
+  readonly now = () => this.t;
+  readonly timers: LeaseTimers = {
+    setTimeout: (fn, ms) => {
+      const id = ++this.ids;
+      this.queue.push({ at: this.t + ms, id, fn });
+      return id;
+    },
+    clearTimeout: (handle) => {
+      this.queue = this.queue.filter((q) => q.id !== handle);
+    },
+  };
+  /** The client, with every call tracked so `advance` can wait for it. */
+  track(client: Pick<DynamoDBDocumentClient, "send">): Pick<DynamoDBDocumentClient, "send"> {
+    return {
+      send: ((command: never) => {
+        const call = client.send(command);
+        this.inFlight.add(call);
+        call.then(
+          () => this.inFlight.delete(call),
+          () => this.inFlight.delete(call),
+        );
+        return call;
+      }) as DynamoDBDocumentClient["send"],
+    };
+  }
+  /** Until no call is in flight and every callback they started has run. */
+  async settle() {
+    do {
+      await Promise.allSettled([...this.inFlight]);
+      await new Promise((r) => setImmediate(r));
+    } while (this.inFlight.size);
+  }
+  async advance(ms: number) {
+    const target = this.t + ms;
+    for (;;) {
+      await this.settle();
+      const due = this.queue.filter((q) => q.at <= target).sort((a, b) => a.at - b.at || a.id - b.id)[0];
+      if (!due) break;
+      this.queue = this.queue.filter((q) => q !== due);
+      this.t = due.at;
+      due.fn();
+    }
+    this.t = target;
+    await this.settle();
+  }
+  /** Advances in steps until `promise` settles; returns what it settled with. */
+  async until<T>(promise: Promise<T>, stepMs: number): Promise<{ value?: T; error?: unknown }> {
+    let outcome: { value?: T; error?: unknown } | undefined;
+    promise.then(
+      (value) => (outcome = { value }),
+      (error) => (outcome = { error }),
+    );
+    while (!outcome) await this.advance(stepMs);
+    return outcome;
+  }
 }
 
 describe("acquireStateTableLease (moto)", function () {
@@ -48,12 +113,12 @@ describe("acquireStateTableLease (moto)", function () {
   });
 
   it("takes a free lease, records its holder and expiry, and stays out of the store's listings", async () => {
-    const before = Date.now();
-    const lease = await acquire({ staleMs: 10_000 });
+    const clock = new ManualClock();
+    const lease = await acquire({ staleMs: 10_000, now: clock.now, timers: clock.timers });
     const stored = (await item())!;
     expect(stored.holder).to.equal(lease.holder);
     expect(lease.holder).to.match(/^[0-9a-f]{12}@.+:\d+$/);
-    expect(stored.expiresAt).to.be.within(before + 10_000, Date.now() + 10_000);
+    expect(stored.expiresAt).to.equal(clock.now() + 10_000);
     const store = new DynamoProvisionStore({ client: doc, tableName: table });
     expect(await store.listNodes()).to.deep.equal([]);
     expect(await store.listUnfinishedOperations()).to.deep.equal([]);
@@ -62,46 +127,43 @@ describe("acquireStateTableLease (moto)", function () {
   });
 
   it("refuses a second holder while the first renews, naming the table and the holder", async () => {
-    const first = await acquire({ staleMs: 600 });
+    const clock = new ManualClock();
+    const on = { now: clock.now, timers: clock.timers, client: clock.track(doc) };
+    const first = await acquire({ staleMs: 600, ...on });
     const { expiresAt: firstExpiry } = (await item())!;
     // Well past the first expiry: only renewals keep the lease.
-    await sleep(900);
+    await clock.advance(900);
     expect((await item())!.expiresAt).to.be.greaterThan(firstExpiry as number);
-    const started = Date.now();
-    try {
-      await acquire({ staleMs: 600, waitMs: 1_200 });
-      expect.fail("took a lease another process holds");
-    } catch (err) {
-      expect(err).to.be.instanceOf(ConflictError);
-      expect((err as ConflictError).message).to.include(table).and.include(first.holder).and.include("--state-table");
-      expect((err as ConflictError).holderId).to.equal(first.holder);
-      expect(Date.now() - started).to.be.at.least(1_000);
-    }
+    const started = clock.now();
+    const { error } = await clock.until(acquire({ staleMs: 600, waitMs: 1_200, ...on }), 100);
+    expect(error).to.be.instanceOf(ConflictError);
+    expect((error as ConflictError).message).to.include(table).and.include(first.holder).and.include("--state-table");
+    expect((error as ConflictError).holderId).to.equal(first.holder);
+    expect(clock.now() - started).to.be.at.least(1_200);
     expect((await item())!.holder).to.equal(first.holder);
   });
 
   it("takes over a lease its holder stopped renewing once it expires", async () => {
-    const dead = await acquire({ staleMs: 800, timers: frozenTimers().timers });
-    try {
-      await acquire({ staleMs: 800 });
-      expect.fail("took a lease that had not expired");
-    } catch (err) {
-      expect(err).to.be.instanceOf(ConflictError);
-    }
-    const started = Date.now();
-    const next = await acquire({ staleMs: 800, waitMs: 5_000, retryMs: 100 });
-    expect(Date.now() - started).to.be.within(300, 2_000);
-    expect(next.holder).to.not.equal(dead.holder);
-    expect((await item())!.holder).to.equal(next.holder);
+    const clock = new ManualClock();
+    const dead = await acquire({ staleMs: 800, now: clock.now, timers: frozenTimers().timers });
+    const refused = await acquire({ staleMs: 800, now: clock.now, timers: clock.timers }).then(() => undefined, (e: unknown) => e);
+    expect(refused).to.be.instanceOf(ConflictError);
+    const started = clock.now();
+    const { value: next } = await clock.until(acquire({ staleMs: 800, waitMs: 5_000, retryMs: 100, now: clock.now, timers: clock.timers, client: clock.track(doc) }), 100);
+    // The first attempt after the dead lease's expiry (800 ms) succeeds.
+    expect(clock.now() - started).to.be.within(800, 1_000);
+    expect(next!.holder).to.not.equal(dead.holder);
+    expect((await item())!.holder).to.equal(next!.holder);
   });
 
   it("reports a compromised lease when another holder took it over", async () => {
+    const clock = new ManualClock();
     const lost: Error[] = [];
-    const first = await acquire({ staleMs: 1_500, onCompromised: (err) => lost.push(err) });
+    const first = await acquire({ staleMs: 1_500, now: clock.now, timers: clock.timers, client: clock.track(doc), onCompromised: (err) => lost.push(err) });
     // A host whose clock runs a minute ahead sees the lease as expired and takes it.
-    const second = await acquire({ staleMs: 30_000, now: () => Date.now() + 60_000 });
-    // The first renews every 500 ms.
-    await sleep(900);
+    const second = await acquire({ staleMs: 30_000, now: () => clock.now() + 60_000, timers: frozenTimers().timers });
+    // The first renews at 500 ms, and finds the lease another's.
+    await clock.advance(600);
     expect(lost).to.have.length(1);
     expect(lost[0].message).to.include(table).and.include("taken over");
     // Its release leaves the new holder's lease alone.
@@ -110,10 +172,11 @@ describe("acquireStateTableLease (moto)", function () {
   });
 
   it("reports a compromised lease when its process wakes up after the lease expired", async () => {
+    const clock = new ManualClock();
     const paused = frozenTimers();
     const lost: Error[] = [];
-    await acquire({ staleMs: 300, timers: paused.timers, onCompromised: (err) => lost.push(err) });
-    await sleep(400);
+    await acquire({ staleMs: 300, now: clock.now, timers: paused.timers, onCompromised: (err) => lost.push(err) });
+    await clock.advance(400);
     paused.fire();
     expect(lost).to.have.length(1);
     expect(lost[0].message).to.include("expired before it was renewed");
@@ -129,32 +192,38 @@ describe("acquireStateTableLease (moto)", function () {
         }) as DynamoDBDocumentClient["send"],
       };
     };
+    const clock = new ManualClock();
     const lostOnce: Error[] = [];
-    const flaky = await acquire({ client: failing((n) => n === 1), staleMs: 600, onCompromised: (err) => lostOnce.push(err) });
-    await sleep(1_000);
+    const flaky = await acquire({ client: clock.track(failing((n) => n === 1)), staleMs: 600, now: clock.now, timers: clock.timers, onCompromised: (err) => lostOnce.push(err) });
+    await clock.advance(1_000);
     expect(lostOnce).to.deep.equal([]);
-    expect((await item())!.expiresAt).to.be.greaterThan(Date.now());
+    expect((await item())!.expiresAt).to.be.greaterThan(clock.now());
     await flaky.release();
 
     const lost: { err: Error; at: number }[] = [];
-    const acquiredAt = Date.now();
-    // Renews every 500 ms: fails at ~500, retries and fails at ~1000, and would be too late at 1500.
-    await acquire({ client: failing(() => true), staleMs: 1_500, onCompromised: (err) => lost.push({ err, at: Date.now() }) });
-    await sleep(1_800);
+    const acquiredAt = clock.now();
+    // Renews every 500 ms: fails at 500, retries and fails at 1000, and would be too late at 1500.
+    await acquire({ client: clock.track(failing(() => true)), staleMs: 1_500, now: clock.now, timers: clock.timers, onCompromised: (err) => lost.push({ err, at: clock.now() }) });
+    await clock.advance(1_800);
     expect(lost).to.have.length(1);
     expect(lost[0].err.message).to.include("could not be renewed before it expires").and.include("socket hang up");
     // Reported after a retry, and before the lease expired: no one else could have taken it yet.
-    expect(lost[0].at - acquiredAt).to.be.within(800, 1_500);
+    expect(lost[0].at - acquiredAt).to.equal(1_000);
   });
 
   it("releases so the next process gets it at once", async () => {
-    const first = await acquire({ staleMs: 30_000 });
-    const started = Date.now();
-    setTimeout(() => void first.release(), 300);
-    const next = await acquire({ waitMs: 10_000, retryMs: 100 });
-    expect(Date.now() - started).to.be.below(2_000);
-    expect((await item())!.holder).to.equal(next.holder);
-    await next.release();
+    const clock = new ManualClock();
+    const on = { now: clock.now, timers: clock.timers, client: clock.track(doc) };
+    const first = await acquire({ staleMs: 30_000, ...on });
+    const started = clock.now();
+    const waiting = acquire({ waitMs: 10_000, retryMs: 100, ...on });
+    await clock.advance(300);
+    await first.release();
+    const { value: next } = await clock.until(waiting, 100);
+    // The next attempt after the release.
+    expect(clock.now() - started).to.be.within(300, 400);
+    expect((await item())!.holder).to.equal(next!.holder);
+    await next!.release();
     expect(await item()).to.equal(undefined);
   });
 

@@ -82,9 +82,12 @@ export async function removeDir(dir: string) {
   await rm(dir, { recursive: true, force: true });
 }
 
-/** Polls an operation until it is finished and returns it. */
-export async function waitForOperation(svc: TestService, operationId: string, timeoutMs = 5000): Promise<Record<string, any>> {
-  const deadline = Date.now() + timeoutMs;
+/**
+ * Polls an operation until it is finished and returns it. No deadline of its own unless given: the
+ * test's timeout bounds it, so a loaded machine is slower, not failing.
+ */
+export async function waitForOperation(svc: TestService, operationId: string, timeoutMs?: number): Promise<Record<string, any>> {
+  const deadline = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs;
   for (;;) {
     const res = await svc.get(`/v1/operations/${operationId}`).expect(200);
     if (!["queued", "running"].includes(res.body.state)) return res.body;

@@ -1,5 +1,35 @@
 import { expect } from "chai";
-import { createReadyNode, readSse, removeDir, startTestService, TestService, waitForOperation } from "./helpers";
+import { createReadyNode, readSse, removeDir, SseMessage, startTestService, TestService, TOKEN, waitForOperation } from "./helpers";
+
+/**
+ * Reads an SSE response as it arrives: `onMessage` sees each message when the server sends it, so a
+ * test can act on an event (release a held operation, cancel it) instead of sleeping.
+ */
+async function streamSse(url: string, onMessage: (message: SseMessage) => void): Promise<{ status: number; contentType: string | null; messages: SseMessage[] }> {
+  const res = await fetch(url, { headers: { Authorization: `Bearer ${TOKEN}` } });
+  const messages: SseMessage[] = [];
+  const decoder = new TextDecoder();
+  let buffer = "";
+  const reader = res.body!.getReader();
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (value) buffer += decoder.decode(value, { stream: true });
+    let end: number;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const lines = block.split("\n").filter((l) => l && !l.startsWith(":"));
+      const field = (name: string) => lines.find((l) => l.startsWith(`${name}: `))?.slice(name.length + 2);
+      const data = field("data");
+      if (data === undefined) continue;
+      const message = { id: field("id"), event: field("event"), data: JSON.parse(data) };
+      messages.push(message);
+      onMessage(message);
+    }
+    if (done) break;
+  }
+  return { status: res.status, contentType: res.headers.get("content-type"), messages };
+}
 
 describe("provisioner service: operations", () => {
   let svc: TestService;
@@ -13,9 +43,8 @@ describe("provisioner service: operations", () => {
     it("streams an operation's events live, in sequence order, ending with operation-finished", async () => {
       const hold = svc.engine.holdNext("ev-1", "up");
       const res = await svc.post("/v1/nodes", { id: "ev-1", region: "us-east-1" }).expect(202);
-      const streamed = readSse(`${svc.url}/v1/operations/${res.body.operation.id}/events`);
-      setTimeout(hold.release, 30);
-      const { status, contentType, messages } = await streamed;
+      // The engine waits after its first event until the stream has delivered it: the rest arrive live.
+      const { status, contentType, messages } = await streamSse(`${svc.url}/v1/operations/${res.body.operation.id}/events`, (m) => m.event === "resource-pre" && hold.release());
       expect(status).to.equal(200);
       expect(contentType).to.match(/^text\/event-stream/);
       expect(messages.map((m) => Number(m.id))).to.deep.equal(messages.map((_, i) => i + 1));
@@ -54,9 +83,16 @@ describe("provisioner service: operations", () => {
     it("stops a running operation gracefully: cancelled, node failed, stack lock released", async () => {
       const hold = svc.engine.holdNext("c-1", "up");
       const res = await svc.post("/v1/nodes", { id: "c-1", region: "us-east-1" }).expect(202);
-      const streamed = readSse(`${svc.url}/v1/operations/${res.body.operation.id}/events`);
-      await new Promise((r) => setTimeout(r, 20));
-      const cancel = await svc.post(`/v1/operations/${res.body.operation.id}/cancel`).expect(202);
+      // Cancelled once the engine has started (its first event is out and it is held): a running operation.
+      let requestCancel!: (answer: Promise<{ body: { cancelRequested: boolean } }>) => void;
+      const cancelled = new Promise<{ body: { cancelRequested: boolean } }>((resolve) => (requestCancel = resolve));
+      let asked = false;
+      const streamed = streamSse(`${svc.url}/v1/operations/${res.body.operation.id}/events`, (m) => {
+        if (m.event !== "resource-pre" || asked) return;
+        asked = true;
+        requestCancel(svc.post(`/v1/operations/${res.body.operation.id}/cancel`).expect(202));
+      });
+      const cancel = await cancelled;
       expect(cancel.body.cancelRequested).to.equal(true);
       const op = await waitForOperation(svc, res.body.operation.id);
       hold.release();
