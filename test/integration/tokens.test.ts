@@ -8,7 +8,9 @@ import {
   CreateUserPoolCommand,
   GetUserCommand,
 } from "@aws-sdk/client-cognito-identity-provider";
-import { CreateBucketCommand, GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { CloudWatchLogsClient, CreateLogGroupCommand } from "@aws-sdk/client-cloudwatch-logs";
+import { createFinalizeHandler } from "../../lib/integrations/finalize/lambda";
 import { CreateSecretCommand, GetSecretValueCommand } from "@aws-sdk/client-secrets-manager";
 import { createTokensHandler } from "../../lib/integrations/tokens/lambda";
 import { parseEnvFile, readTokenSecret } from "../../lib/integrations/tokens/contract";
@@ -88,5 +90,25 @@ describe("session token refresh against Cognito (moto)", function () {
     const err = await handlerAt(hourFive)({ action: "env-file", computeNodeId: "node-1", workflowInstanceId: "wi-revoked" }).then(() => undefined, (e: Error) => e);
     expect(err?.name).to.equal("TokenRefreshFailed");
     expect(err?.message).to.not.contain("not-a-refresh-token");
+  });
+});
+
+describe("finalize and the execution's environment file (moto)", function () {
+  this.timeout(30000);
+  const moto = useMoto();
+
+  it("deletes the environment file with the token secret when the run ends", async () => {
+    const s3 = new S3Client({ ...sdkConfig(moto.endpoint), forcePathStyle: true });
+    const logs = new CloudWatchLogsClient(sdkConfig(moto.endpoint));
+    for (const Bucket of ["archive", "cn-node-1-env"]) await s3.send(new CreateBucketCommand({ Bucket }));
+    await logs.send(new CreateLogGroupCommand({ logGroupName: "/cn/node-1" }));
+    await moto.clients.secrets.send(new CreateSecretCommand({ Name: "cn/node-1/wi-done", SecretString: JSON.stringify({ sessionToken: "s", refreshToken: "r" }) }));
+    await s3.send(new PutObjectCommand({ Bucket: "cn-node-1-env", Key: "execution-env/node-1/wi-done.env", Body: "SESSION_TOKEN=s\n" }));
+    await s3.send(new PutObjectCommand({ Bucket: "cn-node-1-env", Key: "execution-env/node-1/wi-other.env", Body: "SESSION_TOKEN=o\n" }));
+    const finalize = createFinalizeHandler({ s3, logs, secrets: moto.clients.secrets, env: { LOG_GROUP_NAME: "/cn/node-1", LOG_ARCHIVE_BUCKET: "archive", ENV_FILE_BUCKET: "cn-node-1-env" } });
+    const out = await finalize({ action: "finalize", computeNodeId: "node-1", workflowInstanceId: "wi-done", status: "SUCCEEDED" });
+    expect(out).to.include({ tokenSecret: "deleted", envFile: "deleted" });
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: "cn-node-1-env" }));
+    expect((listed.Contents ?? []).map((o) => o.Key)).to.deep.equal(["execution-env/node-1/wi-other.env"]);
   });
 });

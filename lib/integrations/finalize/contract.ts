@@ -27,7 +27,7 @@ export interface FinalizeResult {
   logEvents: number;
   /** What became of the execution's token secret: `deleted`, `absent` (already gone) or `kept` (no permission; the tracker deletes it later). */
   tokenSecret: "deleted" | "absent" | "kept";
-  /** What became of the execution's environment file (ECS processors' tokens): `deleted`, or `kept` (no ENV_FILE_BUCKET or no permission; the tracker deletes it later). */
+  /** What became of the execution's environment file (ECS processors' tokens): `deleted`, or `kept` (no permission; the tracker deletes it later). Absent without ENV_FILE_BUCKET. */
   envFile?: "deleted" | "kept";
 }
 

@@ -105,14 +105,14 @@ export function createFinalizeHandler(options: FinalizeHandlerOptions = {}): (ev
     const report = costReport(event, record, end);
     await put("cost-report.json", JSON.stringify(report, null, 2), "application/json");
     const tokenSecret = await deleteTokenSecret(options.secrets ?? new SecretsManagerClient({}), tokenSecretName(event.computeNodeId, event.workflowInstanceId));
-    // The ECS processors' copy of the tokens goes with the secret; "kept" (no bucket configured, no permission) is left to tracking.
+    // The ECS processors' copy of the tokens goes with the secret; one that cannot be deleted ("kept") is left to tracking and the bucket's expiry.
     const envFile = env.ENV_FILE_BUCKET
       ? await deleteEnvFile(s3, env.ENV_FILE_BUCKET, event).then(
           () => "deleted" as const,
           () => "kept" as const,
         )
-      : ("kept" as const);
-    return { ...result, archived, costReport: `s3://${bucket}/${prefix}/cost-report.json`, logEvents, tokenSecret, envFile };
+      : undefined;
+    return { ...result, archived, costReport: `s3://${bucket}/${prefix}/cost-report.json`, logEvents, tokenSecret, ...(envFile ? { envFile } : {}) };
   };
 }
 
