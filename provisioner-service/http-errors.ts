@@ -59,14 +59,13 @@ export function jsonDepthExceeds(text: Buffer, limit: number): boolean {
  * headers too large (431) or a malformed request (400), with the API's JSON error envelope.
  */
 export function clientErrorResponse(err: NodeJS.ErrnoException, requestId: string): string {
-  const tooLarge = err.code === "HPE_HEADER_OVERFLOW";
-  const status = tooLarge ? 431 : 400;
-  const body = JSON.stringify({
-    error: tooLarge
-      ? { code: "headers_too_large", message: "the request's headers are larger than the service accepts", requestId }
-      : { code: "bad_request", message: "the request is not valid HTTP", requestId },
-  });
-  const reason = tooLarge ? "Request Header Fields Too Large" : "Bad Request";
+  const [status, reason, code, message] =
+    err.code === "HPE_HEADER_OVERFLOW"
+      ? [431, "Request Header Fields Too Large", "headers_too_large", "the request's headers are larger than the service accepts"]
+      : err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+        ? [408, "Request Timeout", "request_timeout", "the request did not arrive in time"]
+        : [400, "Bad Request", "bad_request", "the request is not valid HTTP"];
+  const body = JSON.stringify({ error: { code, message, requestId } });
   return `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${requestId}\r\nConnection: close\r\n\r\n${body}`;
 }
 
