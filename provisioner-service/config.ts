@@ -3,6 +3,7 @@ import { join, resolve } from "node:path";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { UnavailableError, ValidationError } from "../lib/errors";
 import { AutomationStackEngine } from "../lib/provision/automation-engine";
+import { discoverEngine } from "../lib/provision/engine-discovery";
 import { AwsWorkflowRuntime } from "../lib/provision/aws-runtime";
 import { LocalWorkflowRuntime } from "../lib/provision/local-runtime";
 import { defaultNodeProgram, NodeProgramSource } from "../lib/provision/node-program";
@@ -65,7 +66,9 @@ export async function createDefaultService(options: ServeOptions, deps: { env: N
   const dataDir = resolve(options.dataDir);
   const { env, logger } = deps;
   const program = deps.program ?? defaultNodeProgram();
-  const cliRoot = options.pulumiRoot ?? env.PULUMI_CLI_ROOT;
+  // --pulumi-root / PULUMI_CLI_ROOT, else what `npm run engine:build` left in .engine/, else PATH.
+  const found = discoverEngine({ env, pulumiRoot: options.pulumiRoot });
+  const cliRoot = found.cliRoot;
   const envVars: Record<string, string> = {};
   if (cliRoot) envVars.PATH = `${join(resolve(cliRoot), "bin")}:${env.PATH ?? ""}`;
   // Inline programs run from per-stack work dirs: the destroy hook finds this checkout through it.
@@ -76,14 +79,17 @@ export async function createDefaultService(options: ServeOptions, deps: { env: N
   } else if (!env.PULUMI_BACKEND_URL && !env.PULUMI_ACCESS_TOKEN) {
     logger.warn("no PULUMI_BACKEND_URL or PULUMI_ACCESS_TOKEN: stack state goes to the backend the Pulumi CLI is logged in to");
   }
+  logger.info(`engine: ${found.description}`);
   const engine: StackEngine = new AutomationStackEngine({
     program: (spec) => program.program(spec),
     preflight: () => program.ensureLoaded(),
     dataDir,
     cliRoot,
     envVars,
+    // The cache's PULUMI_HOME holds the AWS provider engine:build made; elsewhere the CLI installs it.
+    pulumiHome: found.pulumiHome,
     // The node program creates AWS resources in both modes; --local only keeps the state local.
-    plugins: awsPlugin(),
+    plugins: found.awsPluginInstalled ? [] : awsPlugin(),
   });
   const runtime: WorkflowRuntime = options.local
     ? new LocalWorkflowRuntime({ root: join(dataDir, "runtime"), inputRoot: join(dataDir, "inputs") })

@@ -20,7 +20,8 @@ export function createKeys(name: string, computeNodeId: string, region: string, 
         policy: pulumi.all([identity.accountId, partition.partition]).apply(([account, part]) => keyPolicy(purpose, account, part, region, computeNodeId)),
         tags,
       },
-      { parent },
+      // The S3 key encrypts the log archive, which destroy retains: the key must outlive the node too.
+      { parent, retainOnDelete: purpose === "s3" },
     );
     new aws.kms.Alias(`${name}-${purpose}-alias`, { name: `alias/compute-node/${computeNodeId}/${purpose}`, targetKeyId: key.keyId }, { parent });
     return key;

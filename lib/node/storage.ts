@@ -45,18 +45,21 @@ export function createStorage(name: string, computeNodeId: string, network: Node
   );
   const logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, { name: `/compute-node/${computeNodeId}`, retentionInDays: LOG_RETENTION_DAYS, kmsKeyId: keys.logs?.arn, tags }, opts);
 
-  const archiveBucket = new aws.s3.Bucket(`${name}-log-archive`, { bucketPrefix: `cn-${computeNodeId}-logs-`.slice(0, 37), forceDestroy: false, tags }, opts);
-  new aws.s3.BucketPublicAccessBlock(`${name}-log-archive-pab`, { bucket: archiveBucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true }, opts);
-  new aws.s3.BucketOwnershipControls(`${name}-log-archive-ownership`, { bucket: archiveBucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } }, opts);
+  // The archive outlives the node (7-year retention): the bucket and everything that keeps it private
+  // and expiring are retained when the stack is destroyed (docs/node.md, "Destroy", says how to remove them).
+  const archived = { ...opts, retainOnDelete: true };
+  const archiveBucket = new aws.s3.Bucket(`${name}-log-archive`, { bucketPrefix: `cn-${computeNodeId}-logs-`.slice(0, 37), forceDestroy: false, tags }, archived);
+  new aws.s3.BucketPublicAccessBlock(`${name}-log-archive-pab`, { bucket: archiveBucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true }, archived);
+  new aws.s3.BucketOwnershipControls(`${name}-log-archive-ownership`, { bucket: archiveBucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } }, archived);
   new aws.s3.BucketServerSideEncryptionConfiguration(
     `${name}-log-archive-sse`,
     {
       bucket: archiveBucket.id,
       rules: [{ applyServerSideEncryptionByDefault: keys.s3 ? { sseAlgorithm: "aws:kms", kmsMasterKeyId: keys.s3.arn } : { sseAlgorithm: "AES256" }, bucketKeyEnabled: !!keys.s3 }],
     },
-    opts,
+    archived,
   );
-  new aws.s3.BucketVersioning(`${name}-log-archive-versioning`, { bucket: archiveBucket.id, versioningConfiguration: { status: "Enabled" } }, opts);
+  new aws.s3.BucketVersioning(`${name}-log-archive-versioning`, { bucket: archiveBucket.id, versioningConfiguration: { status: "Enabled" } }, archived);
   new aws.s3.BucketLifecycleConfiguration(
     `${name}-log-archive-lifecycle`,
     {
@@ -72,7 +75,7 @@ export function createStorage(name: string, computeNodeId: string, network: Node
         },
       ],
     },
-    opts,
+    archived,
   );
   new aws.s3.BucketPolicy(
     `${name}-log-archive-tls`,
@@ -85,7 +88,7 @@ export function createStorage(name: string, computeNodeId: string, network: Node
         }),
       ),
     },
-    opts,
+    archived,
   );
   return { fileSystem, accessPoint, mountTargets, logGroup, archiveBucket };
 }

@@ -27,6 +27,8 @@ export interface AutomationEngineOptions {
   projectName?: string;
   /** Prefix of stack names, e.g. `my-org/compute-node/` for Pulumi Cloud. @default "" (the node id is the stack name) */
   stackPrefix?: string;
+  /** The stack name of a node, instead of `stackPrefix` + node id (`compute-node node up --stack NAME`). */
+  stackName?: (nodeId: string) => string;
   /** Environment of every Pulumi command: PULUMI_BACKEND_URL, PULUMI_CONFIG_PASSPHRASE, AWS credentials… */
   envVars?: Record<string, string>;
   /** @default `<dataDir>/pulumi-home` */
@@ -51,7 +53,7 @@ export class StackOperationError extends ComputeNodeError {
 }
 
 export const PULUMI_INSTALL_HINT =
-  "install the Pulumi CLI (https://www.pulumi.com/docs/iac/download-install/) and its Node.js language host, or build both with `scripts/build-pulumi-cli.sh`, then start the service with PULUMI_CLI_ROOT=<dir containing bin/pulumi> or with them on PATH";
+  "run `npm run engine:build` (builds the Pulumi CLI and the AWS provider into the checkout's .engine/, found without further setup), or install the Pulumi CLI (https://www.pulumi.com/docs/iac/download-install/) and put it on PATH or name its directory with PULUMI_CLI_ROOT";
 
 /**
  * {@link StackEngine} over the Pulumi Automation API: one stack per node (named after the node id)
@@ -72,7 +74,7 @@ export class AutomationStackEngine implements StackEngine {
 
   /** The stack name of a node. */
   stackName(nodeId: string): string {
-    return `${this.options.stackPrefix ?? ""}${nodeId}`;
+    return this.options.stackName?.(nodeId) ?? `${this.options.stackPrefix ?? ""}${nodeId}`;
   }
 
   async ensureAvailable(): Promise<void> {
@@ -254,7 +256,11 @@ function commandOptions(options: StackOperationOptions) {
 /** One Automation API event as ours; payloads we do not show (prelude, policy, debugging) are dropped. */
 export function toEngineEventBody(event: EngineEvent): EngineEventBody | undefined {
   const meta = (m: { urn: string; type: string; op: string }) => ({ urn: m.urn, resourceType: m.type, op: m.op });
-  if (event.resourcePreEvent) return { type: "resource-pre", ...meta(event.resourcePreEvent.metadata) };
+  if (event.resourcePreEvent) {
+    // Names of the changed properties only (never their values, which may be secret): what a preview shows.
+    const diffs = event.resourcePreEvent.metadata.diffs;
+    return { type: "resource-pre", ...meta(event.resourcePreEvent.metadata), ...(diffs?.length ? { diffs: [...diffs] } : {}) };
+  }
   if (event.resOutputsEvent) return { type: "resource-outputs", ...meta(event.resOutputsEvent.metadata) };
   if (event.resOpFailedEvent) return { type: "resource-failed", ...meta(event.resOpFailedEvent.metadata) };
   if (event.diagnosticEvent) {

@@ -4,7 +4,7 @@
  * carried: they may hold secrets.
  */
 export type EngineEventBody =
-  | { type: "resource-pre"; urn: string; resourceType: string; op: string }
+  | { type: "resource-pre"; urn: string; resourceType: string; op: string; /** Names of the properties that change (no values). */ diffs?: string[] }
   | { type: "resource-outputs"; urn: string; resourceType: string; op: string }
   | { type: "resource-failed"; urn: string; resourceType: string; op: string }
   | { type: "diagnostic"; severity: string; message: string; urn?: string }

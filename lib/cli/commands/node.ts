@@ -2,6 +2,7 @@ import { Command } from "commander";
 import { CliCommand, EXIT } from "../io";
 import { readJsonFile } from "../load-inputs";
 import { runAction, writeJson } from "../action";
+import { registerNodeStackCommands, terminalConfirm } from "./node-stack";
 
 interface SynthOptions {
   mode: string;
@@ -15,6 +16,7 @@ interface SynthOptions {
 export const nodeCommand: CliCommand = {
   register(program: Command, ctx) {
     const node = program.command("node").description("Compute node infrastructure (the Pulumi program of programs/compute-node).");
+    registerNodeStackCommands(node, ctx, { confirm: terminalConfirm() });
     node
       .command("synth")
       .description("Run the node program offline under Pulumi mocks and list every resource it would create (no credentials, no Pulumi CLI).")
