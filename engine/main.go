@@ -175,7 +175,8 @@ func providerInfo(ctx context.Context) (tfbridge.ProviderInfo, error) {
 		Config: map[string]*tfbridge.SchemaInfo{
 			"region": {Default: &tfbridge.DefaultInfo{EnvVars: []string{"AWS_REGION", "AWS_DEFAULT_REGION"}}},
 			// As in @pulumi/aws: no IMDS probe and no region allow-list unless asked for.
-			"skip_metadata_api_check": {Default: &tfbridge.DefaultInfo{Value: true}},
+			// A string in Terraform ("true", "false" or ""), a boolean in @pulumi/aws.
+			"skip_metadata_api_check": {Type: "boolean", Default: &tfbridge.DefaultInfo{Value: true}},
 			"skip_region_validation":  {Default: &tfbridge.DefaultInfo{Value: true}},
 		},
 		Resources:   map[string]*tfbridge.ResourceInfo{},
@@ -207,6 +208,24 @@ func providerInfo(ctx context.Context) (tfbridge.ProviderInfo, error) {
 			return info, fmt.Errorf("terraform-provider-aws has no data source %s (is its service in engine/services.txt?)", tf)
 		}
 		info.DataSources[tf] = &tfbridge.DataSourceInfo{Tok: tokens.ModuleMember(tok)}
+	}
+
+	// Everything else upstream serves stays unmapped on purpose (schema generation would refuse it).
+	p.ResourcesMap().Range(func(tf string, _ shim.Resource) bool {
+		if _, ok := info.Resources[tf]; !ok {
+			info.IgnoreMappings = append(info.IgnoreMappings, tf)
+		}
+		return true
+	})
+	p.DataSourcesMap().Range(func(tf string, _ shim.Resource) bool {
+		if _, ok := info.DataSources[tf]; !ok {
+			info.IgnoreMappings = append(info.IgnoreMappings, tf)
+		}
+		return true
+	})
+	// Terraform provider functions (arn_parse…): @pulumi/aws 7.x serves none of them either.
+	for tf := range p.Functions() {
+		info.IgnoreMappings = append(info.IgnoreMappings, tf)
 	}
 
 	// The mux table of the SDKv2 and Plugin Framework halves, which the published provider computes

@@ -42,6 +42,17 @@ step() { # step NAME COMMAND... : runs and records the seconds it took
 # 1. The CLI (its own script caches by version).
 step "Pulumi CLI $cli_version" nice "$here/scripts/build-pulumi-cli.sh" "$cache/pulumi-$cli_version"
 
+# The Node.js dynamic provider (pulumi.dynamic.Resource, e.g. the node's destroy hook), which the CLI
+# distribution bundles next to `pulumi`: bound to this checkout's @pulumi/pulumi, because inline
+# programs run from work directories without node_modules.
+dynamic="$cache/pulumi-$cli_version/bin/pulumi-resource-pulumi-nodejs"
+cat > "$dynamic" <<SCRIPT
+#!/bin/sh
+# Written by scripts/engine-build.sh: the Node.js dynamic resource provider of @pulumi/pulumi in $here.
+exec node "$here/node_modules/@pulumi/pulumi/cmd/dynamic-provider" "\$@"
+SCRIPT
+chmod +x "$dynamic"
+
 # 2. The provider, keyed by everything it is built from.
 stamp_of() {
   {

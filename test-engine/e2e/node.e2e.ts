@@ -14,7 +14,7 @@ import { GetBucketEncryptionCommand, GetBucketLifecycleConfigurationCommand, Get
 import { DescribeExecutionCommand, DescribeStateMachineCommand } from "@aws-sdk/client-sfn";
 import { NodeOutputsSchema } from "../../lib/model/node-outputs";
 import { DeploymentMode } from "../../lib/model/mode";
-import { startMoto, Moto } from "../../test/integration/moto";
+import { startMoto, Moto } from "./moto";
 import { cli, motoEnv, ok } from "./harness";
 import { compare, inventory, sdk, Sdk } from "./inventory";
 

@@ -1,0 +1,76 @@
+"""moto's server with the smallest additions the engine tier needs (docs/engine.md lists each).
+
+Usage: python3 test-engine/e2e/moto_shim.py -H 127.0.0.1 -p PORT   (the arguments of moto.server)
+
+Each addition makes moto answer what AWS answers for a field the node program sets, so a real
+`pulumi up` followed by `preview` sees no phantom diff. None of them changes what moto accepts.
+"""
+import sys
+
+from moto.awslambda import models as lambda_models
+
+# Lambda: moto 5.2.1 accepts FileSystemConfigs and KMSKeyArn on CreateFunction and
+# UpdateFunctionConfiguration but never returns them, so the provider reads them back empty and
+# plans an update of every EFS-mounting (or customer-key encrypted) function on each preview.
+_LAMBDA_ECHOED = ("FileSystemConfigs", "KMSKeyArn")
+
+_init = lambda_models.LambdaFunction.__init__
+_get_configuration = lambda_models.LambdaFunction.get_configuration
+_update_configuration = lambda_models.LambdaFunction.update_configuration
+
+
+def _lambda_init(self, account_id, spec, region, version=1):
+    _init(self, account_id, spec, region, version)
+    self._echoed = {k: spec[k] for k in _LAMBDA_ECHOED if spec.get(k)}
+
+
+def _lambda_get_configuration(self, on_create=False):
+    config = _get_configuration(self, on_create)
+    config.update(getattr(self, "_echoed", {}))
+    return config
+
+
+def _lambda_update_configuration(self, config_updates):
+    echoed = dict(getattr(self, "_echoed", {}))
+    for key in _LAMBDA_ECHOED:
+        if key in config_updates:
+            if config_updates[key]:
+                echoed[key] = config_updates[key]
+            else:
+                echoed.pop(key, None)
+    self._echoed = echoed
+    return _update_configuration(self, config_updates)
+
+
+lambda_models.LambdaFunction.__init__ = _lambda_init
+lambda_models.LambdaFunction.get_configuration = _lambda_get_configuration
+lambda_models.LambdaFunction.update_configuration = _lambda_update_configuration
+
+# S3: CreateBucket may carry the bucket's tags (CreateBucketConfiguration/Tags, which the provider
+# uses to tag on create); moto 5.2.1 ignores them, so the bucket would stay untagged.
+from moto.s3 import responses as s3_responses  # noqa: E402
+import xmltodict  # noqa: E402
+
+_bucket_put = s3_responses.S3Response._bucket_response_put
+
+
+def _s3_bucket_put(self, request, bucket_name, querystring):
+    result = _bucket_put(self, request, bucket_name, querystring)
+    if not querystring and self.body:
+        try:
+            tags = xmltodict.parse(self.body).get("CreateBucketConfiguration", {}).get("Tags") or {}
+        except Exception:  # not a CreateBucketConfiguration body: nothing to add
+            tags = {}
+        tag = tags.get("Tag") if isinstance(tags, dict) else None
+        if tag:
+            tag = tag if isinstance(tag, list) else [tag]
+            self.backend.put_bucket_tagging(bucket_name, {t["Key"]: t.get("Value") or "" for t in tag})
+    return result
+
+
+s3_responses.S3Response._bucket_response_put = _s3_bucket_put
+
+if __name__ == "__main__":
+    from moto.server import main
+
+    sys.exit(main(sys.argv[1:]))
