@@ -141,6 +141,11 @@ var functionTokens = map[string]string{
 // properties, assets and autonaming that differs from the default (`name`, 255 characters, "-").
 func resourceFields() map[string]map[string]*tfbridge.SchemaInfo {
 	return map[string]map[string]*tfbridge.SchemaInfo{
+		// Terraform's list blocks are pluralized by the bridge; @pulumi/aws keeps these names.
+		"aws_dynamodb_table": {
+			"global_secondary_index": {Name: "globalSecondaryIndexes"},
+			"local_secondary_index":  {Name: "localSecondaryIndexes"},
+		},
 		"aws_iam_role": {"name": tfbridge.AutoName("name", 64, "-")},
 		"aws_lambda_function": {
 			"function_name": tfbridge.AutoName("name", 64, "-"),
@@ -151,7 +156,11 @@ func resourceFields() map[string]map[string]*tfbridge.SchemaInfo {
 		},
 		"aws_s3_bucket": {"bucket": tfbridge.AutoNameTransform("bucket", 63, strings.ToLower)},
 		// @pulumi/aws defaults a security group's description (the API requires one).
-		"aws_security_group": {"description": {Default: &tfbridge.DefaultInfo{Value: "Managed by Pulumi"}}},
+		"aws_security_group": {
+			"description": {Default: &tfbridge.DefaultInfo{Value: "Managed by Pulumi"}},
+			"ingress":     {Name: "ingress"},
+			"egress":      {Name: "egress"},
+		},
 	}
 }
 
@@ -200,6 +209,10 @@ func providerInfo(ctx context.Context) (tfbridge.ProviderInfo, error) {
 		}
 		if hasTagsAndTagsAll(res) {
 			ri.PreCheckCallback = applyTags
+			// An output in @pulumi/aws: the provider computes it from `tags` and the default tags.
+			if _, set := ri.Fields["tags_all"]; !set {
+				ri.Fields["tags_all"] = &tfbridge.SchemaInfo{MarkAsComputedOnly: tfbridge.True()}
+			}
 		}
 		info.Resources[tf] = ri
 	}

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseNodeConfig } from "../../lib/node/config";
 import { synthNode } from "../../lib/node/synth";
@@ -76,6 +76,35 @@ describe("engine e2e: the served schema covers the node program", function () {
       expect(schema.functions, token).to.have.property(token);
   });
 
+  // Input properties @pulumi/aws 7.48 has that terraform-provider-aws 6.48-dev (what the module proxy
+  // serves) does not: newer upstream features. The node program uses none of them (docs/engine.md).
+  const UPSTREAM_NEWER: Record<string, string[]> = {
+    "aws:autoscaling/group:Group": ["instanceLifecyclePolicy"],
+    "aws:ec2/flowLog:FlowLog": ["tagFieldSpecifications"],
+    "aws:lambda/function:Function": ["useResourceTimeoutForPropagation"],
+  };
+
+  it("serves each mapped resource with exactly @pulumi/aws's input property names (its Args types)", () => {
+    const root = join(ROOT, "node_modules", "@pulumi", "aws");
+    const problems: string[] = [];
+    const tokens = Object.keys(schema.resources);
+    expect(tokens.length, "mapped resources").to.be.greaterThan(30);
+    for (const token of tokens) {
+      const [, mod, name] = /^aws:([^/]+)\/([^:]+):(.+)$/.exec(token)!;
+      const text = readFileSync(join(root, mod === "index" ? "" : mod, `${name}.d.ts`), "utf8");
+      const args = new RegExp(`^export interface ${token.split(":").pop()}Args \\{([\\s\\S]*?)^\\}`, "m").exec(text);
+      if (!args) {
+        problems.push(`${token}: no Args interface in @pulumi/aws`);
+        continue;
+      }
+      const theirs = [...args[1].matchAll(/^ {4}(\w+)\??:/gm)].map((m) => m[1]).filter((p) => !(UPSTREAM_NEWER[token] ?? []).includes(p));
+      const ours = Object.keys(schema.resources[token].inputProperties ?? {});
+      for (const p of theirs) if (!ours.includes(p)) problems.push(`${token}.${p}: in @pulumi/aws, not served`);
+      for (const p of ours) if (!theirs.includes(p)) problems.push(`${token}.${p}: served, not in @pulumi/aws`);
+    }
+    expect(problems).to.deep.equal([]);
+  });
+
   function resolveRef(spec: PropertySpec): { properties?: Record<string, PropertySpec> } | undefined {
     const ref = spec.$ref?.replace(/^.*#\/types\//, "");
     return ref ? schema.types[decodeURIComponent(ref)] : undefined;
@@ -86,7 +115,8 @@ describe("engine e2e: the served schema covers the node program", function () {
       problems.push(`${path}: not in the served schema`);
       return;
     }
-    if (value === undefined || value === null) return;
+    // Synth's mocks leave outputs of other resources unknown: their shape is the provider's to check.
+    if (value === undefined || value === null || (typeof value === "object" && (value as Record<string, unknown>).__pulumiUnknown)) return;
     const alternatives = spec.oneOf ?? [spec];
     if (Array.isArray(value)) {
       const list = alternatives.find((a) => a.type === "array");
