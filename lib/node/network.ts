@@ -19,6 +19,10 @@ export interface NodeNetwork {
 
 const BASIC_SUBNETS = 2;
 
+// Private subnets take blocks 0–5 of the VPC (up to 6 zones), public ones 8–13: a change of
+// availabilityZones adds or removes subnets without moving (replacing) the others.
+const PUBLIC_SUBNET_OFFSET = 8;
+
 // Interface endpoints the runtime calls in compliant mode (no other way out of the VPC).
 const INTERFACE_ENDPOINTS = ["ecr.api", "ecr.dkr", "logs", "secretsmanager", "states", "ecs", "sts", "kms", "lambda", "elasticfilesystem"] as const;
 
@@ -57,7 +61,7 @@ export function createNetwork(name: string, config: NodeConfig, tags: Record<str
         new aws.ec2.Subnet(
           `${name}-public-${i}`,
           // The public subnets host only the NAT gateway: nothing launched there gets a public IP by default.
-          { vpcId: vpc.id, cidrBlock: subnetCidr(config.vpcCidr, config.availabilityZones + i), availabilityZone: zones[i], mapPublicIpOnLaunch: false, tags: { ...tags, Name: `${name}-public-${i}`, "compute-node:tier": "public" } },
+          { vpcId: vpc.id, cidrBlock: subnetCidr(config.vpcCidr, PUBLIC_SUBNET_OFFSET + i), availabilityZone: zones[i], mapPublicIpOnLaunch: false, tags: { ...tags, Name: `${name}-public-${i}`, "compute-node:tier": "public" } },
           opts,
         ),
     );

@@ -40,7 +40,10 @@ export function cli(args: string[], opts: { env: NodeJS.ProcessEnv; cwd: string;
     const child = spawn(process.execPath, [join(ROOT, "bin", "compute-node.js"), ...args], { cwd: opts.cwd, env: opts.env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
+    child.stdout.on("data", (d) => {
+      stdout += d;
+      appendFileSync(opts.log, d);
+    });
     child.stderr.on("data", (d) => {
       stderr += d;
       appendFileSync(opts.log, d);

@@ -70,6 +70,46 @@ def _s3_bucket_put(self, request, bucket_name, querystring):
 
 s3_responses.S3Response._bucket_response_put = _s3_bucket_put
 
+# S3 bucket policies, two gaps: (1) moto evaluates a bucket policy without any request context, and
+# takes a condition on a missing key as met, so the archive's TLS-only statement (Deny s3:* when
+# aws:SecureTransport is false) denied every object write; (2) its Bool operator is not evaluated (a Deny
+# with a Bool condition always applies). The shim evaluates bucket policies with aws:SecureTransport
+# "true" (AWS SDK calls, the provider's and the runtime's, are TLS; moto's loopback is plain HTTP)
+# and evaluates Bool conditions of Deny statements: one that does not hold makes the statement
+# neutral, as in AWS. The TLS rule's presence is read back by the tier instead.
+from moto.iam import access_control  # noqa: E402
+from moto.s3 import models as s3_models  # noqa: E402
+
+_statement_permitted = access_control.IAMPolicyStatement.is_action_permitted
+
+
+def _bool_conditions_hold(condition, values):
+    """A Condition of Bool operators only: True/False whether it holds; None for anything else."""
+    if set(condition) != {"Bool"}:
+        return None
+    return all(str((values or {}).get(key, "")).lower() == str(expected).lower() for key, expected in condition["Bool"].items())
+
+
+def _statement_is_action_permitted(self, action, resource="*", principal=None, incoming_condition_values=None):
+    statement = self._statement
+    if statement.get("Effect") == "Deny" and statement.get("Condition"):
+        if _bool_conditions_hold(statement["Condition"], incoming_condition_values) is False:
+            return access_control.PermissionResult.NEUTRAL
+    return _statement_permitted(self, action, resource, principal, incoming_condition_values)
+
+
+access_control.IAMPolicyStatement.is_action_permitted = _statement_is_action_permitted
+
+
+def _bucket_get_permission(self, action, resource):
+    if self.policy is None:
+        return access_control.PermissionResult.NEUTRAL
+    policy = access_control.IAMPolicy(self.policy.decode())
+    return policy.is_action_permitted(action, resource, incoming_condition_values={"aws:SecureTransport": "true"})
+
+
+s3_models.FakeBucket.get_permission = _bucket_get_permission
+
 if __name__ == "__main__":
     from moto.server import main
 

@@ -10,7 +10,7 @@ import { DescribeFileSystemsCommand, DescribeMountTargetsCommand } from "@aws-sd
 import { GetRoleCommand, ListRoleTagsCommand } from "@aws-sdk/client-iam";
 import { DescribeKeyCommand, GetKeyRotationStatusCommand, ListResourceTagsCommand } from "@aws-sdk/client-kms";
 import { CreateFunctionCommand, GetFunctionCommand, ListFunctionsCommand } from "@aws-sdk/client-lambda";
-import { GetBucketEncryptionCommand, GetBucketLifecycleConfigurationCommand, GetBucketTaggingCommand, GetBucketVersioningCommand, GetPublicAccessBlockCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
+import { GetBucketEncryptionCommand, GetBucketLifecycleConfigurationCommand, GetBucketPolicyCommand, GetBucketTaggingCommand, GetBucketVersioningCommand, GetPublicAccessBlockCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import { DescribeExecutionCommand, DescribeStateMachineCommand } from "@aws-sdk/client-sfn";
 import { NodeOutputsSchema } from "../../lib/model/node-outputs";
 import { DeploymentMode } from "../../lib/model/mode";
@@ -88,6 +88,9 @@ for (const mode of ["basic", "secure", "compliant"] as DeploymentMode[]) {
       const sse = (await c.s3.send(new GetBucketEncryptionCommand({ Bucket: bucket }))).ServerSideEncryptionConfiguration!.Rules![0].ApplyServerSideEncryptionByDefault!;
       expect(sse.SSEAlgorithm).to.equal(mode === "basic" ? "AES256" : "aws:kms");
       hasTags(kv((await c.s3.send(new GetBucketTaggingCommand({ Bucket: bucket }))).TagSet), "archive bucket");
+      // TLS only: moto cannot enforce it over its plain-HTTP loopback (docs/engine.md), so read the rule back.
+      const policy = JSON.parse((await c.s3.send(new GetBucketPolicyCommand({ Bucket: bucket }))).Policy!);
+      expect(policy.Statement).to.deep.include({ Sid: "DenyInsecureTransport", Effect: "Deny", Principal: "*", Action: "s3:*", Resource: [`arn:aws:s3:::${bucket}`, `arn:aws:s3:::${bucket}/*`], Condition: { Bool: { "aws:SecureTransport": "false" } } });
 
       // EFS: encrypted in every mode, with the node's own key outside basic mode; one mount target per subnet.
       const [fs] = (await c.efs.send(new DescribeFileSystemsCommand({ FileSystemId: outputs.efsFileSystemId }))).FileSystems!;
