@@ -215,7 +215,7 @@ for (const mode of ["basic", "secure", "compliant"] as DeploymentMode[]) {
 
     it("registers an ECS workflow: task definitions on the node's roles, for its cluster", async () => {
       await writeFile(join(dir, "ecs-workflow.json"), JSON.stringify({ name: "e2e-ecs", processors: [{ id: "x", sourceUrl: "img-x:1" }] }));
-      await writeFile(join(dir, "ecs-processors.json"), JSON.stringify([{ sourceUrl: "img-x:1", computeTypes: ["ecs"], cpu: 512, memory: 1024 }]));
+      await writeFile(join(dir, "ecs-processors.json"), JSON.stringify([{ sourceUrl: "img-x:1", computeTypes: ["ecs"], cpu: 1, memory: 2048 }]));
       const deployed = ok(await run("deploy", "ecs-workflow.json", "--node", "node.json", "--processors", "ecs-processors.json", "--json"), "deploy ECS").json();
       const [taskDefinition] = Object.values(deployed.taskDefinitions) as string[];
       const td = (await c.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition }))).taskDefinition!;
