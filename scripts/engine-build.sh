@@ -49,7 +49,9 @@ dynamic="$cache/pulumi-$cli_version/bin/pulumi-resource-pulumi-nodejs"
 cat > "$dynamic" <<SCRIPT
 #!/bin/sh
 # Written by scripts/engine-build.sh: the Node.js dynamic resource provider of @pulumi/pulumi in $here.
-exec node "$here/node_modules/@pulumi/pulumi/cmd/dynamic-provider" "\$@"
+# NODE_PATH: the providers' serialized code requires packages (ts-node…) from the program's work
+# directory, which has no node_modules; the checkout's are the ones the program itself used.
+NODE_PATH="$here/node_modules\${NODE_PATH:+:\$NODE_PATH}" exec node "$here/node_modules/@pulumi/pulumi/cmd/dynamic-provider" "\$@"
 SCRIPT
 chmod +x "$dynamic"
 

@@ -40,13 +40,12 @@ describe("engine e2e: the provisioning service drives the same engine", function
     expect(res.status).to.equal(200);
     expect(res.headers.get("content-type")).to.match(/^text\/event-stream/);
     const text = await res.text();
+    const field = (m: string, name: string) => m.split("\n").find((l) => l.startsWith(`${name}:`))?.slice(name.length + 1).trim();
+    // Messages without data (comments, keep-alives, retry hints) carry no event.
     return text
       .split("\n\n")
-      .filter((m) => m.trim())
-      .map((m) => {
-        const field = (name: string) => m.split("\n").find((l) => l.startsWith(`${name}:`))?.slice(name.length + 1).trim();
-        return { id: Number(field("id")), event: field("event")!, data: JSON.parse(field("data")!) };
-      });
+      .filter((m) => field(m, "data") !== undefined)
+      .map((m) => ({ id: Number(field(m, "id")), event: field(m, "event")!, data: JSON.parse(field(m, "data")!) }));
   }
 
   before(async () => {
