@@ -2,8 +2,9 @@
 
 Usage: python3 test-engine/e2e/moto_shim.py -H 127.0.0.1 -p PORT   (the arguments of moto.server)
 
-Each addition makes moto answer what AWS answers for a field the node program sets, so a real
-`pulumi up` followed by `preview` sees no phantom diff. None of them changes what moto accepts.
+Each addition makes moto answer what AWS answers where moto 5.2.1 does not: Lambda configuration
+fields it drops (a real `pulumi up` followed by `preview` would see a phantom diff), and bucket-policy
+conditions it cannot evaluate (the log archive's TLS-only rule would refuse every write).
 """
 import sys
 
@@ -45,30 +46,6 @@ def _lambda_update_configuration(self, config_updates):
 lambda_models.LambdaFunction.__init__ = _lambda_init
 lambda_models.LambdaFunction.get_configuration = _lambda_get_configuration
 lambda_models.LambdaFunction.update_configuration = _lambda_update_configuration
-
-# S3: CreateBucket may carry the bucket's tags (CreateBucketConfiguration/Tags, which the provider
-# uses to tag on create); moto 5.2.1 ignores them, so the bucket would stay untagged.
-from moto.s3 import responses as s3_responses  # noqa: E402
-import xmltodict  # noqa: E402
-
-_bucket_put = s3_responses.S3Response._bucket_response_put
-
-
-def _s3_bucket_put(self, request, bucket_name, querystring):
-    result = _bucket_put(self, request, bucket_name, querystring)
-    if not querystring and self.body:
-        try:
-            tags = xmltodict.parse(self.body).get("CreateBucketConfiguration", {}).get("Tags") or {}
-        except Exception:  # not a CreateBucketConfiguration body: nothing to add
-            tags = {}
-        tag = tags.get("Tag") if isinstance(tags, dict) else None
-        if tag:
-            tag = tag if isinstance(tag, list) else [tag]
-            self.backend.put_bucket_tagging(bucket_name, {t["Key"]: t.get("Value") or "" for t in tag})
-    return result
-
-
-s3_responses.S3Response._bucket_response_put = _s3_bucket_put
 
 # S3 bucket policies, two gaps: (1) moto evaluates a bucket policy without any request context, and
 # takes a condition on a missing key as met, so the archive's TLS-only statement (Deny s3:* when
