@@ -70,7 +70,10 @@ export function destroyHookProvider(cleanupModule: string, timing = { timeoutMs:
       if (!module)
         throw new Error(`compute node ${props.computeNodeId}: cannot find the node cleanup module (looked at ${candidates.join(", ")}); run destroy from the compute-node checkout or a project that depends on compute-node`);
       // The dynamic provider runs in its own process, without the program's TypeScript loader.
-      if (module.endsWith(".ts") && !(require as unknown as { extensions: Record<string, unknown> }).extensions[".ts"]) require("ts-node").register({ transpileOnly: true });
+      // Its cwd is the program's directory (an inline program's work dir has no tsconfig.json), so the
+      // compiler options are given here rather than looked up: ts-node's defaults do not compile it.
+      if (module.endsWith(".ts") && !(require as unknown as { extensions: Record<string, unknown> }).extensions[".ts"])
+        require("ts-node").register({ transpileOnly: true, skipProject: true, compilerOptions: { module: "commonjs", moduleResolution: "node", target: "es2022", esModuleInterop: true } });
       const { cleanupNodeResources } = require(module);
       const deadline = Date.now() + timing.timeoutMs;
       for (;;) {
