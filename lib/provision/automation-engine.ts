@@ -53,7 +53,7 @@ export class StackOperationError extends ComputeNodeError {
 }
 
 export const PULUMI_INSTALL_HINT =
-  "run `npm run engine:build` (builds the Pulumi CLI and the AWS provider into the checkout's .engine/, found without further setup), or install the Pulumi CLI (https://www.pulumi.com/docs/iac/download-install/) and put it on PATH or name its directory with PULUMI_CLI_ROOT";
+  "run `npm run engine:build` (builds the Pulumi CLI and the AWS provider into the checkout's .engine/, found without further setup; `scripts/build-pulumi-cli.sh` builds the CLI alone), or install the Pulumi CLI (https://www.pulumi.com/docs/iac/download-install/) and put it on PATH or name its directory with PULUMI_CLI_ROOT";
 
 /**
  * {@link StackEngine} over the Pulumi Automation API: one stack per node (named after the node id)
