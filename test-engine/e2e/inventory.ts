@@ -14,7 +14,7 @@ import {
   DescribeVpcsCommand,
   EC2Client,
 } from "@aws-sdk/client-ec2";
-import { ECSClient, ListClustersCommand, ListTaskDefinitionsCommand } from "@aws-sdk/client-ecs";
+import { DescribeClustersCommand, ECSClient, ListClustersCommand, ListTaskDefinitionsCommand } from "@aws-sdk/client-ecs";
 import { DescribeAccessPointsCommand, DescribeFileSystemsCommand, DescribeMountTargetsCommand, EFSClient } from "@aws-sdk/client-efs";
 import { IAMClient, ListInstanceProfilesCommand, ListRolePoliciesCommand, ListRolesCommand } from "@aws-sdk/client-iam";
 import { DescribeKeyCommand, KMSClient, ListAliasesCommand, ListKeysCommand } from "@aws-sdk/client-kms";
@@ -61,7 +61,10 @@ export async function inventory(c: Sdk): Promise<string[]> {
   add("ec2:flow-log", ((await c.ec2.send(new DescribeFlowLogsCommand({}))).FlowLogs ?? []).map((f) => f.FlowLogId));
   add("ec2:launch-template", ((await c.ec2.send(new DescribeLaunchTemplatesCommand({}))).LaunchTemplates ?? []).map((t) => t.LaunchTemplateName));
   add("ec2:eni", ((await c.ec2.send(new DescribeNetworkInterfacesCommand({}))).NetworkInterfaces ?? []).map((n) => n.NetworkInterfaceId));
-  add("ecs:cluster", (await c.ecs.send(new ListClustersCommand({}))).clusterArns ?? []);
+  // A deleted cluster stays describable as INACTIVE for a while (in AWS too): it is gone.
+  const clusterArns = (await c.ecs.send(new ListClustersCommand({}))).clusterArns ?? [];
+  const clusters = clusterArns.length ? ((await c.ecs.send(new DescribeClustersCommand({ clusters: clusterArns }))).clusters ?? []) : [];
+  add("ecs:cluster", clusters.filter((cl) => cl.status !== "INACTIVE").map((cl) => cl.clusterArn));
   add("ecs:task-definition", (await c.ecs.send(new ListTaskDefinitionsCommand({}))).taskDefinitionArns ?? []);
   const fileSystems = (await c.efs.send(new DescribeFileSystemsCommand({}))).FileSystems ?? [];
   add("efs:fs", fileSystems.map((f) => f.FileSystemId));
@@ -75,6 +78,8 @@ export async function inventory(c: Sdk): Promise<string[]> {
   add("iam:instance-profile", ((await c.iam.send(new ListInstanceProfilesCommand({}))).InstanceProfiles ?? []).map((p) => p.InstanceProfileName));
   for (const k of (await c.kms.send(new ListKeysCommand({}))).Keys ?? []) {
     const meta = (await c.kms.send(new DescribeKeyCommand({ KeyId: k.KeyId }))).KeyMetadata;
+    // AWS-managed keys (aws/elasticfilesystem…) are the account's, created by services on first use.
+    if (meta?.KeyManager === "AWS") continue;
     out.push(`kms:key:${k.KeyId}(${meta?.KeyState})`);
   }
   add("kms:alias", ((await c.kms.send(new ListAliasesCommand({}))).Aliases ?? []).filter((a) => !a.AliasName?.startsWith("alias/aws/")).map((a) => a.AliasName));

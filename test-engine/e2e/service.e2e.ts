@@ -103,8 +103,9 @@ describe("engine e2e: the provisioning service drives the same engine", function
     expect(created_, "resources the engine reported created").to.include.members(["aws:ecs/cluster:Cluster", "aws:efs/fileSystem:FileSystem", "aws:lambda/function:Function", "aws:s3/bucket:Bucket"]);
     expect(types).to.include("summary");
     // Changed property names may be listed (`diffs`), their values never: no policy document, no ARN of an output.
-    expect(JSON.stringify(stream), "no resource input values on the stream").to.not.include("sts:AssumeRole");
-    expect(JSON.stringify(stream), "no resource output values on the stream").to.not.include("arn:aws:ecs:");
+    const leaking = (text: string) => stream.filter((e) => JSON.stringify(e).includes(text)).map((e) => JSON.stringify(e).slice(0, 600));
+    expect(leaking("sts:AssumeRole"), "events carrying a resource input value").to.deep.equal([]);
+    expect(leaking("arn:aws:ecs:"), "events carrying a resource output value").to.deep.equal([]);
 
     const node = await api("GET", `/v1/nodes/${nodeId}`);
     expect(node.status).to.equal(200);
