@@ -29,8 +29,8 @@ describe("compute-node serve", () => {
   it("runs the API locally without the Pulumi CLI: health answers, node calls get 503 saying what to install", async () => {
     const tokenFile = join(dir, "token");
     await writeFile(tokenFile, "file-token-0123456789\n", { mode: 0o600 });
-    // An empty PATH: no pulumi binary can be found.
-    const { io, out } = captureIo({ PATH: join(dir, "empty-bin"), PULUMI_SKIP_UPDATE_CHECK: "true" }, dir);
+    // An empty PATH and an empty engine cache (not the checkout's .engine/): no pulumi binary can be found.
+    const { io, out } = captureIo({ PATH: join(dir, "empty-bin"), COMPUTE_NODE_ENGINE_DIR: join(dir, "no-engine"), PULUMI_SKIP_UPDATE_CHECK: "true" }, dir);
     let server!: RunningServer;
     let stop!: () => void;
     const stopped = new Promise<void>((r) => (stop = r));
