@@ -116,6 +116,7 @@ var resourceTokens = map[string]string{
 	"aws_kms_alias":                                      "aws:kms/alias:Alias",
 	"aws_kms_key":                                        "aws:kms/key:Key",
 	"aws_lambda_function":                                "aws:lambda/function:Function",
+	"aws_lambda_function_url":                            "aws:lambda/functionUrl:FunctionUrl",
 	"aws_s3_bucket":                                      "aws:s3/bucket:Bucket",
 	"aws_s3_bucket_lifecycle_configuration":              "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
 	"aws_s3_bucket_ownership_controls":                   "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
