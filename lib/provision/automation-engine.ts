@@ -265,7 +265,9 @@ export function toEngineEventBody(event: EngineEvent): EngineEventBody | undefin
   if (event.resOpFailedEvent) return { type: "resource-failed", ...meta(event.resOpFailedEvent.metadata) };
   if (event.diagnosticEvent) {
     const d = event.diagnosticEvent;
-    if (d.ephemeral) return undefined;
+    // Debug diagnostics are the SDK's own tracing (RegisterResource responses with resource outputs,
+    // secrets included): never forwarded.
+    if (d.ephemeral || String(d.severity) === "debug") return undefined;
     return { type: "diagnostic", severity: d.severity, message: stripAnsi(d.message).trimEnd(), ...(d.urn ? { urn: d.urn } : {}) };
   }
   if (event.stdoutEvent) return { type: "output", text: stripAnsi(event.stdoutEvent.message).trimEnd() };

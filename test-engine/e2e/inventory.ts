@@ -76,10 +76,12 @@ export async function inventory(c: Sdk): Promise<string[]> {
   add("iam:role", roles.map((r) => r.RoleName));
   for (const r of roles) add("iam:role-policy", ((await c.iam.send(new ListRolePoliciesCommand({ RoleName: r.RoleName }))).PolicyNames ?? []).map((p) => `${r.RoleName}/${p}`));
   add("iam:instance-profile", ((await c.iam.send(new ListInstanceProfilesCommand({}))).InstanceProfiles ?? []).map((p) => p.InstanceProfileName));
+  // AWS-managed keys (alias/aws/dynamodb…) are the account's, created by services on first use;
+  // moto creates them as customer keys, so their alias tells them apart too.
+  const awsManaged = new Set(((await c.kms.send(new ListAliasesCommand({}))).Aliases ?? []).filter((a) => a.AliasName?.startsWith("alias/aws/")).map((a) => a.TargetKeyId));
   for (const k of (await c.kms.send(new ListKeysCommand({}))).Keys ?? []) {
     const meta = (await c.kms.send(new DescribeKeyCommand({ KeyId: k.KeyId }))).KeyMetadata;
-    // AWS-managed keys (aws/elasticfilesystem…) are the account's, created by services on first use.
-    if (meta?.KeyManager === "AWS") continue;
+    if (meta?.KeyManager === "AWS" || awsManaged.has(k.KeyId)) continue;
     out.push(`kms:key:${k.KeyId}(${meta?.KeyState})`);
   }
   add("kms:alias", ((await c.kms.send(new ListAliasesCommand({}))).Aliases ?? []).filter((a) => !a.AliasName?.startsWith("alias/aws/")).map((a) => a.AliasName));

@@ -215,3 +215,13 @@ describe("AutomationStackEngine", () => {
     expect(result.outputs).to.deep.equal({ clusterArn: { value: "arn:x", secret: false }, token: { value: undefined, secret: true } });
   });
 });
+
+describe("toEngineEventBody", () => {
+  it("never forwards debug diagnostics (the SDK's RegisterResource traces carry resource outputs)", () => {
+    const { toEngineEventBody } = require("../../lib/provision/automation-engine") as typeof import("../../lib/provision/automation-engine");
+    const debug = { sequence: 1, timestamp: 1, diagnosticEvent: { severity: "debug", message: "RegisterResource RPC finished: … assumeRolePolicy,{\"Statement\":…}", color: "never" } };
+    const warning = { sequence: 2, timestamp: 2, diagnosticEvent: { severity: "warning", message: "warning: slow", color: "never" } };
+    expect(toEngineEventBody(debug as never)).to.equal(undefined);
+    expect(toEngineEventBody(warning as never)).to.deep.equal({ type: "diagnostic", severity: "warning", message: "warning: slow" });
+  });
+});
