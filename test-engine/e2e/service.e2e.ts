@@ -69,12 +69,13 @@ describe("engine e2e: the provisioning service drives the same engine", function
     });
     server.stdout!.on("data", (d) => appendFileSync(log, d));
     server.stderr!.on("data", (d) => appendFileSync(log, d));
-    for (let i = 0; i < 300; i++) {
+    // Loading the CLI (ts-node) and the service takes seconds, minutes on a busy machine.
+    for (let i = 0; i < 1800; i++) {
       if (server.exitCode !== null) throw new Error(`serve exited with ${server.exitCode}; see ${log}`);
       if (await fetch(`${base}/healthz`).then((r) => r.ok, () => false)) return;
       await new Promise((r) => setTimeout(r, 100));
     }
-    throw new Error(`serve did not answer on ${base}; see ${log}`);
+    throw new Error(`serve did not answer on ${base} within 3 minutes; see ${log}`);
   });
   after(async () => {
     if (server && server.exitCode === null) {
