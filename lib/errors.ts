@@ -161,6 +161,75 @@ export class UnsafeSymlinkError extends TransferError {
   }
 }
 
+/**
+ * A Lambda handler's payload does not match its contract (docs/asl-contract.md): the machine that
+ * sent it was not compiled by this code, or was edited by hand. `name` is the error type Step
+ * Functions sees and a Retry/Catch may match.
+ */
+export class HandlerInputError extends ComputeNodeError {
+  override name = "HandlerInputError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("invalid_handler_input", message, options);
+  }
+}
+
+/** A Lambda handler is missing part of its configuration (an environment variable the node program sets). */
+export class HandlerConfigError extends ComputeNodeError {
+  override name = "HandlerConfigError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("handler_misconfigured", message, options);
+  }
+}
+
+/** The join function's payload is malformed (lib/integrations/join/contract.ts). */
+export class JoinInputError extends HandlerInputError {
+  override name = "JoinInputError";
+}
+
+/** The join function lacks an environment variable (its table). */
+export class JoinConfigError extends HandlerConfigError {
+  override name = "JoinConfigError";
+}
+
+/** The finalize function's payload is malformed, or names another execution. */
+export class FinalizeInputError extends HandlerInputError {
+  override name = "FinalizeInputError";
+}
+
+/** The finalize function lacks an environment variable (log group, archive bucket). */
+export class FinalizeConfigError extends HandlerConfigError {
+  override name = "FinalizeConfigError";
+}
+
+/**
+ * A bug in compute-node, not a problem with the caller's input: e.g. AWS refused a state machine
+ * definition our compiler produced. CLI exit 1, HTTP 500; the message asks to report it.
+ */
+export class InternalError extends ComputeNodeError {
+  override name = "InternalError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("internal", `${message} (this is a bug in compute-node, not in your input: please report it with the command or request that caused it)`, options);
+  }
+}
+
+/**
+ * What an error means to whoever called us, decided once for every command and route: the CLI maps
+ * it to an exit code (lib/cli/io.ts) and the service to an HTTP status (provisioner-service/http-errors.ts).
+ * `invalid_input`: the caller must change something (a ValidationError, or a CompileError: the workflow
+ * does not fit Step Functions). `internal`: our bug, or an error we never meant to throw.
+ */
+export type ErrorKind = "invalid_input" | "not_found" | "conflict" | "unavailable" | "failed" | "internal";
+
+export function errorKind(err: unknown): ErrorKind {
+  if (!isComputeNodeError(err)) return "internal";
+  if (err instanceof InternalError || err.code === "internal") return "internal";
+  if (err instanceof ValidationError || err instanceof CompileError || err.code === "invalid_input") return "invalid_input";
+  if (err instanceof NotFoundError) return "not_found";
+  if (err instanceof ConflictError) return "conflict";
+  if (err instanceof UnavailableError) return "unavailable";
+  return "failed";
+}
+
 export function toDotPath(path: (string | number)[]): string {
   return path.reduce<string>((out, part) => (typeof part === "number" ? `${out}[${part}]` : out ? `${out}.${part}` : part), "");
 }

@@ -81,6 +81,8 @@ class Decomposer {
   private readonly workBudget: number;
   private readonly memo = new Map<string, Structure>();
   private readonly spans = new WeakMap<Structure, number>();
+  /** Work arrays of levelsUpperBound, reused across its calls within this decomposition. */
+  private readonly scratch = new Scratch();
 
   constructor(
     private readonly dag: IndexedDag,
@@ -340,7 +342,7 @@ class Decomposer {
         seen.add(hash);
         let waiting = 0;
         for (let i = 0; i < m; i++) if (!inFirst[i] && barrier > finish[i] - w[i]) waiting += barrier - (finish[i] - w[i]);
-        const upper = levelsUpperBound(predStart, predList, w, inFirst, 1) + levelsUpperBound(predStart, predList, w, inFirst, 0);
+        const upper = levelsUpperBound(this.scratch, predStart, predList, w, inFirst, 1) + levelsUpperBound(this.scratch, predStart, predList, w, inFirst, 0);
         ranked.push({ inFirst, score: bestScore[r], waiting, upper });
       });
     }
@@ -357,9 +359,9 @@ class Decomposer {
  * Makespan of the nodes with `side[i] === which` run as: connected parts in parallel, each part
  * one barrier per level. Linear time.
  */
-function levelsUpperBound(predStart: Int32Array, predList: Int32Array, w: Float64Array, side: Uint8Array, which: number): number {
+function levelsUpperBound(scratch: Scratch, predStart: Int32Array, predList: Int32Array, w: Float64Array, side: Uint8Array, which: number): number {
   const m = w.length;
-  const { parent, depth, maxDepth, root, offset, levelMax } = scratch(m);
+  const { parent, depth, maxDepth, root, offset, levelMax } = scratch.atLeast(m);
   for (let i = 0; i < m; i++) {
     parent[i] = i;
     depth[i] = 0;
@@ -411,14 +413,16 @@ function levelsUpperBound(predStart: Int32Array, predList: Int32Array, w: Float6
   return best;
 }
 
-/** Work arrays of levelsUpperBound, reused across calls (compile is synchronous). */
-let buffers: { parent: Int32Array; depth: Int32Array; maxDepth: Int32Array; root: Int32Array; offset: Int32Array; levelMax: Float64Array } | undefined;
-function scratch(m: number) {
-  if (!buffers || buffers.parent.length < m) {
-    const size = Math.max(m, 64);
-    buffers = { parent: new Int32Array(size), depth: new Int32Array(size), maxDepth: new Int32Array(size), root: new Int32Array(size), offset: new Int32Array(size), levelMax: new Float64Array(size) };
+/** Work arrays of levelsUpperBound, grown on demand and reused by one Decomposer (no module-level state). */
+class Scratch {
+  private buffers?: { parent: Int32Array; depth: Int32Array; maxDepth: Int32Array; root: Int32Array; offset: Int32Array; levelMax: Float64Array };
+  atLeast(m: number) {
+    if (!this.buffers || this.buffers.parent.length < m) {
+      const size = Math.max(m, 64);
+      this.buffers = { parent: new Int32Array(size), depth: new Int32Array(size), maxDepth: new Int32Array(size), root: new Int32Array(size), offset: new Int32Array(size), levelMax: new Float64Array(size) };
+    }
+    return this.buffers;
   }
-  return buffers;
 }
 
 function popcount(x: number): number {

@@ -95,13 +95,15 @@ export class AwsWorkflowRuntime implements WorkflowRuntime {
 function loadAwsRuntime(): AwsRuntimeApi {
   // Loaded on first use: the AWS SDK clients are heavy and a --local service never needs them.
   const aws = require("../runtime/aws") as typeof import("../runtime/aws");
+  // One per runtime, not per process: finished map-run iterations are read once however often the service refreshes.
+  const finishedIterations = aws.createFinishedIterations();
   return {
     createClients: (region) => aws.createAwsClients({ region }),
     recordStore: (outputs, clients, table, recordsDir) =>
       table ? new aws.DynamoRecordStore({ clients, tableName: table }) : aws.recordStoreFor(outputs, clients, recordsDir),
     parseNodeOutputs: aws.parseNodeOutputs,
     startWorkflowExecution: aws.startWorkflowExecution,
-    getExecutionRecord: aws.getExecutionRecord,
+    getExecutionRecord: (options) => aws.getExecutionRecord({ ...options, finishedIterations }),
     cleanupNodeResources: aws.cleanupNodeResources,
   };
 }

@@ -5,6 +5,7 @@ import { z } from "zod";
 import { OperationEvent, isTerminalOperationState } from "./events";
 import { ExecutionRef, ExecutionRefSchema, IdempotencyEntry, IdempotencyEntrySchema, NodeRecord, NodeRecordSchema, OperationRecord, OperationRecordSchema } from "./records";
 import { ProvisionStore } from "./store";
+import { isConditionalCheckFailed } from "../runtime/aws/errors";
 
 export interface DynamoProvisionStoreOptions {
   client: Pick<DynamoDBDocumentClient, "send">;
@@ -105,7 +106,7 @@ export class DynamoProvisionStore implements ProvisionStore {
       );
       return undefined;
     } catch (err) {
-      if ((err as { name?: string }).name !== "ConditionalCheckFailedException") throw err;
+      if (!isConditionalCheckFailed(err)) throw err;
       return this.getIdempotencyKey(parsed.key);
     }
   }

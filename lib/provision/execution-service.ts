@@ -4,6 +4,7 @@ import { resolvePlan } from "../plan/resolve";
 import { ProvisionStore } from "./store";
 import { NodeService } from "./node-service";
 import { WorkflowRuntime } from "./workflow-runtime";
+import { systemClock } from "../clock";
 
 export interface StartWorkflowRequest {
   nodeId: string;
@@ -36,7 +37,7 @@ export class ExecutionService {
       },
     );
     const { executionId } = await this.options.runtime.startExecution({ node, plan, inputDir: request.inputDir });
-    const createdAt = (this.options.now ?? (() => new Date()))().toISOString();
+    const createdAt = (this.options.now ?? systemClock)().toISOString();
     await this.options.store.putExecutionRef({ executionId, nodeId: node.id, workflowName: request.workflowName, createdAt });
     return { executionId, nodeId: node.id, workflowName: request.workflowName };
   }

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { ComputeNodeError } from "../errors";
 import { OperationRecord } from "./records";
 import { ProvisionStore } from "./store";
+import { Clock, systemClock } from "../clock";
 
 /** The Idempotency-Key was used before with a different request. HTTP 422. */
 export class IdempotencyKeyReusedError extends ComputeNodeError {
@@ -38,7 +39,7 @@ export class IdempotencyGuard {
   constructor(
     private readonly store: ProvisionStore,
     private readonly getOperation: (id: string) => Promise<OperationRecord>,
-    private readonly now: () => Date = () => new Date(),
+    private readonly now: Clock = systemClock,
   ) {}
 
   async run(key: string, fingerprint: string, action: () => Promise<OperationRecord>): Promise<{ operation: OperationRecord; replayed: boolean }> {

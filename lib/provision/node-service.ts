@@ -6,6 +6,7 @@ import { NodeRecord, NodeStatus, OperationRecord } from "./records";
 import { NodeSpec, StackEngine, StackOperationOptions, StackOutputs } from "./stack-engine";
 import { ProvisionStore } from "./store";
 import { WorkflowRuntime } from "./workflow-runtime";
+import { systemClock } from "../clock";
 
 export interface CreateNodeRequest {
   id: string;
@@ -44,7 +45,7 @@ export class NodeService {
   private readonly now: () => Date;
 
   constructor(private readonly options: NodeServiceOptions) {
-    this.now = options.now ?? (() => new Date());
+    this.now = options.now ?? systemClock;
   }
 
   /** A live node; destroyed ones are gone (NotFoundError), as after any DELETE. */

@@ -3,6 +3,7 @@ import { ConflictError, NotFoundError, isComputeNodeError } from "../errors";
 import { OperationErrorInfo, OperationEvent, OperationEventBody, OperationKind, TerminalOperationState, isTerminalOperationState } from "./events";
 import { OperationRecord } from "./records";
 import { ProvisionStore } from "./store";
+import { systemClock } from "../clock";
 
 /** What a running operation's work gets: its record, an abort signal for cancel, and an event sink. */
 export interface OperationContext {
@@ -48,7 +49,7 @@ interface ActiveOperation {
   resolveSettled: () => void;
 }
 
-export function newOperationId(now = new Date()): string {
+export function newOperationId(now: Date): string {
   return `op-${now.getTime().toString(36)}-${randomBytes(5).toString("hex")}`;
 }
 
@@ -72,7 +73,7 @@ export class OperationManager {
   constructor(options: OperationManagerOptions) {
     this.store = options.store;
     this.maxConcurrent = Math.max(1, options.maxConcurrent ?? 4);
-    this.now = options.now ?? (() => new Date());
+    this.now = options.now ?? systemClock;
     this.newId = options.newOperationId ?? (() => newOperationId(this.now()));
     this.onInternalError = options.onInternalError ?? (() => undefined);
     this.onFinished = options.onFinished ?? (() => undefined);

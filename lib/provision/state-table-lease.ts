@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { ConflictError } from "../errors";
+import { isConditionalCheckFailed } from "../runtime/aws/errors";
 
 /**
  * The lease item's key in the state table. The store's records all live under `node#…`, `op#…`,
@@ -50,7 +51,6 @@ const realTimers: LeaseTimers = {
   clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
 
-const isConditionFailure = (err: unknown) => (err as { name?: string }).name === "ConditionalCheckFailedException";
 
 /**
  * One provisioner process per DynamoDB state table, as the data-dir lock does for a data directory:
@@ -86,7 +86,7 @@ export async function acquireStateTableLease(options: StateTableLeaseOptions): P
       );
       return expiresAt;
     } catch (err) {
-      if (isConditionFailure(err)) return undefined;
+      if (isConditionalCheckFailed(err)) return undefined;
       throw err;
     }
   };
@@ -148,7 +148,7 @@ class RenewedLease implements StateTableLease {
       );
     } catch (err) {
       // Someone else holds it now (we were compromised): theirs to delete.
-      if (!isConditionFailure(err)) throw err;
+      if (!isConditionalCheckFailed(err)) throw err;
     }
   }
 
@@ -194,7 +194,7 @@ class RenewedLease implements StateTableLease {
         },
         (err: unknown) => {
           if (this.done) return;
-          if (isConditionFailure(err))
+          if (isConditionalCheckFailed(err))
             return this.compromise(new Error(`the lease on state table ${this.options.tableName} was taken over by another process`, { cause: err }));
           // Transient (throttling, network): the next tick retries, unless that would be too late.
           if (this.outOfTime())

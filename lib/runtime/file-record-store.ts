@@ -4,6 +4,7 @@ import { randomBytes } from "node:crypto";
 import { ConflictError, NotFoundError, ValidationError } from "../errors";
 import { ExecutionRecord, ExecutionRecordSchema, ProcessorRunState, advanceProcessorState } from "../model/execution-record";
 import { ExecutionRecordStore } from "../model/record-store";
+import { Clock, systemClock } from "../clock";
 
 type ExecutionPatch = Parameters<ExecutionRecordStore["updateExecution"]>[1];
 
@@ -35,10 +36,11 @@ export class FileRecordStore implements ExecutionRecordStore {
    * @param root directory holding one sub-directory per execution (the runner uses `<workdir>/executions`).
    * @param options.minWriteIntervalMs spacing between two writes of one record; updates arriving
    * meanwhile share the next write. Large runs rewrite a big record thousands of times without it. @default 0
+   * @param options.now the clock that spacing is measured by. @default the system clock
    */
   constructor(
     readonly root: string,
-    private readonly options: { minWriteIntervalMs?: number } = {},
+    private readonly options: { minWriteIntervalMs?: number; now?: Clock } = {},
   ) {}
 
   /** Directory of one execution's record and logs. */
@@ -115,10 +117,11 @@ export class FileRecordStore implements ExecutionRecordStore {
     const running = this.flushes.get(executionId) ?? Promise.resolve();
     const next = running.then(async () => {
       if (!this.dirty.has(executionId)) return;
-      const wait = (this.lastWrite.get(executionId) ?? 0) + (this.options.minWriteIntervalMs ?? 0) - Date.now();
+      const now = this.options.now ?? systemClock;
+      const wait = (this.lastWrite.get(executionId) ?? 0) + (this.options.minWriteIntervalMs ?? 0) - now().getTime();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       this.dirty.delete(executionId);
-      this.lastWrite.set(executionId, Date.now());
+      this.lastWrite.set(executionId, now().getTime());
       await atomicWrite(join(this.executionDir(executionId), RECORD_FILE), this.cache.get(executionId)!);
     });
     const tracked = next.finally(() => {

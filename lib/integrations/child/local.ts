@@ -1,4 +1,5 @@
 import { TaskError } from "../../runtime/local/task-error";
+import { Clock, systemClock } from "../../clock";
 
 export interface ChildRun {
   executionArn: string;
@@ -16,10 +17,10 @@ export class ChildExecutionFailed extends Error {
 }
 
 /** `states:startExecution.sync:2`: runs the child in-process and answers like DescribeExecution with parsed Output. */
-export function childMachineHandler(childName: string, stateMachineArnOf: (child: string) => string, runChild: ChildRunner) {
+export function childMachineHandler(childName: string, stateMachineArnOf: (child: string) => string, runChild: ChildRunner, now: Clock = systemClock) {
   return async (input: unknown) => {
     const params = (input ?? {}) as { Input?: unknown; Name?: string };
-    const startDate = new Date().toISOString();
+    const startDate = now().toISOString();
     try {
       const run = await runChild(childName, params.Input ?? {});
       return {
@@ -28,7 +29,7 @@ export function childMachineHandler(childName: string, stateMachineArnOf: (child
         Name: run.executionArn.split(":").pop(),
         Status: "SUCCEEDED",
         StartDate: startDate,
-        StopDate: new Date().toISOString(),
+        StopDate: now().toISOString(),
         Input: params.Input ?? {},
         Output: run.output,
         OutputDetails: { Included: true },

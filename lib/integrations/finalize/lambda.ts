@@ -2,12 +2,15 @@ import { gunzipSync } from "node:zlib";
 import { CloudWatchLogsClient, FilterLogEventsCommand, FilterLogEventsCommandOutput } from "@aws-sdk/client-cloudwatch-logs";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
-import { DeleteSecretCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SFNClient } from "@aws-sdk/client-sfn";
+import { FinalizeConfigError, FinalizeInputError } from "../../errors";
+import { awsErrorName, isNotFound } from "../../runtime/aws/errors";
 import { tokenSecretName } from "../tokens/contract";
-import { deleteEnvFile } from "../tokens/aws";
+import { deleteEnvFile, deleteTokenSecret } from "../tokens/aws";
 import { ExecutionRuns, executionRuns } from "../../runtime/aws/history";
 import { FinalizeEvent, FinalizeResult } from "./contract";
+import { systemClock } from "../../clock";
 
 /** Nominal on-demand prices (USD, us-east-1): the report estimates, it does not invoice. */
 export const PRICES = { fargateVcpuHour: 0.04048, fargateGbHour: 0.004445, fargateMinimumSeconds: 60, lambdaGbSecond: 0.0000166667, lambdaPerRequest: 0.0000002 } as const;
@@ -45,7 +48,7 @@ interface RecordLike {
  */
 export function createFinalizeHandler(options: FinalizeHandlerOptions = {}): (event: unknown) => Promise<FinalizeResult> {
   const env = options.env ?? process.env;
-  const now = options.now ?? (() => new Date());
+  const now = options.now ?? systemClock;
   return async (raw) => {
     const event = parseFinalizeEvent(raw);
     const bucket = required(env, "LOG_ARCHIVE_BUCKET");
@@ -66,7 +69,7 @@ export function createFinalizeHandler(options: FinalizeHandlerOptions = {}): (ev
         runs = await executionRuns(options.sfn ?? new SFNClient({}), event.executionArn, { maxExecutions: options.maxExecutions });
       } catch (err) {
         // AccessDenied (a node not yet granted GetExecutionHistory) or anything else: the old archive, never a failed workflow.
-        historyError = (err as { name?: string }).name ?? "Error";
+        historyError = awsErrorName(err) ?? "Error";
       }
     }
     const startMs = runs?.startedAt?.getTime() ?? (record?.startedAt ? Date.parse(record.startedAt) : end.getTime() - 24 * 3600 * 1000);
@@ -104,7 +107,9 @@ export function createFinalizeHandler(options: FinalizeHandlerOptions = {}): (ev
 
     const report = costReport(event, record, end);
     await put("cost-report.json", JSON.stringify(report, null, 2), "application/json");
-    const tokenSecret = await deleteTokenSecret(options.secrets ?? new SecretsManagerClient({}), tokenSecretName(event.computeNodeId, event.workflowInstanceId));
+    // Finalize is the execution's last Task, so its tokens are no longer needed: revoke them now rather
+    // than when someone next asks for the status. Never fails the workflow over it ("kept": the tracker deletes it later).
+    const tokenSecret = await deleteTokenSecret(options.secrets ?? new SecretsManagerClient({}), tokenSecretName(event.computeNodeId, event.workflowInstanceId)).catch(() => "kept" as const);
     // The ECS processors' copy of the tokens goes with the secret; one that cannot be deleted ("kept") is left to tracking and the bucket's expiry.
     const envFile = env.ENV_FILE_BUCKET
       ? await deleteEnvFile(s3, env.ENV_FILE_BUCKET, event).then(
@@ -128,7 +133,7 @@ async function streamLines(logs: LogsClient, logGroupName: string, stream: strin
       page = await logs.send(new FilterLogEventsCommand({ logGroupName, logStreamNames: [stream], startTime, endTime, nextToken: token }));
     } catch (err) {
       // A task that never started (image pull, capacity) has no stream: its object stays empty.
-      if ((err as { name?: string }).name === "ResourceNotFoundException") return lines;
+      if (isNotFound(err)) return lines;
       throw err;
     }
     for (const e of page.events ?? []) if (lines.length < cap) lines.push(`${new Date(e.timestamp ?? 0).toISOString()} ${(e.message ?? "").replace(/\n$/, "")}`);
@@ -194,13 +199,13 @@ export function costReport(event: FinalizeEvent, record: RecordLike | undefined,
 
 export function parseFinalizeEvent(raw: unknown): FinalizeEvent {
   const e = (raw ?? {}) as Record<string, unknown>;
-  for (const key of ["computeNodeId", "workflowInstanceId"]) if (typeof e[key] !== "string" || !(e[key] as string)) throw namedError("FinalizeInputError", `finalize payload: "${key}" must be a non-empty string`);
-  if (e.action !== "finalize") throw namedError("FinalizeInputError", `finalize payload: action must be "finalize", got ${JSON.stringify(e.action)}`);
-  if (e.status !== "SUCCEEDED" && e.status !== "FAILED") throw namedError("FinalizeInputError", `finalize payload: status must be SUCCEEDED or FAILED`);
+  for (const key of ["computeNodeId", "workflowInstanceId"]) if (typeof e[key] !== "string" || !(e[key] as string)) throw new FinalizeInputError(`finalize payload: "${key}" must be a non-empty string`);
+  if (e.action !== "finalize") throw new FinalizeInputError(`finalize payload: action must be "finalize", got ${JSON.stringify(e.action)}`);
+  if (e.status !== "SUCCEEDED" && e.status !== "FAILED") throw new FinalizeInputError(`finalize payload: status must be SUCCEEDED or FAILED`);
   // Ids become S3 key segments: refuse anything that could climb or split them.
-  for (const key of ["computeNodeId", "workflowInstanceId"] as const) if (/[/\\]|\.\./.test(e[key] as string)) throw namedError("FinalizeInputError", `finalize payload: "${key}" must not contain "/" or ".."`);
+  for (const key of ["computeNodeId", "workflowInstanceId"] as const) if (/[/\\]|\.\./.test(e[key] as string)) throw new FinalizeInputError(`finalize payload: "${key}" must not contain "/" or ".."`);
   if (e.executionArn !== undefined && (typeof e.executionArn !== "string" || !/^arn:[\w-]+:states:[^:]*:\d*:execution:/.test(e.executionArn)))
-    throw namedError("FinalizeInputError", `finalize payload: "executionArn" must be a Step Functions execution ARN`);
+    throw new FinalizeInputError(`finalize payload: "executionArn" must be a Step Functions execution ARN`);
   return {
     action: "finalize",
     computeNodeId: e.computeNodeId as string,
@@ -209,17 +214,6 @@ export function parseFinalizeEvent(raw: unknown): FinalizeEvent {
     error: e.error,
     ...(e.executionArn ? { executionArn: e.executionArn as string } : {}),
   };
-}
-
-// Finalize is the execution's last Task, so its tokens are no longer needed: revoke them now rather
-// than when someone next asks for the status. Never fails the workflow over it.
-async function deleteTokenSecret(secrets: Pick<SecretsManagerClient, "send">, secretId: string): Promise<FinalizeResult["tokenSecret"]> {
-  try {
-    await secrets.send(new DeleteSecretCommand({ SecretId: secretId, ForceDeleteWithoutRecovery: true }));
-    return "deleted";
-  } catch (err) {
-    return (err as { name?: string }).name === "ResourceNotFoundException" ? "absent" : "kept";
-  }
 }
 
 async function readRecord(dynamodb: Pick<DynamoDBClient, "send">, table: string, executionId: string): Promise<RecordLike | undefined> {
@@ -234,14 +228,8 @@ async function readRecord(dynamodb: Pick<DynamoDBClient, "send">, table: string,
 
 function required(env: NodeJS.ProcessEnv, key: string): string {
   const value = env[key];
-  if (!value) throw namedError("FinalizeConfigError", `the finalize function needs the ${key} environment variable`);
+  if (!value) throw new FinalizeConfigError(`the finalize function needs the ${key} environment variable`);
   return value;
-}
-
-function namedError(name: string, message: string): Error {
-  const err = new Error(message);
-  err.name = name;
-  return err;
 }
 
 export type { FinalizeEvent, FinalizeResult };

@@ -1,8 +1,10 @@
 /**
  * The join function's contract (docs/asl-contract.md "Exact mode"): the payloads exact-mode machines
- * send it, what it answers, and the error a refused wait fails with. Dependency-free: the compiler,
- * the Lambda and the local runner all read it.
+ * send it, what it answers, and the error a refused wait fails with. Imports only lib/errors.ts: the
+ * compiler, the Lambda and the local runner all read it.
  */
+import { JoinInputError } from "../../errors";
+
 export const JOIN_ACTIONS = { wait: "join-wait", release: "join-release", abort: "join-abort" } as const;
 
 /** The payloads the exact-mode state machine sends to the join Lambda. */
@@ -59,7 +61,7 @@ export function parseJoinEvent(raw: unknown): JoinEvent {
     if (typeof e[key] !== "string" || !e[key]) throw inputError(`"${key}" must be a non-empty string, got ${describe(e[key])}`);
     return e[key] as string;
   };
-  const ids = (key: string, allowEmpty: boolean) => {
+  const ids = (key: string, { allowEmpty }: { allowEmpty: boolean }) => {
     const value = e[key];
     const got = !Array.isArray(value) ? describe(value) : value.some((v) => typeof v !== "string" || !v) ? "an array with an empty or non-string item" : !allowEmpty && !value.length ? "an empty array" : "";
     if (got) throw inputError(`"${key}" must be ${allowEmpty ? "an" : "a non-empty"} array of non-empty strings, got ${got}`);
@@ -67,9 +69,9 @@ export function parseJoinEvent(raw: unknown): JoinEvent {
   };
   switch (e.action) {
     case "join-wait":
-      return { action: e.action, workflowInstanceId: text("workflowInstanceId"), unit: text("unit"), after: ids("after", false), token: text("token") };
+      return { action: e.action, workflowInstanceId: text("workflowInstanceId"), unit: text("unit"), after: ids("after", { allowEmpty: false }), token: text("token") };
     case "join-release":
-      return { action: e.action, workflowInstanceId: text("workflowInstanceId"), done: ids("done", false), dependants: ids("dependants", true) };
+      return { action: e.action, workflowInstanceId: text("workflowInstanceId"), done: ids("done", { allowEmpty: false }), dependants: ids("dependants", { allowEmpty: true }) };
     case "join-abort":
       return {
         action: e.action,
@@ -88,12 +90,6 @@ function describe(value: unknown): string {
   return value === undefined ? "nothing (it is missing)" : Array.isArray(value) ? "an array" : value === null ? "null" : typeof value;
 }
 
-function inputError(message: string): Error {
-  return namedError("JoinInputError", `join payload: ${message}`);
-}
-
-function namedError(name: string, message: string): Error {
-  const err = new Error(message);
-  err.name = name;
-  return err;
+function inputError(message: string): JoinInputError {
+  return new JoinInputError(`join payload: ${message}`);
 }

@@ -1,5 +1,7 @@
 import { AttributeValue, DynamoDBClient, GetItemCommand, PutItemCommand, QueryCommand, QueryCommandOutput, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
 import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient } from "@aws-sdk/client-sfn";
+import { JoinConfigError } from "../../errors";
+import { isClosedTaskToken, isConditionalCheckFailed } from "../../runtime/aws/errors";
 import { JOIN_ABORTED, JoinAbortEvent, JoinAbortResult, JoinEvent, JoinReleaseEvent, JoinResult, JoinWaitEvent, parseJoinEvent } from "./contract";
 
 /** Closes a waiting Task. Implementations must treat an already closed task as success. */
@@ -116,7 +118,7 @@ export function createJoin(options: JoinOptions): Join {
           }),
         );
       } catch (err) {
-        if ((err as Error).name !== "ConditionalCheckFailedException") throw err;
+        if (!isConditionalCheckFailed(err)) throw err;
         const stored = (await dynamodb.send(new GetItemCommand({ TableName: table, Key: markerKey, ConsistentRead: true }))).Item;
         first = { failed: stored?.failed?.S ?? mine.failed, error: stored?.error?.S ?? mine.error, cause: stored?.cause?.S ?? mine.cause };
       }
@@ -140,13 +142,10 @@ export function createJoin(options: JoinOptions): Join {
   };
 }
 
-/** Step Functions' answers to a token whose Task already closed (succeeded, failed, timed out, or retried with a new token). */
-const CLOSED_TASK_ERRORS = new Set(["TaskTimedOut", "TaskDoesNotExist", "InvalidToken"]);
-
 /** A JoinSignal over SendTaskSuccess / SendTaskFailure that ignores tasks already closed, so retries are harmless. */
 export function sfnSignal(sfn: Pick<SFNClient, "send">): JoinSignal {
   const ignoreClosed = (err: unknown) => {
-    if (!CLOSED_TASK_ERRORS.has((err as { name?: string })?.name ?? "")) throw err;
+    if (!isClosedTaskToken(err)) throw err;
   };
   return {
     success: (token) => sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: SUCCESS_OUTPUT })).then(() => undefined, ignoreClosed),
@@ -217,12 +216,6 @@ async function forEachLimited<T>(items: T[], limit: number, fn: (item: T) => Pro
 
 function required(env: NodeJS.ProcessEnv, key: string): string {
   const value = env[key];
-  if (!value) throw namedError("JoinConfigError", `the join function needs the ${key} environment variable`);
+  if (!value) throw new JoinConfigError(`the join function needs the ${key} environment variable`);
   return value;
-}
-
-function namedError(name: string, message: string): Error {
-  const err = new Error(message);
-  err.name = name;
-  return err;
 }

@@ -73,8 +73,6 @@ function readInvocation(stateName: string, v: Partial<Record<keyof Omit<Invocati
   return { inputDir: v.inputDir, outputDir: v.outputDir, workflowInstanceId: v.workflowInstanceId ?? "", sessionToken: v.sessionToken ?? "", refreshToken: v.refreshToken ?? "", extraEnv };
 }
 
-const attempts = new WeakMap<RunContext, Map<string, number>>();
-
 async function runProcessor(ctx: RunContext, stateName: string, invocation: Invocation, expectedIds: string[]) {
   const outputDir = resolve(invocation.outputDir);
   // The contract identifies a processor by the last segment of its OUTPUT_DIR (= ResolvedProcessor.hash).
@@ -86,15 +84,13 @@ async function runProcessor(ctx: RunContext, stateName: string, invocation: Invo
 
   return ctx.limiter.schedule(async () => {
     if (ctx.stopping) throw new TaskError("States.TaskFailed", `processor "${processor.id}" was not started: the workflow body already ended`);
-    const perRun = attempts.get(ctx) ?? new Map<string, number>();
-    attempts.set(ctx, perRun);
-    const attempt = (perRun.get(processor.id) ?? 0) + 1;
-    perRun.set(processor.id, attempt);
+    const attempt = (ctx.attempts.get(processor.id) ?? 0) + 1;
+    ctx.attempts.set(processor.id, attempt);
 
     const argv = await commandFor(ctx, processor);
     await mkdir(outputDir, { recursive: true });
     const logFile = join(ctx.layout.logsDir(ctx.executionId), logFileName(processor));
-    const startedAt = new Date();
+    const startedAt = ctx.now();
     recordState(ctx, processor.id, { status: "STARTED", startedAt: startedAt.toISOString(), attempts: attempt, logFile });
     const shown = argv.join(" ");
     ctx.emit({ type: "processor-started", processorId: processor.id, attempt, logFile, command: shown });
@@ -120,7 +116,7 @@ async function runProcessor(ctx: RunContext, stateName: string, invocation: Invo
       ...(processor.computeType === "lambda" ? { timeoutMs: processor.timeout * 1000 } : {}),
       onSpawn: (child) => ctx.running.set(processor.id, child),
     }).finally(() => llm?.revoke());
-    const stoppedAt = new Date();
+    const stoppedAt = ctx.now();
     const ok = outcome.exitCode === 0;
     const stoppedByRunner = !ok && ctx.stopping && outcome.signal !== null;
     const cause = ok ? undefined : stoppedByRunner ? "stopped before it finished: the workflow failed elsewhere or was aborted" : describeOutcome(outcome);
@@ -221,8 +217,11 @@ export async function stopOutstandingProcessors(ctx: RunContext, graceMs = 5000)
   ctx.stopping = true;
   if (ctx.running.size === 0) return;
   for (const child of ctx.running.values()) child.kill("SIGTERM");
-  const deadline = Date.now() + graceMs;
-  while (ctx.running.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  // A timer, not a clock reading: the grace period is real time whatever clock the run was given.
+  let graceOver = false;
+  const grace = setTimeout(() => (graceOver = true), graceMs);
+  while (ctx.running.size > 0 && !graceOver) await new Promise((r) => setTimeout(r, 20));
+  clearTimeout(grace);
   for (const child of ctx.running.values()) child.kill("SIGKILL");
   while (ctx.running.size > 0) await new Promise((r) => setTimeout(r, 20));
 }

@@ -17,7 +17,12 @@ export interface ExecutionTokens {
 
 /** `cn/<node>/<workflowInstanceId>`: per execution, so deleting it revokes exactly one run's access. */
 export function tokenSecretName(computeNodeId: string, workflowInstanceId: string): string {
-  return `cn/${computeNodeId}/${workflowInstanceId}`;
+  return `${tokenSecretPrefix(computeNodeId)}${workflowInstanceId}`;
+}
+
+/** `cn/<node>/`: what every token secret of a node's executions is named under (node cleanup lists them by it). */
+export function tokenSecretPrefix(computeNodeId: string): string {
+  return `cn/${computeNodeId}/`;
 }
 
 export function tokenSecretString(tokens: ExecutionTokens): string {

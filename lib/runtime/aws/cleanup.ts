@@ -2,12 +2,14 @@ import { DeleteTaskDefinitionsCommand, DeregisterTaskDefinitionCommand, Describe
 import { DeleteFunctionCommand, ListFunctionsCommand, ListTagsCommand, UntagResourceCommand as LambdaUntag } from "@aws-sdk/client-lambda";
 import { DeleteStateMachineCommand, ListExecutionsCommand, ListStateMachinesCommand, ListTagsForResourceCommand, StopExecutionCommand } from "@aws-sdk/client-sfn";
 import { DeleteNetworkInterfaceCommand, DescribeNetworkInterfacesCommand } from "@aws-sdk/client-ec2";
-import { DeleteSecretCommand, ListSecretsCommand } from "@aws-sdk/client-secrets-manager";
+import { ListSecretsCommand } from "@aws-sdk/client-secrets-manager";
 import { ConflictError } from "../../errors";
 import { lambdaFunctionPrefix, stateMachineName, stateMachinePrefix, taskDefinitionPrefix } from "../../model/names";
 import { AwsClients, createAwsClients } from "./clients";
-import { awsErrorName, isNotFound, toRuntimeError } from "./errors";
+import { isEcsClientException, isNetworkInterfaceInUse, isNotFound, isUnsupportedOperation, toRuntimeError } from "./errors";
 import { TAG_NODE, TAG_WORKFLOW_USE_PREFIX, workflowUseTag } from "./node";
+import { deleteTokenSecret } from "../../integrations/tokens/aws";
+import { tokenSecretPrefix } from "../../integrations/tokens/contract";
 
 export interface CleanupResult {
   deletedFunctions: string[];
@@ -58,7 +60,7 @@ export async function cleanupNodeResources(options: CleanupNodeOptions): Promise
   const before = clients.mutations.calls.length;
   const result = emptyResult();
   const machines = await nodeStateMachines(clients, options.computeNodeId);
-  await settleRunning(clients, machines, !!options.force, result, `node "${options.computeNodeId}"`);
+  await settleRunning(clients, machines, { force: !!options.force, what: `node "${options.computeNodeId}"` }, result);
 
   for (const fn of await nodeFunctions(clients, options.computeNodeId)) await deleteFunction(clients, fn, result);
   const prefix = lambdaFunctionPrefix(options.computeNodeId);
@@ -98,30 +100,12 @@ export async function cleanupWorkflow(options: CleanupWorkflowOptions): Promise<
     const name = arn.split(":").pop()!;
     return name === main || name.startsWith(`${main}-`);
   });
-  await settleRunning(clients, machines, !!options.force, result, `workflow "${options.workflowName}"`);
+  await settleRunning(clients, machines, { force: !!options.force, what: `workflow "${options.workflowName}"` }, result);
   const useTag = workflowUseTag(options.workflowName);
-
-  for (const fn of await nodeFunctions(clients, options.computeNodeId)) {
-    const tags = (await clients.limits.run("lambda:ListTags", () => clients.lambda.send(new ListTagsCommand({ Resource: fn.arn })))).Tags ?? {};
-    if (tags[useTag] === undefined) continue;
-    const others = Object.keys(tags).filter((k) => k.startsWith(TAG_WORKFLOW_USE_PREFIX) && k !== useTag);
-    if (others.length === 0) {
-      await deleteFunction(clients, fn, result);
-      await releaseNetworkInterfaces(clients, fn.name, new RegExp(`^${escape(fn.name)}(-|$)`), result);
-    } else {
-      await clients.limits.run("lambda:UntagResource", () => clients.lambda.send(new LambdaUntag({ Resource: fn.arn, TagKeys: [useTag] })));
-      result.releasedResources.push(fn.arn);
-    }
-  }
+  const uses = await workflowUses(clients, options.computeNodeId, useTag, new Set());
+  for (const use of uses.functions) await releaseFunction(clients, use, useTag, result);
   for (const arn of machines) await deleteStateMachine(clients, arn, result);
-  for (const family of await nodeFamilies(clients, options.computeNodeId)) {
-    for (const arn of await familyRevisions(clients, family)) {
-      const described = await clients.limits.run("ecs:DescribeTaskDefinition", () => clients.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn, include: ["TAGS"] })));
-      const keys = (described.tags ?? []).map((t) => t.key ?? "");
-      if (!keys.includes(useTag)) continue;
-      await releaseTaskDefinition(clients, arn, useTag, keys.some((k) => k.startsWith(TAG_WORKFLOW_USE_PREFIX) && k !== useTag), result);
-    }
-  }
+  for (const use of uses.revisions) await releaseTaskDefinition(clients, use, useTag, result);
   await deleteTaskDefinitions(clients, result.deregisteredTaskDefinitions);
   result.mutatingCalls = clients.mutations.calls.length - before;
   return result;
@@ -145,53 +129,77 @@ export async function releaseUnusedResources(options: ReleaseUnusedOptions): Pro
   const { clients, computeNodeId, workflowName } = options;
   const before = clients.mutations.calls.length;
   const result = { ...emptyResult(), deferred: false };
-  const keep = new Set(options.keep);
   const useTag = workflowUseTag(workflowName);
-  const functions: { fn: { name: string; arn: string }; others: boolean }[] = [];
-  for (const fn of await nodeFunctions(clients, computeNodeId)) {
-    if (keep.has(fn.arn)) continue;
-    const tags = (await clients.limits.run("lambda:ListTags", () => clients.lambda.send(new ListTagsCommand({ Resource: fn.arn })))).Tags ?? {};
-    if (tags[useTag] === undefined) continue;
-    functions.push({ fn, others: Object.keys(tags).some((k) => k.startsWith(TAG_WORKFLOW_USE_PREFIX) && k !== useTag) });
-  }
-  const revisions: { arn: string; others: boolean }[] = [];
-  for (const family of await nodeFamilies(clients, computeNodeId)) {
-    for (const arn of await familyRevisions(clients, family)) {
-      if (keep.has(arn)) continue;
-      const described = await clients.limits.run("ecs:DescribeTaskDefinition", () => clients.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn, include: ["TAGS"] })));
-      const keys = (described.tags ?? []).map((t) => t.key ?? "");
-      if (keys.includes(useTag)) revisions.push({ arn, others: keys.some((k) => k.startsWith(TAG_WORKFLOW_USE_PREFIX) && k !== useTag) });
-    }
-  }
+  const { functions, revisions } = await workflowUses(clients, computeNodeId, useTag, new Set(options.keep));
   if (functions.length === 0 && revisions.length === 0) return result;
   const main = stateMachineName(computeNodeId, workflowName);
   for (const arn of (await nodeStateMachines(clients, computeNodeId)).filter((a) => a.split(":").pop() === main || a.split(":").pop()!.startsWith(`${main}-`))) {
     const running = await clients.limits.run("sfn:ListExecutions", () => clients.sfn.send(new ListExecutionsCommand({ stateMachineArn: arn, statusFilter: "RUNNING", maxResults: 1 })));
     if ((running.executions ?? []).length) return { ...result, deferred: true };
   }
-  for (const { fn, others } of functions) {
-    if (others) {
-      await clients.limits.run("lambda:UntagResource", () => clients.lambda.send(new LambdaUntag({ Resource: fn.arn, TagKeys: [useTag] })));
-      result.releasedResources.push(fn.arn);
-    } else {
-      await deleteFunction(clients, fn, result);
-      await releaseNetworkInterfaces(clients, fn.name, new RegExp(`^${escape(fn.name)}(-|$)`), result);
-    }
-  }
-  for (const { arn, others } of revisions) await releaseTaskDefinition(clients, arn, useTag, others, result);
+  for (const use of functions) await releaseFunction(clients, use, useTag, result);
+  for (const use of revisions) await releaseTaskDefinition(clients, use, useTag, result);
   await deleteTaskDefinitions(clients, result.deregisteredTaskDefinitions);
   result.mutatingCalls = clients.mutations.calls.length - before;
   return result;
 }
 
+interface FunctionUse {
+  fn: { name: string; arn: string };
+  /** Another workflow's use tag is on it too. */
+  usedByOthers: boolean;
+}
+
+interface RevisionUse {
+  arn: string;
+  usedByOthers: boolean;
+}
+
+/**
+ * The one tag scan of cleanup: the node's functions and ACTIVE task definition revisions that carry
+ * `useTag` (one workflow's `compute-node:wf:<hash>`), except those in `keep`, each with whether
+ * another workflow uses it as well.
+ */
+async function workflowUses(clients: AwsClients, computeNodeId: string, useTag: string, keep: ReadonlySet<string>): Promise<{ functions: FunctionUse[]; revisions: RevisionUse[] }> {
+  const usedByOthers = (keys: string[]) => keys.some((k) => k.startsWith(TAG_WORKFLOW_USE_PREFIX) && k !== useTag);
+  const functions: FunctionUse[] = [];
+  for (const fn of await nodeFunctions(clients, computeNodeId)) {
+    if (keep.has(fn.arn)) continue;
+    const tags = (await clients.limits.run("lambda:ListTags", () => clients.lambda.send(new ListTagsCommand({ Resource: fn.arn })))).Tags ?? {};
+    if (tags[useTag] !== undefined) functions.push({ fn, usedByOthers: usedByOthers(Object.keys(tags)) });
+  }
+  const revisions: RevisionUse[] = [];
+  for (const family of await nodeFamilies(clients, computeNodeId)) {
+    for (const arn of await familyRevisions(clients, family)) {
+      if (keep.has(arn)) continue;
+      const described = await clients.limits.run("ecs:DescribeTaskDefinition", () => clients.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: arn, include: ["TAGS"] })));
+      const keys = (described.tags ?? []).map((t) => t.key ?? "");
+      if (keys.includes(useTag)) revisions.push({ arn, usedByOthers: usedByOthers(keys) });
+    }
+  }
+  return { functions, revisions };
+}
+
+/** A function other workflows still use only loses this workflow's tag; otherwise it is deleted with its ENIs. */
+async function releaseFunction(clients: AwsClients, { fn, usedByOthers }: FunctionUse, useTag: string, result: CleanupResult): Promise<void> {
+  if (usedByOthers) {
+    await clients.limits.run("lambda:UntagResource", () => clients.lambda.send(new LambdaUntag({ Resource: fn.arn, TagKeys: [useTag] })));
+    result.releasedResources.push(fn.arn);
+    return;
+  }
+  await deleteFunction(clients, fn, result);
+  await releaseNetworkInterfaces(clients, fn.name, new RegExp(`^${escape(fn.name)}(-|$)`), result);
+}
+
 /** A revision other workflows still use only loses this workflow's tag; otherwise it is deregistered. */
-async function releaseTaskDefinition(clients: AwsClients, arn: string, useTag: string, usedByOthers: boolean, result: CleanupResult): Promise<void> {
+async function releaseTaskDefinition(clients: AwsClients, { arn, usedByOthers }: RevisionUse, useTag: string, result: CleanupResult): Promise<void> {
   if (!usedByOthers) return deregister(clients, arn, result);
   await clients.limits.run("ecs:UntagResource", () => clients.ecs.send(new EcsUntag({ resourceArn: arn, tagKeys: [useTag] })));
   result.releasedResources.push(arn);
 }
 
-async function settleRunning(clients: AwsClients, machines: string[], force: boolean, result: CleanupResult, what: string): Promise<void> {
+/** Refuses (ConflictError) while one of `machines` has a RUNNING execution, or stops them all with `force`. */
+async function settleRunning(clients: AwsClients, machines: string[], { force, what }: { force: boolean; what: string }, result: CleanupResult): Promise<void> {
   for (const arn of machines) {
     let nextToken: string | undefined;
     do {
@@ -218,7 +226,7 @@ async function nodeStateMachines(clients: AwsClients, computeNodeId: string): Pr
       const tags = await clients.limits
         .run("sfn:ListTagsForResource", () => clients.sfn.send(new ListTagsForResourceCommand({ resourceArn: m.stateMachineArn })))
         .catch((err) => {
-          if (isNotFound(err) || awsErrorName(err) === "StateMachineDoesNotExist") return { tags: [] };
+          if (isNotFound(err)) return { tags: [] };
           throw toRuntimeError(err, `ListTagsForResource ${m.stateMachineArn}`);
         });
       if ((tags.tags ?? []).some((t) => t.key === TAG_NODE && t.value === computeNodeId)) out.push(m.stateMachineArn!);
@@ -274,7 +282,7 @@ async function releaseNetworkInterfaces(clients: AwsClients, descriptionPrefix: 
         await clients.limits.run("ec2:DeleteNetworkInterface", () => clients.ec2.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: eni.NetworkInterfaceId })));
         result.deletedNetworkInterfaces.push(eni.NetworkInterfaceId!);
       } catch (err) {
-        if (awsErrorName(err) === "InvalidNetworkInterface.InUse") result.pendingNetworkInterfaces.push(eni.NetworkInterfaceId!);
+        if (isNetworkInterfaceInUse(err)) result.pendingNetworkInterfaces.push(eni.NetworkInterfaceId!);
         else if (!isNotFound(err)) throw toRuntimeError(err, `DeleteNetworkInterface ${eni.NetworkInterfaceId}`);
       }
     }
@@ -287,7 +295,7 @@ async function deleteStateMachine(clients: AwsClients, arn: string, result: Clea
     await clients.limits.run("sfn:DeleteStateMachine", () => clients.sfn.send(new DeleteStateMachineCommand({ stateMachineArn: arn })));
     result.deletedStateMachines.push(arn);
   } catch (err) {
-    if (!(isNotFound(err) || awsErrorName(err) === "StateMachineDoesNotExist")) throw toRuntimeError(err, `DeleteStateMachine ${arn}`);
+    if (!isNotFound(err)) throw toRuntimeError(err, `DeleteStateMachine ${arn}`);
   }
 }
 
@@ -321,7 +329,7 @@ async function deregister(clients: AwsClients, arn: string, result: CleanupResul
     await clients.limits.run("ecs:DeregisterTaskDefinition", () => clients.ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition: arn })));
     result.deregisteredTaskDefinitions.push(arn);
   } catch (err) {
-    if (awsErrorName(err) !== "ClientException" && !isNotFound(err)) throw toRuntimeError(err, `DeregisterTaskDefinition ${arn}`);
+    if (!isEcsClientException(err) && !isNotFound(err)) throw toRuntimeError(err, `DeregisterTaskDefinition ${arn}`);
   }
 }
 
@@ -332,26 +340,23 @@ async function deleteTaskDefinitions(clients: AwsClients, arns: string[]): Promi
     try {
       await clients.limits.run("ecs:DeleteTaskDefinitions", () => clients.ecs.send(new DeleteTaskDefinitionsCommand({ taskDefinitions: arns.slice(i, i + 10) })));
     } catch (err) {
-      const name = awsErrorName(err) ?? "";
-      if (["InvalidAction", "UnknownOperationException", "NotImplemented", "ClientException"].includes(name) || /NotImplemented/.test(name)) return;
+      if (isUnsupportedOperation(err)) return;
       throw toRuntimeError(err, "DeleteTaskDefinitions");
     }
   }
 }
 
 async function deleteNodeSecrets(clients: AwsClients, computeNodeId: string, result: CleanupResult): Promise<void> {
-  const prefix = `cn/${computeNodeId}/`;
+  const prefix = tokenSecretPrefix(computeNodeId);
   let nextToken: string | undefined;
   do {
     const page = await clients.limits.run("secretsmanager:ListSecrets", () => clients.secrets.send(new ListSecretsCommand({ Filters: [{ Key: "name", Values: [prefix] }], NextToken: nextToken })));
     for (const s of page.SecretList ?? []) {
       if (!s.Name?.startsWith(prefix) || !(s.Tags ?? []).some((t) => t.Key === TAG_NODE && t.Value === computeNodeId)) continue;
-      try {
-        await clients.limits.run("secretsmanager:DeleteSecret", () => clients.secrets.send(new DeleteSecretCommand({ SecretId: s.ARN, ForceDeleteWithoutRecovery: true })));
-        result.deletedSecrets.push(s.Name);
-      } catch (err) {
-        if (!isNotFound(err)) throw toRuntimeError(err, `DeleteSecret ${s.Name}`);
-      }
+      const deleted = await deleteTokenSecret(clients.secrets, s.ARN!, { limit: (call) => clients.limits.run("secretsmanager:DeleteSecret", call) }).catch((err) => {
+        throw toRuntimeError(err, `DeleteSecret ${s.Name}`);
+      });
+      if (deleted === "deleted") result.deletedSecrets.push(s.Name);
     }
     nextToken = page.NextToken;
   } while (nextToken);

@@ -4,7 +4,7 @@ import { ConflictError, NotFoundError } from "../../errors";
 import { ExecutionRecord, ExecutionRecordSchema, ProcessorRunState, advanceProcessorState } from "../../model/execution-record";
 import { ExecutionRecordStore } from "../../model/record-store";
 import { AwsClients } from "./clients";
-import { awsErrorName, toRuntimeError } from "./errors";
+import { isConditionalCheckFailed, toRuntimeError } from "./errors";
 
 type ExecutionPatch = Parameters<ExecutionRecordStore["updateExecution"]>[1];
 
@@ -33,7 +33,7 @@ export class DynamoRecordStore implements ExecutionRecordStore {
     try {
       await this.put(parsed, 0);
     } catch (err) {
-      if (awsErrorName(err) === "ConditionalCheckFailedException") throw new ConflictError(`execution "${parsed.executionId}" already exists in ${this.options.tableName}`, parsed.executionId, { cause: err });
+      if (isConditionalCheckFailed(err)) throw new ConflictError(`execution "${parsed.executionId}" already exists in ${this.options.tableName}`, parsed.executionId, { cause: err });
       throw toRuntimeError(err, `PutItem ${this.options.tableName}/${parsed.executionId}`);
     }
   }
@@ -95,7 +95,7 @@ export class DynamoRecordStore implements ExecutionRecordStore {
         await this.put(record, current.version + 1, current.version);
         return record;
       } catch (err) {
-        if (awsErrorName(err) !== "ConditionalCheckFailedException") throw toRuntimeError(err, `PutItem ${this.options.tableName}/${executionId}`);
+        if (!isConditionalCheckFailed(err)) throw toRuntimeError(err, `PutItem ${this.options.tableName}/${executionId}`);
         await new Promise((r) => setTimeout(r, Math.random() * 20 * (attempt + 1)));
       }
     }

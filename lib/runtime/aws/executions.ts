@@ -1,5 +1,5 @@
-import { createHash, randomBytes } from "node:crypto";
-import { CreateSecretCommand, DeleteSecretCommand, PutSecretValueCommand } from "@aws-sdk/client-secrets-manager";
+import { createHash } from "node:crypto";
+import { CreateSecretCommand, PutSecretValueCommand } from "@aws-sdk/client-secrets-manager";
 import { StartExecutionCommand } from "@aws-sdk/client-sfn";
 import { compileWorkflow, CompiledWorkflow, CompileOptions } from "../../compile";
 import { AslStateMachine } from "../../compile/asl/types";
@@ -11,13 +11,16 @@ import { ResolvedPlan } from "../../plan/resolve";
 import { executionSnapshot } from "../../plan/snapshot";
 import { ValidationError } from "../../errors";
 import { ExecutionTokens, tokenSecretName, tokenSecretString } from "../../integrations/tokens/contract";
+import { deleteTokenSecret } from "../../integrations/tokens/aws";
+import { newExecutionId } from "../execution-id";
 import { AwsClients } from "./clients";
-import { awsErrorName, toRuntimeError } from "./errors";
+import { awsErrorName, isAlreadyExists, toRuntimeError } from "./errors";
 import { canonicalJson, resourceTags, TAG_NODE, TAG_WORKFLOW } from "./node";
 import { registerTaskDefinitions } from "./register-ecs";
 import { releaseUnusedResources } from "./cleanup";
 import { registerLambdaFunctions } from "./register-lambda";
 import { deployStateMachines, workflowMachineArns } from "./state-machines";
+import { systemClock } from "../../clock";
 
 export interface DeployWorkflowOptions {
   node: NodeOutputs;
@@ -154,8 +157,8 @@ export interface StartWorkflowExecutionResult {
  */
 export async function startWorkflowExecution(options: StartWorkflowExecutionOptions): Promise<StartWorkflowExecutionResult> {
   const { node, clients, store } = options;
-  const now = options.now ?? (() => new Date());
-  const workflowInstanceId = options.workflowInstanceId ?? newWorkflowInstanceId(now());
+  const now = options.now ?? systemClock;
+  const workflowInstanceId = options.workflowInstanceId ?? newExecutionId(now());
   assertExecutionIds({ workflowInstanceId, computeNodeId: node.computeNodeId }, { computeNodeId: ["node", "computeNodeId"] });
   const env = options.env ?? process.env;
   const tokens = options.tokens ?? { sessionToken: env.PENNSIEVE_SESSION_TOKEN ?? "", refreshToken: env.PENNSIEVE_REFRESH_TOKEN ?? "" };
@@ -191,7 +194,7 @@ export async function startWorkflowExecution(options: StartWorkflowExecutionOpti
       clients.sfn.send(new StartExecutionCommand({ stateMachineArn: deploy.startArn, name: workflowInstanceId, input: JSON.stringify(input) })),
     );
   } catch (err) {
-    if (secretArn) await deleteTokenSecret(clients, secretArn).catch(() => undefined);
+    if (secretArn) await deleteTokenSecret(clients.secrets, secretArn, { limit: (call) => clients.limits.run("secretsmanager:DeleteSecret", call) }).catch(() => undefined);
     const failure = toRuntimeError(err, `starting execution ${workflowInstanceId}`);
     await store.updateExecution(workflowInstanceId, { status: "FAILED", finishedAt: now().toISOString(), error: { error: awsErrorName(err) ?? "StartFailed", cause: failure.message } }).catch(() => undefined);
     throw failure;
@@ -200,11 +203,6 @@ export async function startWorkflowExecution(options: StartWorkflowExecutionOpti
   // status read finds the execution by its deterministic ARN (tracking's adoptUnconfirmedStart).
   const updated = await store.updateExecution(workflowInstanceId, { status: "RUNNING", executionArn: started.executionArn, startedAt: (started.startDate ?? now()).toISOString() });
   return { executionId: workflowInstanceId, executionArn: started.executionArn!, stateMachineArn: deploy.stateMachineArn, record: updated, deploy };
-}
-
-export function newWorkflowInstanceId(now = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
-  return `wi-${stamp}-${randomBytes(3).toString("hex")}`;
 }
 
 
@@ -228,18 +226,9 @@ async function writeTokenSecret(clients: AwsClients, node: NodeOutputs, workflow
     return out.ARN!;
   } catch (err) {
     // A retried start with the same id: the secret exists from the first attempt.
-    if (awsErrorName(err) !== "ResourceExistsException") throw err;
+    if (!isAlreadyExists(err)) throw err;
     const out = await clients.limits.run("secretsmanager:PutSecretValue", () => clients.secrets.send(new PutSecretValueCommand({ SecretId: name, SecretString: secretString })));
     return out.ARN!;
-  }
-}
-
-/** Deletes an execution's token secret at once (no recovery window: the tokens must not linger). */
-export async function deleteTokenSecret(clients: AwsClients, secretId: string): Promise<void> {
-  try {
-    await clients.limits.run("secretsmanager:DeleteSecret", () => clients.secrets.send(new DeleteSecretCommand({ SecretId: secretId, ForceDeleteWithoutRecovery: true })));
-  } catch (err) {
-    if (awsErrorName(err) !== "ResourceNotFoundException") throw err;
   }
 }
 

@@ -4,7 +4,7 @@ import { NodeOutputs } from "../../model/node-outputs";
 import { ResolvedPlan, ResolvedProcessor } from "../../plan/resolve";
 import { taskDefinitionFamily } from "../../model/names";
 import { AwsClients } from "./clients";
-import { awsErrorName, toRuntimeError } from "./errors";
+import { isEcsClientException, toRuntimeError } from "./errors";
 import { resourceTags, staticEnvironment, canonicalJson, workflowUseTag } from "./node";
 import { PROCESSOR_CONTAINER } from "../../integrations/processor/contract";
 
@@ -115,7 +115,7 @@ async function describeLatest(clients: AwsClients, family: string): Promise<{ ar
     return { arn: td.taskDefinitionArn, tags: Object.fromEntries((out.tags ?? []).map((t) => [t.key ?? "", t.value ?? ""])) };
   } catch (err) {
     // ECS answers an unknown family with a generic ClientException.
-    if (awsErrorName(err) === "ClientException") return undefined;
+    if (isEcsClientException(err)) return undefined;
     throw toRuntimeError(err, `DescribeTaskDefinition ${family}`);
   }
 }

@@ -14,7 +14,7 @@ import { LAMBDA_NAME_PATTERN, lambdaFunctionName } from "../../model/names";
 import { ResolvedProcessor } from "../../plan/resolve";
 import { ValidationError } from "../../errors";
 import { AwsClients } from "./clients";
-import { isNotFound, toRuntimeError } from "./errors";
+import { awsStyleError, isNotFound, toRuntimeError } from "./errors";
 import { EFS_MOUNT_PATH, RegisterOptions, RegistrationResult, TAG_FINGERPRINT, fingerprintOf } from "./register-ecs";
 import { resourceTags, staticEnvironment, workflowUseTag } from "./node";
 
@@ -181,15 +181,22 @@ function configDiffers(config: FunctionConfiguration, spec: LambdaFunctionSpec):
 
 // Lambda rejects invocations and further updates while a function is Pending or an update InProgress.
 async function waitUntilReady(clients: AwsClients, name: string, config: FunctionConfiguration, timeoutMs = 300_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  // A timer, not clock readings: the wait is real time, and nothing here needs to know what time it is.
+  let expired = false;
+  const timer = setTimeout(() => (expired = true), timeoutMs);
+  timer.unref();
   let current = config;
   let delay = 500;
-  while (current.State === "Pending" || current.LastUpdateStatus === "InProgress") {
-    if (Date.now() > deadline) throw toRuntimeError(Object.assign(new Error(`still ${current.State}/${current.LastUpdateStatus}`), { name: "ResourceNotReadyException" }), `waiting for function ${name}`);
-    await new Promise((r) => setTimeout(r, delay));
-    delay = Math.min(delay * 2, 5000);
-    current = await clients.limits.run("lambda:GetFunctionConfiguration", () => clients.lambda.send(new GetFunctionConfigurationCommand({ FunctionName: name })));
+  try {
+    while (current.State === "Pending" || current.LastUpdateStatus === "InProgress") {
+      if (expired) throw toRuntimeError(awsStyleError("ResourceNotReadyException", `still ${current.State}/${current.LastUpdateStatus}`), `waiting for function ${name}`);
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 5000);
+      current = await clients.limits.run("lambda:GetFunctionConfiguration", () => clients.lambda.send(new GetFunctionConfigurationCommand({ FunctionName: name })));
+    }
+  } finally {
+    clearTimeout(timer);
   }
   if (current.State === "Failed" || current.LastUpdateStatus === "Failed")
-    throw toRuntimeError(Object.assign(new Error(current.StateReason ?? current.LastUpdateStatusReason ?? "failed"), { name: current.StateReasonCode ?? current.LastUpdateStatusReasonCode ?? "FunctionFailed" }), `function ${name}`);
+    throw toRuntimeError(awsStyleError(current.StateReasonCode ?? current.LastUpdateStatusReasonCode ?? "FunctionFailed", current.StateReason ?? current.LastUpdateStatusReason ?? "failed"), `function ${name}`);
 }

@@ -13,7 +13,7 @@ import { stateMachineName } from "../../model/names";
 import { AslStateMachine } from "../../compile/asl/types";
 import { readMarkers } from "../../compile/markers";
 import { AwsClients } from "./clients";
-import { awsErrorName, toRuntimeError } from "./errors";
+import { isAlreadyExists, isNotFound, toRuntimeError } from "./errors";
 import { canonicalJson, nodeAccount, nodePartition, resourceTags } from "./node";
 
 export function stateMachineArnOf(node: NodeOutputs, name: string): string {
@@ -125,7 +125,7 @@ async function ensureStateMachine(clients: AwsClients, node: NodeOutputs, arn: s
       return startable(created.stateMachineVersionArn);
     } catch (err) {
       // Another deploy created it between our describe and create: adopt it below.
-      if (awsErrorName(err) !== "StateMachineAlreadyExists") throw toRuntimeError(err, `CreateStateMachine ${name}`);
+      if (!isAlreadyExists(err)) throw toRuntimeError(err, `CreateStateMachine ${name}`);
     }
   }
   const current = existing ?? (await describe(clients, arn));
@@ -189,7 +189,7 @@ async function describe(clients: AwsClients, arn: string): Promise<DescribeState
   try {
     return await clients.limits.run("sfn:DescribeStateMachine", () => clients.sfn.send(new DescribeStateMachineCommand({ stateMachineArn: arn })));
   } catch (err) {
-    if (awsErrorName(err) === "StateMachineDoesNotExist") return undefined;
+    if (isNotFound(err)) return undefined;
     throw toRuntimeError(err, `DescribeStateMachine ${arn}`);
   }
 }

@@ -5,10 +5,10 @@ import { ExecutionRecordStore } from "../../model/record-store";
 import { readMarkers, StateMarker } from "../../compile/markers";
 import { AslStateMachine } from "../../compile/asl/types";
 import { AwsClients } from "./clients";
-import { awsErrorName, toRuntimeError } from "./errors";
-import { deleteTokenSecret } from "./executions";
+import { isNotFound, toRuntimeError } from "./errors";
+import { deleteEnvFile, deleteTokenSecret } from "../../integrations/tokens/aws";
 import { tokenSecretName } from "../../integrations/tokens/contract";
-import { deleteEnvFile } from "../../integrations/tokens/aws";
+import { Clock, systemClock } from "../../clock";
 import { executionHistory, mapRunIterations } from "./history";
 
 export interface RefreshExecutionOptions {
@@ -17,6 +17,14 @@ export interface RefreshExecutionOptions {
   clients: AwsClients;
   /** The node's env-file bucket (NodeOutputs.envFileBucket): once the execution has ended its environment file is deleted there too. @default none: finalize and the bucket's one-day expiry remove it */
   envFileBucket?: string;
+  /** What "now" is for a start's grace period and for processors an ended execution leaves unfinished. @default the system clock */
+  now?: Clock;
+  /**
+   * Finished Distributed Map iterations already read: a long-lived caller (the provisioning service)
+   * passes one {@link createFinishedIterations} to every refresh, so refreshing a large exact-mode
+   * run reads only the iterations still running. @default a new one per call
+   */
+  finishedIterations?: FinishedIterations;
 }
 
 const FAILURE_EVENTS = new Set(["TaskFailed", "TaskTimedOut", "TaskStartFailed", "TaskSubmitFailed"]);
@@ -30,9 +38,10 @@ const MAX_CAUSE = 1000;
  */
 export async function refreshExecutionStatus(options: RefreshExecutionOptions): Promise<ExecutionRecord> {
   const { executionId, store, clients } = options;
+  const now = options.now ?? systemClock;
   const record = await store.get(executionId);
   if (!record) throw new NotFoundError(`no execution "${executionId}" in the execution record store`);
-  if (!record.executionArn) return adoptUnconfirmedStart(clients, store, record);
+  if (!record.executionArn) return adoptUnconfirmedStart(options, record);
   if (isTerminalExecutionStatus(record.status) && Object.values(record.processors).every((p) => p.status !== "STARTED")) return record;
 
   const described = await clients.limits.run("sfn:DescribeExecution", () => clients.sfn.send(new DescribeExecutionCommand({ executionArn: record.executionArn }))).catch((err) => {
@@ -42,7 +51,7 @@ export async function refreshExecutionStatus(options: RefreshExecutionOptions): 
   const terminal = isTerminalExecutionStatus(status);
   let derived: Map<string, ProcessorRunState>;
   try {
-    derived = await processorStatesOf(clients, record.executionArn, record.stateMachineArn, terminal, record.snapshot.resolved);
+    derived = await processorStatesOf({ clients, ended: terminal, finishedIterations: options.finishedIterations ?? createFinishedIterations(), now }, record.executionArn, record.stateMachineArn, record.snapshot.resolved);
   } catch (err) {
     // An ended execution must not keep processors STARTED because its history could not be read.
     if (!terminal) throw err;
@@ -53,13 +62,13 @@ export async function refreshExecutionStatus(options: RefreshExecutionOptions): 
   for (const id of Object.keys(record.processors)) {
     let next = advanceProcessorState(record.processors[id], derived.get(id) ?? record.processors[id]);
     if (terminal && status !== "SUCCEEDED" && next.status === "STARTED")
-      next = { ...next, status: "FAILED", finishedAt: (described.stopDate ?? new Date()).toISOString(), cause: next.cause ?? `the execution ended ${status} while the processor was running` };
+      next = { ...next, status: "FAILED", finishedAt: (described.stopDate ?? now()).toISOString(), cause: next.cause ?? `the execution ended ${status} while the processor was running` };
     if (JSON.stringify(next) !== JSON.stringify(record.processors[id])) updates[id] = next;
   }
   const patch = terminal
     ? {
         status,
-        finishedAt: (described.stopDate ?? new Date()).toISOString(),
+        finishedAt: (described.stopDate ?? now()).toISOString(),
         ...(status !== "SUCCEEDED" ? { error: { error: described.error ?? status, ...(described.cause ? { cause: scrubTokens(described.cause).slice(0, MAX_CAUSE) } : {}) } } : {}),
       }
     : record.status !== status
@@ -74,12 +83,17 @@ export async function refreshExecutionStatus(options: RefreshExecutionOptions): 
     if (Object.keys(patch).length) updated = await store.updateExecution(executionId, patch);
   }
   if (terminal) {
-    await deleteTokenSecret(clients, tokenSecretName(record.computeNodeId, record.workflowInstanceId)).catch(() => undefined);
+    await revokeTokens(clients, record);
     // An execution that was stopped or timed out never reached Finalize: its ECS processors' tokens go here.
     if (options.envFileBucket && clients.s3)
       await deleteEnvFile(clients.s3, options.envFileBucket, record, { limit: (call) => clients.limits.run("s3:DeleteObject", call) }).catch(() => undefined);
   }
   return updated;
+}
+
+// The run has ended (or never began): its tokens go. A failure here must not fail a status read; the next read retries.
+function revokeTokens(clients: AwsClients, record: ExecutionRecord): Promise<unknown> {
+  return deleteTokenSecret(clients.secrets, tokenSecretName(record.computeNodeId, record.workflowInstanceId), { limit: (call) => clients.limits.run("secretsmanager:DeleteSecret", call) }).catch(() => undefined);
 }
 
 // How long a record may stay PENDING without an execution before the start is declared failed.
@@ -90,20 +104,22 @@ const START_GRACE_MS = 10 * 60 * 1000;
  * found by its deterministic ARN (machine + workflow instance id) and adopted, or, once the grace
  * period has passed without one, the record ends FAILED and the token secret is deleted.
  */
-async function adoptUnconfirmedStart(clients: AwsClients, store: ExecutionRecordStore, record: ExecutionRecord): Promise<ExecutionRecord> {
+async function adoptUnconfirmedStart(options: RefreshExecutionOptions, record: ExecutionRecord): Promise<ExecutionRecord> {
+  const { clients, store } = options;
+  const now = options.now ?? systemClock;
   if (record.status !== "PENDING" || !record.stateMachineArn) return record;
   const executionArn = `${record.stateMachineArn.replace(":stateMachine:", ":execution:")}:${record.workflowInstanceId}`;
   const found = await clients.limits.run("sfn:DescribeExecution", () => clients.sfn.send(new DescribeExecutionCommand({ executionArn }))).catch((err) => {
-    if (awsErrorName(err) === "ExecutionDoesNotExist") return undefined;
+    if (isNotFound(err)) return undefined;
     throw toRuntimeError(err, `DescribeExecution ${executionArn}`);
   });
   if (found) {
     await store.updateExecution(record.executionId, { executionArn, status: "RUNNING", ...(found.startDate ? { startedAt: found.startDate.toISOString() } : {}) });
-    return refreshExecutionStatus({ executionId: record.executionId, store, clients });
+    return refreshExecutionStatus({ ...options, executionId: record.executionId });
   }
-  if (Date.now() - Date.parse(record.createdAt) < START_GRACE_MS) return record;
-  await deleteTokenSecret(clients, tokenSecretName(record.computeNodeId, record.workflowInstanceId)).catch(() => undefined);
-  return store.updateExecution(record.executionId, { status: "FAILED", finishedAt: new Date().toISOString(), error: { error: "StartNotConfirmed", cause: "the execution was never started on Step Functions" } });
+  if (now().getTime() - Date.parse(record.createdAt) < START_GRACE_MS) return record;
+  await revokeTokens(clients, record);
+  return store.updateExecution(record.executionId, { status: "FAILED", finishedAt: now().toISOString(), error: { error: "StartNotConfirmed", cause: "the execution was never started on Step Functions" } });
 }
 
 /** Reads a record and refreshes it from AWS when it may have moved on. */
@@ -111,36 +127,39 @@ export async function getExecutionRecord(options: RefreshExecutionOptions): Prom
   return refreshExecutionStatus(options);
 }
 
-interface Tracked {
+/** A processor's state as one history walk derives it. */
+export interface Tracked {
   state: ProcessorRunState;
   /** The failure event waiting to see whether a retry follows it. */
   /** Event ids are per execution, so the failure remembers whose history it is in. */
   pendingFailure?: { executionArn: string; eventId: number; at: string; cause: string; exitCode?: number };
 }
 
-async function processorStatesOf(
-  clients: AwsClients,
-  executionArn: string,
-  stateMachineArn: string | undefined,
-  terminal: boolean,
-  resolved: { id: string; hash: string }[],
-): Promise<Map<string, ProcessorRunState>> {
+/** What one history walk shares across the execution, its children and its map-run iterations. */
+interface Walk {
+  clients: AwsClients;
+  /** The execution (or the iteration being read) has ended: a failure nothing follows is final. */
+  ended: boolean;
+  finishedIterations: FinishedIterations;
+  now: Clock;
+}
+
+async function processorStatesOf(walk: Walk, executionArn: string, stateMachineArn: string | undefined, resolved: { id: string; hash: string }[]): Promise<Map<string, ProcessorRunState>> {
   const byHash = new Map(resolved.map((p) => [p.hash, p.id]));
   const out = new Map<string, Tracked>();
-  await walkExecution(clients, executionArn, stateMachineArn, terminal, byHash, out, 0);
+  await walkExecution({ ...walk, byHash }, executionArn, stateMachineArn, out, 0);
   return new Map([...out].map(([id, t]) => [id, t.state]));
 }
 
 async function walkExecution(
-  clients: AwsClients,
+  walk: Walk & { byHash: Map<string, string> },
   executionArn: string,
   stateMachineArn: string | undefined,
-  terminal: boolean,
-  byHash: Map<string, string>,
   out: Map<string, Tracked>,
   depth: number,
   inherited?: Map<string, StateMarker>,
 ): Promise<void> {
+  const { clients, byHash } = walk;
   // A Distributed Map iteration runs states of its parent's definition (names are unique machine-wide).
   const markers = inherited ?? readMarkers(await definitionOf(clients, executionArn, stateMachineArn));
   const events = await executionHistory(limitedSfn(clients), executionArn);
@@ -162,7 +181,7 @@ async function walkExecution(
   const children: string[] = [];
   const mapRuns: string[] = [];
   for (const e of events) {
-    const at = (e.timestamp ?? new Date()).toISOString();
+    const at = (e.timestamp ?? walk.now()).toISOString();
     const mapRunArn = e.mapRunStartedEventDetails?.mapRunArn;
     if (mapRunArn && !mapRuns.includes(mapRunArn)) mapRuns.push(mapRunArn);
     const own = ownerOf(e);
@@ -189,20 +208,20 @@ async function walkExecution(
     if (!pending || pending.executionArn !== executionArn) continue;
     const next = followers.get(pending.eventId) ?? [];
     // A retry schedules the task again; anything else after the failure means the machine moved on (Catch or end).
-    const movedOn = next.some((e) => e.type !== "TaskScheduled") || (terminal && next.length === 0);
+    const movedOn = next.some((e) => e.type !== "TaskScheduled") || (walk.ended && next.length === 0);
     if (movedOn) t.state = { ...t.state, status: "FAILED", finishedAt: pending.at, cause: pending.cause, ...(pending.exitCode !== undefined ? { exitCode: pending.exitCode } : {}) };
   }
   if (depth >= 3) return;
-  for (const child of children) await walkExecution(clients, child, undefined, terminal, byHash, out, depth + 1);
+  for (const child of children) await walkExecution(walk, child, undefined, out, depth + 1);
   // Distributed Map iterations (large twin groups, every unit in exact mode) are executions of their own.
   for (const mapRun of mapRuns)
     for (const iteration of await mapRunIterations(limitedSfn(clients), mapRun)) {
       const key = iteration.stopDate ? `${iteration.executionArn}@${iteration.stopDate.toISOString()}` : undefined;
-      let states = key ? finishedIterations.get(key) : undefined;
+      let states = key ? walk.finishedIterations.get(key) : undefined;
       if (!states) {
         states = new Map();
-        await walkExecution(clients, iteration.executionArn, undefined, terminal || key !== undefined, byHash, states, depth + 1, markers);
-        if (key) rememberFinished(key, states);
+        await walkExecution({ ...walk, ended: walk.ended || key !== undefined }, iteration.executionArn, undefined, states, depth + 1, markers);
+        if (key) walk.finishedIterations.remember(key, states);
       }
       for (const [id, tracked] of states) out.set(id, tracked);
     }
@@ -210,15 +229,23 @@ async function walkExecution(
 
 /**
  * A finished iteration's history never changes (a redrive runs it again and gives it a new stop
- * date), so its processors' states are read once per process: refreshing a large exact-mode run
- * then reads only the iterations still running.
+ * date), so its processors' states need reading once: whoever refreshes repeatedly keeps one of
+ * these (bounded, oldest out first) and passes it to every refresh.
  */
-const finishedIterations = new Map<string, Map<string, Tracked>>();
-const MAX_FINISHED_ITERATIONS = 200_000;
+export interface FinishedIterations {
+  get(key: string): Map<string, Tracked> | undefined;
+  remember(key: string, states: Map<string, Tracked>): void;
+}
 
-function rememberFinished(key: string, states: Map<string, Tracked>): void {
-  if (finishedIterations.size >= MAX_FINISHED_ITERATIONS) finishedIterations.delete(finishedIterations.keys().next().value!);
-  finishedIterations.set(key, states);
+export function createFinishedIterations(maxIterations = 200_000): FinishedIterations {
+  const byKey = new Map<string, Map<string, Tracked>>();
+  return {
+    get: (key) => byKey.get(key),
+    remember(key, states) {
+      if (byKey.size >= maxIterations) byKey.delete(byKey.keys().next().value!);
+      byKey.set(key, states);
+    },
+  };
 }
 
 /** The iteration of a Map runs one processor: its entry input carries `p.id` (docs/asl-contract.md). */

@@ -9,6 +9,7 @@ import type { LlmAccess } from "../../integrations/llm/contract";
 import type { NodeStaticValues } from "../../integrations/processor/local";
 import type { RefreshSessionToken } from "../../integrations/tokens/local";
 import type { MachineEvent } from "./runner";
+import type { Clock } from "../../clock";
 
 /** Shared state of one local execution, handed to every Task handler. */
 export interface RunContext {
@@ -34,7 +35,8 @@ export interface RunContext {
   envFile: string;
   /** Refreshes an expiring session token, as the node's Cognito app client does on AWS; absent: no refresh. */
   refreshTokens?: RefreshSessionToken;
-  now: () => Date;
+  /** The run's clock (LocalRunOptions.now): record times, processor start and stop, token expiry. */
+  now: Clock;
   /** Receives the machines' event logs (LocalRunOptions.onMachineEvent). */
   onMachineEvent?: (event: MachineEvent) => void;
   /** Processes still running, so an abandoned branch's processes can be stopped. */
@@ -52,4 +54,6 @@ export interface RunContext {
   joins: LocalJoins;
   /** The run's LLM access, when the workflow's node config enables it: per-processor grants. */
   llm?: LlmAccess;
+  /** Attempts so far per processor id (the compiled Retry runs a processor again). */
+  attempts: Map<string, number>;
 }

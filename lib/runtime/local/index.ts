@@ -1,4 +1,5 @@
-export { startLocalExecution, runLocalWorkflow, localRecordStore, newExecutionId } from "./runner";
+export { startLocalExecution, runLocalWorkflow, localRecordStore } from "./runner";
+export { newExecutionId } from "../execution-id";
 export type { LocalRunOptions, LocalExecution, LocalRunEvent, CompiledBundle, LocalCompiler } from "./runner";
 export { FileRecordStore } from "../file-record-store";
 export { NOMINAL_PRICES, buildCostReport } from "./cost";

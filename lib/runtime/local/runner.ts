@@ -24,6 +24,8 @@ import { localTransfer } from "../../integrations/transfer/local";
 import { LocalLayout } from "./layout";
 import { FileRecordStore } from "../file-record-store";
 import { assertExecutionIds } from "../../model/ids";
+import { newExecutionId } from "../execution-id";
+import { Clock, systemClock } from "../../clock";
 import { compileForLocal, CompiledBundle, LocalCompiler } from "./compile-local";
 import { readMarkers, StateMarker } from "../../compile/markers";
 import { AslStateMachine } from "../../compile/asl/types";
@@ -62,8 +64,8 @@ export interface LocalRunOptions {
   llm?: LlmAccess;
   /** Refreshes the session token before a processor starts when it expires within 15 minutes, as a node with a Cognito app client does. @default no refresh */
   refreshTokens?: RefreshSessionToken;
-  /** The clock token refresh reads expiry against. @default the system clock */
-  now?: () => Date;
+  /** Where the record's times, event timestamps, the generated id and token refresh's expiry checks come from. @default the system clock */
+  now?: Clock;
   /**
    * Every event of the state machine runs (main and children): states entered and exited with
    * their input and output, retries, catches. The local counterpart of an execution's history;
@@ -86,7 +88,7 @@ export interface LocalExecution {
  * semantics) with local handlers for every Task, processors as child processes, and the record on disk.
  */
 export function startLocalExecution(options: LocalRunOptions): LocalExecution {
-  const executionId = options.executionId ?? newExecutionId();
+  const executionId = options.executionId ?? newExecutionId((options.now ?? systemClock)());
   assertExecutionIds({ workflowInstanceId: executionId, computeNodeId: options.plan.computeNodeId ?? "local" }, { workflowInstanceId: ["executionId"], computeNodeId: ["invocation", "workflowInstanceConfiguration", "computeNodeId"] });
   return { executionId, done: runExecution(executionId, options) };
 }
@@ -101,11 +103,6 @@ export function localRecordStore(workdir: string): FileRecordStore {
   return new FileRecordStore(join(resolve(workdir), "executions"));
 }
 
-export function newExecutionId(now = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
-  return `wi-${stamp}-${randomBytes(3).toString("hex")}`;
-}
-
 async function runExecution(executionId: string, options: LocalRunOptions): Promise<ExecutionRecord> {
   const { plan } = options;
   const env = options.env ?? process.env;
@@ -113,8 +110,9 @@ async function runExecution(executionId: string, options: LocalRunOptions): Prom
   const dockerReachable = memo(options.dockerReachable ?? (() => isDockerReachable()));
 
   const { inputDir, bundle } = await preflight(options, layout, dockerReachable);
-  const store = new FileRecordStore(layout.executionsDir, { minWriteIntervalMs: 50 });
-  const createdAt = new Date().toISOString();
+  const now = options.now ?? systemClock;
+  const store = new FileRecordStore(layout.executionsDir, { minWriteIntervalMs: 50, now });
+  const createdAt = now().toISOString();
   await store.create({
     executionId,
     workflowInstanceId: executionId,
@@ -132,7 +130,7 @@ async function runExecution(executionId: string, options: LocalRunOptions): Prom
   const emit = (body: LocalRunEventBody) => {
     if (!options.onEvent) return;
     try {
-      options.onEvent({ sequence: ++sequence, timestamp: new Date().toISOString(), executionId, ...body } as LocalRunEvent);
+      options.onEvent({ sequence: ++sequence, timestamp: now().toISOString(), executionId, ...body } as LocalRunEvent);
     } catch {
       // A listener's failure must not fail the workflow.
     }
@@ -153,7 +151,6 @@ async function runExecution(executionId: string, options: LocalRunOptions): Prom
     secretFile,
     envFile,
     ...(options.refreshTokens ? { refreshTokens: options.refreshTokens } : {}),
-    now: options.now ?? (() => new Date()),
     onMachineEvent: options.onMachineEvent,
     localInputRoots: [inputDir],
     running: new Map(),
@@ -163,6 +160,8 @@ async function runExecution(executionId: string, options: LocalRunOptions): Prom
     aborts: new Set(),
     joins: new LocalJoins(),
     llm: options.llm,
+    now,
+    attempts: new Map(),
   };
 
   const tokens = [env.PENNSIEVE_SESSION_TOKEN, env.PENNSIEVE_REFRESH_TOKEN].filter((t): t is string => !!t && t.length >= 4);
@@ -171,7 +170,7 @@ async function runExecution(executionId: string, options: LocalRunOptions): Prom
     ctx.stopping = true;
     for (const abort of ctx.aborts) abort();
   };
-  const started = Date.now();
+  const started = now().getTime();
   let status: ExecutionStatus = "SUCCEEDED";
   let error: ExecutionRecord["error"];
   try {
@@ -208,11 +207,11 @@ async function runExecution(executionId: string, options: LocalRunOptions): Prom
   }
   const record = await store.updateExecution(executionId, {
     status,
-    finishedAt: new Date().toISOString(),
+    finishedAt: now().toISOString(),
     ...(error ? { error } : {}),
     artifacts: { record: join(layout.executionDir(executionId), "record.json"), logs: layout.logsDir(executionId), outputs: layout.instanceWorkdir(executionId), ...ctx.artifacts },
   });
-  emit({ type: "execution-finished", status, durationMs: Date.now() - started, ...(error ? { error } : {}) });
+  emit({ type: "execution-finished", status, durationMs: now().getTime() - started, ...(error ? { error } : {}) });
   return record;
 }
 
@@ -311,7 +310,7 @@ function taskHandler(ctx: RunContext, bundle: CompiledBundle, stateName: string,
       return refuse(`runs a processor through "${resource}", which has no local handler`);
     case "child":
       if (!marker.child) return refuse("starts a child machine without naming it");
-      return childMachineHandler(marker.child, (name) => `arn:aws:states:local:000000000000:stateMachine:${bundle.name}-${name}`, runChild);
+      return childMachineHandler(marker.child, (name) => `arn:aws:states:local:000000000000:stateMachine:${bundle.name}-${name}`, runChild, ctx.now);
     case "download":
     case "merge":
     case "cleanup":

@@ -6,7 +6,7 @@ import { HistoryEvent } from "@aws-sdk/client-sfn";
 import { resolvePlan } from "../../../lib/plan/resolve";
 import { compileWorkflow, readMarkers } from "../../../lib/compile";
 import { FileRecordStore } from "../../../lib/runtime/file-record-store";
-import { refreshExecutionStatus } from "../../../lib/runtime/aws/tracking";
+import { createFinishedIterations, refreshExecutionStatus } from "../../../lib/runtime/aws/tracking";
 import { createRateLimits } from "../../../lib/runtime/aws/rate-limit";
 import { AwsClients } from "../../../lib/runtime/aws/clients";
 
@@ -131,12 +131,14 @@ describe("refreshExecutionStatus with a Map of twins", () => {
       snapshot: { workflow: plan.workflow, processors: plan.registrations, invocation: plan.invocation, mode: plan.mode, resolved: plan.processors.map((p) => ({ id: p.id, uuid: p.uuid, image: p.image, computeType: p.computeType, cpu: p.cpu, memory: p.memory, hash: p.hash })), definitionHash: "h" },
       processors: Object.fromEntries(plan.processors.map((p) => [p.id, { status: "NOT_STARTED" as const }])),
     });
-    const record = await refreshExecutionStatus({ executionId: "wi-1", store, clients });
+    // The caller keeps what it has read (the service keeps one per runtime), not the module.
+    const finishedIterations = createFinishedIterations();
+    const record = await refreshExecutionStatus({ executionId: "wi-1", store, clients, finishedIterations });
     expect(["a", "b", "c", "d"].map((x) => record.processors[x].status)).to.deep.equal(["SUCCEEDED", "SUCCEEDED", "FAILED", "STARTED"]);
     expect(record.processors.c).to.deep.include({ exitCode: 3, startedAt: t(8).toISOString(), finishedAt: t(13).toISOString() });
     // A finished iteration's history cannot change: the next refresh reads only the main execution and d.
     historyReads.length = 0;
-    const again = await refreshExecutionStatus({ executionId: "wi-1", store, clients });
+    const again = await refreshExecutionStatus({ executionId: "wi-1", store, clients, finishedIterations });
     expect(historyReads.sort()).to.deep.equal([iterationArn("d"), mainArn].sort());
     expect(["a", "b", "c", "d"].map((x) => again.processors[x].status)).to.deep.equal(["SUCCEEDED", "SUCCEEDED", "FAILED", "STARTED"]);
   });
