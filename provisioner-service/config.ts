@@ -14,6 +14,7 @@ import { AuthConfig } from "./auth";
 import { Logger } from "./logger";
 import { buildService, localPassphrase, Service } from "./server";
 import { CHECKOUT_ROOT_ENV } from "../lib/node/checkout-root";
+import { packageRoot } from "../lib/package-root";
 
 export interface ServeOptions {
   port: number;
@@ -72,7 +73,7 @@ export async function createDefaultService(options: ServeOptions, deps: { env: N
   const envVars: Record<string, string> = {};
   if (cliRoot) envVars.PATH = `${join(resolve(cliRoot), "bin")}:${env.PATH ?? ""}`;
   // Inline programs run from per-stack work dirs: the destroy hook finds this checkout through it.
-  envVars[CHECKOUT_ROOT_ENV] = env[CHECKOUT_ROOT_ENV] ?? resolve(__dirname, "..");
+  envVars[CHECKOUT_ROOT_ENV] = env[CHECKOUT_ROOT_ENV] ?? packageRoot();
   if (options.local) {
     envVars.PULUMI_BACKEND_URL = env.PULUMI_BACKEND_URL ?? `file://${join(dataDir, "pulumi-state")}`;
     envVars.PULUMI_CONFIG_PASSPHRASE = await localPassphrase(dataDir, env);

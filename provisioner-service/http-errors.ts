@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ComputeNodeError, ConflictError, NotFoundError, UnavailableError, ValidationError, isComputeNodeError, toDotPath } from "../lib/errors";
+import { ComputeNodeError, ConflictError, NotFoundError, UnavailableError, ValidationError, errorKind, isComputeNodeError, toDotPath } from "../lib/errors";
 import { IdempotencyKeyReusedError } from "../lib/provision/idempotency";
 import { ErrorResponse } from "./schemas/common";
 
@@ -85,7 +85,7 @@ const BODY_ERRORS: Record<string, { status: number; code: string; message: strin
   "charset.unsupported": { status: 415, code: "unsupported_charset", message: "the request body's charset is not supported; send UTF-8" },
 };
 
-/** The one place errors become HTTP statuses. */
+/** The one place errors become HTTP statuses; what kind an error is, errorKind (lib/errors.ts) decides for the CLI too. */
 export function toHttpError(err: unknown, requestId: string): HttpError {
   const make = (status: number, code: string, message: string, extra: Partial<ErrorResponse["error"]> = {}, headers: Record<string, string> = {}): HttpError => ({
     status,
@@ -110,6 +110,8 @@ export function toHttpError(err: unknown, requestId: string): HttpError {
   if (err instanceof UnavailableError) return make(503, err.code, err.message, {}, { "Retry-After": "30" });
   const bodyError = typeof err === "object" && err !== null && typeof (err as { type?: unknown }).type === "string" ? BODY_ERRORS[(err as { type: string }).type] : undefined;
   if (bodyError) return make(bodyError.status, bodyError.code, bodyError.message);
-  if (isComputeNodeError(err) && err.code === "invalid_input") return make(400, err.code, err.message);
+  // A CompileError (the workflow cannot fit Step Functions) is the caller's to change: 400, as the CLI exits 2.
+  if (isComputeNodeError(err) && errorKind(err) === "invalid_input") return make(400, err.code, err.message);
+  // Everything else, InternalError (our bug, e.g. a state machine definition AWS refused) included: logged with its stack, never shown.
   return make(500, "internal", `internal error; quote request id ${requestId} to the operator`);
 }

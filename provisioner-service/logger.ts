@@ -1,3 +1,5 @@
+import { Clock, systemClock } from "../lib/clock";
+
 /** Structured JSON logs: one object per line, never a header, body or token. */
 export interface Logger {
   info(message: string, fields?: Record<string, unknown>): void;
@@ -5,7 +7,7 @@ export interface Logger {
   error(message: string, fields?: Record<string, unknown>): void;
 }
 
-export function jsonLogger(write: (line: string) => void = (line) => process.stdout.write(line), now: () => Date = () => new Date()): Logger {
+export function jsonLogger(write: (line: string) => void = (line) => process.stdout.write(line), now: Clock = systemClock): Logger {
   const log = (level: string) => (message: string, fields: Record<string, unknown> = {}) =>
     write(JSON.stringify({ time: now().toISOString(), level, msg: message, ...fields }) + "\n");
   return { info: log("info"), warn: log("warn"), error: log("error") };

@@ -17,6 +17,7 @@ import { AppDeps, createApp } from "./app";
 import { AuthConfig } from "./auth";
 import { errorFields, Logger } from "./logger";
 import { clientErrorResponse } from "./http-errors";
+import { systemClock } from "../lib/clock";
 
 export interface ServiceOptions {
   dataDir: string;
@@ -44,7 +45,7 @@ export interface Service {
 /** Wires store, operation manager, node and execution services and the express app; listens nowhere. */
 export function buildService(options: ServiceOptions): Service {
   const store = options.store ?? new FileProvisionStore(options.dataDir);
-  const now = options.now ?? (() => new Date());
+  const now = options.now ?? systemClock;
   const manager = new OperationManager({
     store,
     maxConcurrent: options.maxConcurrentOperations,

@@ -1,14 +1,21 @@
 import { CliContext, reportError } from "./io";
 
+type Body = () => Promise<number> | number;
+
 /**
  * Wraps a command body: its returned number becomes the exit code, and any error is rendered once
- * (stderr, or JSON on stdout with `--json`) with the exit code reportError picks.
+ * (stderr, or JSON on stdout with `--json`) with the exit code reportError picks. Pass the command's
+ * options (only `json` is read).
  */
-export async function runAction(ctx: CliContext, json: boolean, body: () => Promise<number> | number): Promise<void> {
+export async function runAction(ctx: CliContext, options: { json?: boolean }, body: Body): Promise<void>;
+/** @deprecated pass the command's options object (`runAction(ctx, opts, body)`), not a bare boolean */
+export async function runAction(ctx: CliContext, json: boolean, body: Body): Promise<void>;
+export async function runAction(ctx: CliContext, options: { json?: boolean } | boolean, body: Body): Promise<void> {
+  const json = typeof options === "boolean" ? options : !!options.json;
   try {
     ctx.exitCode = await body();
   } catch (err) {
-    ctx.exitCode = reportError(err, ctx, json);
+    ctx.exitCode = reportError(err, ctx, { json });
   }
 }
 

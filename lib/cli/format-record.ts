@@ -1,4 +1,4 @@
-import { ExecutionRecord } from "../model/execution-record";
+import type { ExecutionRecord } from "../model/execution-record";
 
 const seconds = (from?: string, to?: string) => (from && to ? `${((Date.parse(to) - Date.parse(from)) / 1000).toFixed(1)}s` : "");
 

@@ -1,5 +1,5 @@
-import { Command } from "commander";
-import { isComputeNodeError, ValidationError, ComputeNodeError } from "../errors";
+import type { Command } from "commander";
+import { CompileError, ErrorKind, errorKind, InternalError, isComputeNodeError, ValidationError } from "../errors";
 
 /** Exit codes of every command: 0 ok, 1 the workflow (or the operation) failed, 2 invalid input. */
 export const EXIT = { ok: 0, failed: 1, invalid: 2 } as const;
@@ -20,7 +20,11 @@ export const processIo = (): CliIo => ({
   env: process.env,
 });
 
-/** A command module: adds itself to the program and sets `ctx.exitCode` when it runs. */
+/**
+ * A command module: adds itself to the program and sets `ctx.exitCode` when it runs. Registering
+ * must stay cheap (commander and this folder only): `--help` loads every command module, so what a
+ * command needs to run is imported inside its action.
+ */
 export interface CliCommand {
   register(program: Command, ctx: CliContext): void;
 }
@@ -30,17 +34,46 @@ export interface CliContext {
   exitCode: number;
 }
 
-/** Renders an error for humans (stderr) or machines (`--json` on stdout), and picks the exit code once. */
-export function reportError(err: unknown, ctx: CliContext, json: boolean): number {
-  const code = err instanceof ValidationError ? EXIT.invalid : isComputeNodeError(err) && (err as ComputeNodeError).code === "invalid_input" ? EXIT.invalid : EXIT.failed;
+/** How every command ends on an error (errorKind in lib/errors.ts decides the kind; this, the code). */
+const EXIT_BY_KIND: Record<ErrorKind, number> = {
+  invalid_input: EXIT.invalid,
+  not_found: EXIT.failed,
+  conflict: EXIT.failed,
+  unavailable: EXIT.failed,
+  failed: EXIT.failed,
+  internal: EXIT.failed,
+};
+
+/** The one place a command's error becomes its exit code and its output. */
+export function exitCodeOf(err: unknown): number {
+  return EXIT_BY_KIND[errorKind(err)];
+}
+
+/** Renders an error for humans (stderr) or machines (`--json`: JSON on stdout) and returns the exit code. */
+export function reportError(err: unknown, ctx: CliContext, { json }: { json: boolean }): number {
   if (json) {
     const body = isComputeNodeError(err)
-      ? { error: { name: err.name, code: err.code, message: err.message, ...(err instanceof ValidationError ? { issues: err.issues } : {}) } }
+      ? {
+          error: {
+            name: err.name,
+            code: err.code,
+            message: err.message,
+            ...(err instanceof ValidationError ? { issues: err.issues } : {}),
+            ...(err instanceof CompileError && err.processorIds.length ? { processorIds: err.processorIds } : {}),
+          },
+        }
       : { error: { name: "Error", code: "internal", message: err instanceof Error ? err.message : String(err) } };
     ctx.io.stdout(JSON.stringify(body, null, 2) + "\n");
   } else {
     const message = err instanceof Error ? err.message : String(err);
-    ctx.io.stderr(`${err instanceof ValidationError ? "invalid input" : "error"}: ${message}\n`);
+    ctx.io.stderr(`${headline(err)}: ${message}\n`);
   }
-  return code;
+  return exitCodeOf(err);
+}
+
+function headline(err: unknown): string {
+  if (err instanceof ValidationError) return "invalid input";
+  if (err instanceof CompileError) return "cannot compile";
+  if (err instanceof InternalError) return "internal error";
+  return "error";
 }

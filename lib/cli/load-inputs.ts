@@ -1,23 +1,8 @@
-import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
 import { ValidationError, ValidationIssue } from "../errors";
 import { ResolvedPlan, resolvePlan } from "../plan/resolve";
+import { readJsonFile } from "../json-file";
 
-/** Reads a JSON file, turning a missing file or bad JSON into a ValidationError that names the option. */
-export function readJsonFile(path: string, option: string, cwd: string): unknown {
-  const full = resolve(cwd, path);
-  let text: string;
-  try {
-    text = readFileSync(full, "utf8");
-  } catch (err) {
-    throw new ValidationError([{ code: "file_unreadable", path: [option], message: `cannot read ${full}: ${(err as NodeJS.ErrnoException).code ?? String(err)}` }], { cause: err });
-  }
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new ValidationError([{ code: "invalid_json", path: [option], message: `${full} is not valid JSON: ${(err as Error).message}` }], { cause: err });
-  }
-}
+export { readJsonFile };
 
 export interface PlanFileOptions {
   processors?: string;

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from "commander";
+import { packageVersion } from "../package-root";
 import { CliCommand, CliContext, CliIo, EXIT, processIo } from "./io";
 import { validateCommand } from "./commands/validate";
 import { runCommand } from "./commands/run";
@@ -12,7 +13,8 @@ import { cleanupCommand } from "./commands/cleanup";
 import { nodeCommand } from "./commands/node";
 import { llmCommand } from "./commands/llm";
 
-// Each command lives in its own module under ./commands; add one line here per command.
+// Each command lives in its own module under ./commands; add one line here per command. Registering
+// must stay cheap (see CliCommand): what a command runs with is imported inside its action.
 const COMMANDS: CliCommand[] = [
   validateCommand,
   runCommand,
@@ -30,6 +32,7 @@ const COMMANDS: CliCommand[] = [
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command("compute-node")
     .description("Provision workflow compute nodes on AWS and run workflow DAGs on Step Functions, or locally with no AWS account.")
+    .version(packageVersion(), "-V, --version", "print the compute-node version")
     .exitOverride()
     .configureOutput({ writeOut: (s) => ctx.io.stdout(s), writeErr: (s) => ctx.io.stderr(s) })
     .showHelpAfterError();

@@ -16,10 +16,9 @@ import { childComment, readMarkers } from "./markers";
 import { startChildTask } from "../integrations/child/asl";
 import { exactBody, processorAbort } from "./exact";
 
-/** How the DAG becomes states: nested Parallel states (series-parallel, level-barrier) or exact joins. */
-export type StructureMode = ScheduleMode | "exact";
-
-export const STRUCTURE_MODES: readonly StructureMode[] = ["auto", "series-parallel", "level-barrier", "exact"];
+import { StructureMode } from "./structure-modes";
+export { STRUCTURE_MODES } from "./structure-modes";
+export type { StructureMode } from "./structure-modes";
 
 export interface CompileOptions {
   target?: Partial<CompileTarget>;

@@ -2,8 +2,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as ts from "typescript";
+import { packageRoot } from "../package-root";
 
-const REPO_ROOT = path.resolve(__dirname, "..", "..");
 
 /** What a Lambda handler may import besides relative files: the Node.js runtime and the SDK the Lambda runtime ships. */
 const RUNTIME_MODULE = /^(node:|@aws-sdk\/|@smithy\/)/;
@@ -18,9 +18,10 @@ export class HandlerBundleError extends Error {
  * entry and every file it imports, transitively, transpiled to CommonJS in memory. Anything else it
  * imports must be a node builtin or `@aws-sdk/*` (the Lambda runtime has them), so a handler that
  * starts depending on an npm package fails here, at `pulumi up`, not at its first invocation.
- * Deterministic (sorted, no timestamps), so unchanged code is no diff.
+ * Deterministic (sorted, no timestamps), so unchanged code is no diff. The sources are read below
+ * the package root (lib/package-root.ts), so code running from dist/ bundles the same files.
  */
-export function handlerArchive(entry: string, root: string = REPO_ROOT): pulumi.asset.AssetArchive {
+export function handlerArchive(entry: string, root: string = packageRoot()): pulumi.asset.AssetArchive {
   const assets: Record<string, pulumi.asset.Asset> = {};
   for (const file of handlerFiles(entry, root)) {
     const source = fs.readFileSync(path.join(root, file), "utf8");
@@ -31,7 +32,7 @@ export function handlerArchive(entry: string, root: string = REPO_ROOT): pulumi.
 }
 
 /** The repository-relative files (posix, sorted) a handler's entry pulls in. */
-export function handlerFiles(entry: string, root: string = REPO_ROOT): string[] {
+export function handlerFiles(entry: string, root: string = packageRoot()): string[] {
   const entryFile = `${entry}.ts`;
   if (!fs.existsSync(path.join(root, entryFile))) throw new HandlerBundleError(`Lambda handler ${entryFile} is missing from ${root}: the node's functions are built from it`);
   const seen = new Set<string>();

@@ -1,8 +1,6 @@
-import { Command } from "commander";
-import { cleanupNodeResources, cleanupWorkflow } from "../../runtime/aws/cleanup";
+import type { Command } from "commander";
 import { CliCommand, EXIT } from "../io";
 import { runAction, writeJson } from "../action";
-import { loadNode } from "./deploy";
 
 export const cleanupCommand: CliCommand = {
   register(program: Command, ctx) {
@@ -17,8 +15,9 @@ export const cleanupCommand: CliCommand = {
       .option("--force", "stop running executions first")
       .option("--json", "machine-readable output on stdout")
       .action((opts: { node: string; workflow?: string; force?: boolean; json?: boolean }) =>
-        runAction(ctx, !!opts.json, async () => {
-          const { node, clients } = loadNode(ctx, opts.node);
+        runAction(ctx, opts, async () => {
+          const { loadNode, cleanupNodeResources, cleanupWorkflow } = await import("../../runtime/aws");
+          const { node, clients } = loadNode(opts.node, { cwd: ctx.io.cwd, env: ctx.io.env });
           const common = { computeNodeId: node.computeNodeId, region: node.region, force: !!opts.force, clients };
           const result = opts.workflow ? await cleanupWorkflow({ ...common, workflowName: opts.workflow }) : await cleanupNodeResources(common);
           if (opts.json) writeJson(ctx, result);

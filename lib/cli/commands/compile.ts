@@ -1,11 +1,11 @@
-import { Command, InvalidArgumentError, Option } from "commander";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { CompileError, ValidationError, ValidationIssue } from "../../errors";
-import { ExecutionRecord, ExecutionRecordSchema } from "../../model/execution-record";
-import { CompiledWorkflow, STRUCTURE_MODES, StructureMode, compileWorkflow, hintsFromRecords } from "../../compile";
-import { CliCommand, CliContext, EXIT, reportError } from "../io";
-import { loadPlan, readJsonFile } from "../load-inputs";
+import { Command, InvalidArgumentError, Option } from "commander";
+import { ValidationError } from "../../errors";
+import type { CompiledWorkflow } from "../../compile";
+import { STRUCTURE_MODES, StructureMode } from "../../compile/structure-modes";
+import { CliCommand, CliContext, EXIT } from "../io";
+import { runAction } from "../action";
 
 interface CompileCliOptions {
   processors?: string;
@@ -51,20 +51,13 @@ export const compileCommand: CliCommand = {
       .option("-o, --output <file>", "write the main machine's ASL here instead of stdout")
       .option("--out-dir <dir>", "write main.asl.json and one <child>.asl.json per child machine here")
       .option("--json", 'machine-readable output on stdout: {"definition", "children", "stats"}, or {"files", "stats"} with --out-dir')
-      .action((workflow: string, opts: CompileCliOptions) => {
-        const json = !!opts.json;
-        try {
-          ctx.exitCode = compileAction(ctx, workflow, opts);
-        } catch (err) {
-          const code = reportError(err, ctx, json);
-          // A workflow that cannot fit Step Functions is the user's input to change, not a crash.
-          ctx.exitCode = err instanceof CompileError ? EXIT.invalid : code;
-        }
-      });
+      // A CompileError (the workflow cannot fit Step Functions) is the user's input to change: exit 2, like every command (lib/cli/io.ts).
+      .action((workflow: string, opts: CompileCliOptions) => runAction(ctx, opts, () => compileAction(ctx, workflow, opts)));
   },
 };
 
-function compileAction(ctx: CliContext, workflow: string, opts: CompileCliOptions): number {
+async function compileAction(ctx: CliContext, workflow: string, opts: CompileCliOptions): Promise<number> {
+  const [{ loadPlan, readJsonFile }, { compileWorkflow, parseHints }] = await Promise.all([import("../load-inputs"), import("../../compile")]);
   const cwd = ctx.io.cwd;
   const plan = loadPlan(workflow, opts, cwd);
   const hints = opts.hints ? parseHints(readJsonFile(opts.hints, "--hints", cwd), plan.workflow.name) : undefined;
@@ -97,40 +90,4 @@ function writeMachines(dir: string, compiled: CompiledWorkflow): string[] {
   write("main", compiled.definition);
   for (const [child, machine] of Object.entries(compiled.children)) write(child, machine);
   return files;
-}
-
-/**
- * A `{id: seconds}` object, one execution record, or an array of records (median of their successful
- * runs); records of another workflow are refused, since their processor ids mean something else.
- */
-export function parseHints(value: unknown, workflowName: string): Record<string, number> {
-  const records = Array.isArray(value) ? value : isRecordLike(value) ? [value] : undefined;
-  if (records) {
-    const parsed: ExecutionRecord[] = [];
-    const issues: ValidationIssue[] = [];
-    records.forEach((r, i) => {
-      const result = ExecutionRecordSchema.safeParse(r);
-      if (!result.success) issues.push({ code: "invalid_hints", path: ["--hints", i], message: `not an execution record: ${result.error.issues[0]?.message ?? "invalid"}` });
-      else if (result.data.snapshot.workflow.name !== workflowName)
-        issues.push({ code: "invalid_hints", path: ["--hints", i], message: `execution record "${result.data.executionId}" is of workflow "${result.data.snapshot.workflow.name}", not "${workflowName}"` });
-      else parsed.push(result.data);
-    });
-    if (issues.length) throw new ValidationError(issues);
-    return hintsFromRecords(parsed);
-  }
-  if (typeof value !== "object" || value === null)
-    throw new ValidationError([{ code: "invalid_hints", path: ["--hints"], message: "expected a JSON object of processor id → expected seconds, or execution records" }]);
-  const issues: ValidationIssue[] = [];
-  const hints: Record<string, number> = {};
-  for (const [id, seconds] of Object.entries(value)) {
-    if (typeof seconds !== "number" || !Number.isFinite(seconds) || seconds < 0)
-      issues.push({ code: "invalid_hints", path: ["--hints", id], processorId: id, message: `expected seconds (a number ≥ 0), got ${JSON.stringify(seconds)}` });
-    else hints[id] = seconds;
-  }
-  if (issues.length) throw new ValidationError(issues);
-  return hints;
-}
-
-function isRecordLike(value: unknown): boolean {
-  return typeof value === "object" && value !== null && "executionId" in value && "processors" in value;
 }

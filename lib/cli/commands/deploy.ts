@@ -1,17 +1,6 @@
-import { Command } from "commander";
-import { NodeOutputs } from "../../model/node-outputs";
-import { AwsClients, createAwsClients } from "../../runtime/aws/clients";
-import { deployWorkflow } from "../../runtime/aws/executions";
-import { parseNodeOutputs } from "../../runtime/aws/node";
-import { CliCommand, CliContext, EXIT } from "../io";
-import { loadPlan, readJsonFile } from "../load-inputs";
+import type { Command } from "commander";
+import { CliCommand, EXIT } from "../io";
 import { runAction, writeJson } from "../action";
-
-/** Reads NODE.json (`pulumi stack output --json`) and builds clients for its region; AWS_ENDPOINT_URL is honoured. */
-export function loadNode(ctx: CliContext, path: string): { node: NodeOutputs; clients: AwsClients } {
-  const node = parseNodeOutputs(readJsonFile(path, "--node", ctx.io.cwd));
-  return { node, clients: createAwsClients({ region: node.region, env: ctx.io.env }) };
-}
 
 export const deployCommand: CliCommand = {
   register(program: Command, ctx) {
@@ -24,8 +13,9 @@ export const deployCommand: CliCommand = {
       .option("--invocation <file>", "workflow invocation JSON (processorConfigs, computeTypeOverrides)")
       .option("--json", "machine-readable output on stdout")
       .action((workflow: string, opts: { node: string; processors: string; invocation?: string; json?: boolean }) =>
-        runAction(ctx, !!opts.json, async () => {
-          const { node, clients } = loadNode(ctx, opts.node);
+        runAction(ctx, opts, async () => {
+          const [{ loadNode, deployWorkflow }, { loadPlan }] = await Promise.all([import("../../runtime/aws"), import("../load-inputs")]);
+          const { node, clients } = loadNode(opts.node, { cwd: ctx.io.cwd, env: ctx.io.env });
           const plan = loadPlan(workflow, { ...opts, mode: node.deploymentMode }, ctx.io.cwd);
           const out = await deployWorkflow({ node, plan, clients });
           const summary = {

@@ -1,6 +1,5 @@
 import { Command, Option } from "commander";
 import { CliCommand, EXIT } from "../io";
-import { loadPlan } from "../load-inputs";
 import { runAction, writeJson } from "../action";
 import { GRAPH_FORMATS, GraphFormat, renderGraph } from "../graph-render";
 
@@ -16,7 +15,8 @@ export const graphCommand: CliCommand = {
       .option("--mode <mode>", "deployment mode: basic, secure or compliant", "basic")
       .option("--json", 'machine-readable output: {"format", "graph"} on stdout')
       .action((workflow: string, opts: { format: GraphFormat; processors?: string; invocation?: string; mode?: string; json?: boolean }) =>
-        runAction(ctx, !!opts.json, () => {
+        runAction(ctx, opts, async () => {
+          const { loadPlan } = await import("../load-inputs");
           const plan = loadPlan(workflow, opts, ctx.io.cwd);
           const text = renderGraph({ name: plan.workflow.name, nodes: plan.processors.map((p) => ({ id: p.id, computeType: p.computeType, dependsOn: p.dependsOn })) }, opts.format);
           if (opts.json) writeJson(ctx, { format: opts.format, graph: text });

@@ -5,7 +5,9 @@ import { ExecutionLlmTotals, LlmUsageRecord, formatUsd } from "../../integration
 import type { LocalGovernor, UsageLocation } from "../../integrations/llm/local";
 import { CliCommand, CliContext, CliIo, EXIT } from "../io";
 import { runAction, writeJson } from "../action";
-import { readJsonFile } from "../load-inputs";
+import { loadLlmConfig } from "../llm-config";
+
+export { loadLlmConfig };
 
 /** Where `run` and `llm serve` keep usage by default: beside the local runs' records. */
 export const DEFAULT_LLM_USAGE_DIR = ".compute-node/llm";
@@ -60,11 +62,6 @@ export async function runLlmServe(options: LlmServeOptions, io: CliIo, hooks: Ll
   return EXIT.ok;
 }
 
-/** The LLM configuration in a file (`--config`), or the defaults. */
-export async function loadLlmConfig(file: string | undefined, io: CliIo, option = "--config") {
-  const { parseLlmConfig } = await import("../../node/config");
-  return parseLlmConfig(file ? readJsonFile(file, option, io.cwd) : {}, [option]);
-}
 
 interface UsageOptions {
   node?: string;
@@ -78,8 +75,8 @@ async function usageAction(ctx: CliContext, opts: UsageOptions): Promise<number>
   const { readUsage, openUsageStore } = await import("../../integrations/llm/local");
   let location: UsageLocation;
   if (opts.node) {
-    const { parseNodeOutputs } = await import("../../runtime/aws/node");
-    const node = parseNodeOutputs(readJsonFile(opts.node, "--node", ctx.io.cwd));
+    const { readNodeFile } = await import("../../runtime/aws");
+    const node = readNodeFile(opts.node, { cwd: ctx.io.cwd });
     if (!node.llmUsageTableName)
       throw new ValidationError([{ code: "no_llm_access", path: ["node", "llmUsageTableName"], message: `node "${node.computeNodeId}" has no LLM usage table: it was provisioned without enableLLMAccess (or before it had one)` }]);
     location = { table: node.llmUsageTableName, region: node.region };

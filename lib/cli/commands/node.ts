@@ -1,6 +1,7 @@
-import { Command } from "commander";
+import type { Command } from "commander";
 import { CliCommand, EXIT } from "../io";
-import { readJsonFile } from "../load-inputs";
+// lib/json-file.ts, not ../load-inputs: that one loads the workflow model, which --help must not.
+import { readJsonFile } from "../../json-file";
 import { runAction, writeJson } from "../action";
 import { registerNodeStackCommands, terminalConfirm } from "./node-stack";
 
@@ -27,7 +28,7 @@ export const nodeCommand: CliCommand = {
       .option("--json", 'print [{"type", "name", "inputs"}] on stdout')
       .option("--check", "also run the mode's policy pack (lib/policy) over the resources; violations go to stderr and exit 1")
       .action((opts: SynthOptions) =>
-        runAction(ctx, !!opts.json, async () => {
+        runAction(ctx, opts, async () => {
           const file = opts.config ? (readJsonFile(opts.config, "--config", ctx.io.cwd) as Record<string, unknown>) : {};
           // Loaded here: @pulumi/aws takes seconds to import and only this command needs it.
           const { parseNodeConfig } = await import("../../node/config");

@@ -1,10 +1,8 @@
-import { Command, InvalidArgumentError, Option } from "commander";
 import { dirname, join, resolve } from "node:path";
-import { LocalRunEvent, runLocalWorkflow } from "../../runtime/local/runner";
-import { localCompiler } from "../../runtime/local/compile-local";
-import { STRUCTURE_MODES, StructureMode } from "../../compile";
+import { Command, InvalidArgumentError, Option } from "commander";
+import type { LocalRunEvent } from "../../runtime/local";
+import { STRUCTURE_MODES, StructureMode } from "../../compile/structure-modes";
 import { CliCommand, CliContext, EXIT } from "../io";
-import { loadPlan } from "../load-inputs";
 import { runAction, writeJson } from "../action";
 import { formatRecord } from "../format-record";
 
@@ -45,7 +43,8 @@ export const runCommand: CliCommand = {
       .option("--llm-config <file>", "give processors governed LLM access: a local governor (docs/llm.md) with this LLM configuration; each processor gets ANTHROPIC_BASE_URL and its own key, usage goes to <workdir>/llm")
       .option("--json", "final execution record on stdout; progress events as JSON lines on stderr")
       .action((workflow: string, opts: RunOptions) =>
-        runAction(ctx, !!opts.json, async () => {
+        runAction(ctx, opts, async () => {
+          const [{ runLocalWorkflow, localCompiler }, { loadPlan }] = await Promise.all([import("../../runtime/local"), import("../load-inputs")]);
           const plan = loadPlan(workflow, opts, ctx.io.cwd);
           // Ctrl-C stops the processors and ends the record ABORTED instead of leaving it RUNNING.
           const controller = new AbortController();
@@ -86,19 +85,21 @@ export const runCommand: CliCommand = {
 
 /** The run's in-process governor: only the keys it grants the run's processors are accepted. */
 async function startRunGovernor(configFile: string, workdir: string, ctx: CliContext) {
-  const { loadLlmConfig } = await import("./llm");
+  const { loadLlmConfig } = await import("../llm-config");
   const { startLocalGovernor } = await import("../../integrations/llm/local");
   return startLocalGovernor({ config: await loadLlmConfig(configFile, ctx.io, "--llm-config"), usage: { dir: join(workdir, "llm") }, env: ctx.io.env });
 }
 
+/** One line per event on stderr, stamped with the time since the run started (by the run's own clock: events carry it). */
 function progressPrinter(ctx: CliContext) {
-  let started = Date.now();
-  const stamp = () => `[${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s]`;
+  let started: number | undefined;
   return (e: LocalRunEvent) => {
-    const line = (text: string) => ctx.io.stderr(`${stamp()} ${text}\n`);
+    const at = Date.parse(e.timestamp);
+    started ??= at;
+    const line = (text: string) => ctx.io.stderr(`[${((at - started!) / 1000).toFixed(1).padStart(5)}s] ${text}\n`);
     switch (e.type) {
       case "execution-started":
-        started = Date.now();
+        started = at;
         return line(`running "${e.workflowName}" (${e.processorCount} processors) as ${e.executionId}`);
       case "processor-started":
         return line(`▶ ${e.processorId}${e.attempt > 1 ? ` (attempt ${e.attempt})` : ""}`);

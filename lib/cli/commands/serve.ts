@@ -1,72 +1,18 @@
-import { resolve } from "node:path";
-import { Command, InvalidArgumentError } from "commander";
+import type { Command } from "commander";
+import { InvalidArgumentError } from "commander";
 import type { ServeOptions } from "../../../provisioner-service/config";
-import type { Logger } from "../../../provisioner-service/logger";
-import type { RunningServer } from "../../../provisioner-service/server";
+import type { ServeHooks } from "../../../provisioner-service/serve";
 import { CliCommand, CliIo, EXIT } from "../io";
 import { runAction } from "../action";
 
-export interface RunServeHooks {
-  logger?: Logger;
-  /** Called once listening; tests use it to get the URL and stop the server. */
-  onListening?: (server: RunningServer) => void;
-  /** Resolves when the server should stop. @default SIGINT or SIGTERM */
-  stopped?: Promise<void>;
-}
+export type RunServeHooks = ServeHooks;
 
-/** Starts the provisioner service and resolves when it has stopped. */
+/** Starts the provisioner service and resolves with the exit code once it has stopped: 0 when asked to stop, 1 when it lost its lock. */
 export async function runServe(options: ServeOptions, io: CliIo, hooks: RunServeHooks = {}): Promise<number> {
   // Loaded here, not at CLI start: express and the service are only needed by this command.
-  const { createDefaultService, resolveAuth, stateTableClient } = await import("../../../provisioner-service/config");
-  const { jsonLogger } = await import("../../../provisioner-service/logger");
-  const { startServer } = await import("../../../provisioner-service/server");
-  const { acquireDataDirLock } = await import("../../provision/data-dir-lock");
-  const logger = hooks.logger ?? jsonLogger((line) => io.stdout(line));
-  const auth = await resolveAuth(options, io.env);
-  if ("disabled" in auth) logger.warn("bearer-token auth is OFF (--insecure-no-auth): anyone who reaches this port can provision and destroy compute nodes");
-  // Before anything reads the data dir or the state table: restart recovery must not run beside a live process.
-  let compromised: (lost: { message: string; err: Error }) => void = () => undefined;
-  const lostLock = new Promise<{ message: string; err: Error }>((resolve) => (compromised = resolve));
-  const waitMs = (options.lockWaitSeconds ?? 35) * 1000;
-  const lock = await acquireDataDirLock(resolve(options.dataDir), { onCompromised: (err) => compromised({ message: "another process took over the data directory's lock", err }), waitMs });
-  let lease: import("../../provision/state-table-lease").StateTableLease | undefined;
-  try {
-    if (options.stateTable) {
-      const { acquireStateTableLease } = await import("../../provision/state-table-lease");
-      const stateTable = options.stateTable;
-      lease = await acquireStateTableLease({
-        client: stateTableClient(io.env),
-        tableName: stateTable,
-        waitMs,
-        onCompromised: (err) => compromised({ message: `lost the state table's lease (${stateTable})`, err }),
-      });
-    }
-    const service = await createDefaultService(options, { env: io.env, logger, auth });
-    const server = await startServer(service, { port: options.port, host: options.host }, logger);
-    logger.info("provisioner service started", { mode: options.local ? "local" : "aws", dataDir: options.dataDir, ...(options.stateTable ? { stateTable: options.stateTable } : {}), auth: "disabled" in auth ? "off" : "bearer" });
-    hooks.onListening?.(server);
-    const stop = await Promise.race([(hooks.stopped ?? untilSignal()).then(() => undefined), lostLock]);
-    if (stop) logger.error(`stopping: ${stop.message}`, { dataDir: options.dataDir, ...(options.stateTable ? { stateTable: options.stateTable } : {}), error: stop.err.message });
-    else logger.info("stopping: cancelling running operations");
-    await server.close();
-    return stop ? EXIT.failed : EXIT.ok;
-  } finally {
-    // A lease left behind only delays the next process until it expires.
-    await lease?.release().catch((err: Error) => logger.warn("could not release the state table's lease; it expires on its own", { stateTable: options.stateTable, error: err.message }));
-    await lock.release();
-  }
-}
-
-function untilSignal(): Promise<void> {
-  return new Promise((resolve) => {
-    const stop = () => {
-      process.off("SIGINT", stop);
-      process.off("SIGTERM", stop);
-      resolve();
-    };
-    process.on("SIGINT", stop);
-    process.on("SIGTERM", stop);
-  });
+  const { serveUntilStopped } = await import("../../../provisioner-service/serve");
+  const outcome = await serveUntilStopped(options, { stdout: io.stdout, env: io.env }, hooks);
+  return outcome === "stopped" ? EXIT.ok : EXIT.failed;
 }
 
 const positiveInt = (name: string) => (value: string) => {
@@ -95,7 +41,7 @@ export const serveCommand: CliCommand = {
       .option("--lock-wait <seconds>", "how long to wait for another process's lock on the data dir (and lease on the --state-table) to be released or go stale", positiveInt("--lock-wait"), 35)
       .option("--executions-table <name>", "AWS mode: DynamoDB table of execution records (default: COMPUTE_NODE_EXECUTIONS_TABLE, else the node's executionTableName output)")
       .action((opts: { port: number; host: string; local?: boolean; dataDir: string; tokenFile?: string; insecureNoAuth?: boolean; maxOperations: number; pulumiRoot?: string; stateTable?: string; executionsTable?: string; lockWait: number }) =>
-        runAction(ctx, false, () =>
+        runAction(ctx, { json: false }, () =>
           runServe(
             {
               port: opts.port,

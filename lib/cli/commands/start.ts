@@ -1,11 +1,7 @@
-import { Command } from "commander";
-import { startWorkflowExecution } from "../../runtime/aws/executions";
-import { recordStoreFor } from "../../runtime/aws/record-store";
-import { CliCommand, EXIT } from "../io";
-import { loadPlan } from "../load-inputs";
-import { runAction, writeJson } from "../action";
-import { loadNode } from "./deploy";
 import { resolve } from "node:path";
+import type { Command } from "commander";
+import { CliCommand, EXIT } from "../io";
+import { runAction, writeJson } from "../action";
 
 export const startCommand: CliCommand = {
   register(program: Command, ctx) {
@@ -23,8 +19,9 @@ export const startCommand: CliCommand = {
       .option("--workdir <dir>", "where records go when the node has no executionTableName", ".compute-node")
       .option("--json", "machine-readable output on stdout")
       .action((workflow: string, opts: { node: string; processors: string; invocation: string; input?: string[]; workdir: string; json?: boolean }) =>
-        runAction(ctx, !!opts.json, async () => {
-          const { node, clients } = loadNode(ctx, opts.node);
+        runAction(ctx, opts, async () => {
+          const [{ loadNode, recordStoreFor, startWorkflowExecution }, { loadPlan }] = await Promise.all([import("../../runtime/aws"), import("../load-inputs")]);
+          const { node, clients } = loadNode(opts.node, { cwd: ctx.io.cwd, env: ctx.io.env });
           const plan = loadPlan(workflow, { ...opts, mode: node.deploymentMode }, ctx.io.cwd);
           const store = recordStoreFor(node, clients, resolve(ctx.io.cwd, opts.workdir));
           const out = await startWorkflowExecution({ node, plan, clients, store, env: ctx.io.env, inputs: opts.input });

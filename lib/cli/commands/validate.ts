@@ -1,6 +1,5 @@
-import { Command } from "commander";
+import type { Command } from "commander";
 import { CliCommand, EXIT } from "../io";
-import { loadPlan } from "../load-inputs";
 import { runAction, writeJson } from "../action";
 
 export const validateCommand: CliCommand = {
@@ -14,7 +13,8 @@ export const validateCommand: CliCommand = {
       .option("--mode <mode>", "deployment mode: basic, secure or compliant", "basic")
       .option("--json", "machine-readable output on stdout")
       .action((workflow: string, opts: { processors?: string; invocation?: string; mode?: string; json?: boolean }) =>
-        runAction(ctx, !!opts.json, () => {
+        runAction(ctx, opts, async () => {
+          const { loadPlan } = await import("../load-inputs");
           const plan = loadPlan(workflow, opts, ctx.io.cwd);
           const processors = plan.processors.map((p) => ({ id: p.id, image: p.image, computeType: p.computeType, cpu: p.cpu, memory: p.memory, dependsOn: p.dependsOn, hash: p.hash }));
           if (opts.json) writeJson(ctx, { valid: true, workflow: plan.workflow.name, mode: plan.mode, processors });

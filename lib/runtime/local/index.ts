@@ -1,4 +1,7 @@
-export { startLocalExecution, runLocalWorkflow, localRecordStore } from "./runner";
+export { startLocalExecution, runLocalWorkflow } from "./runner";
+export { localRecordStore, loadExecutionRecord } from "./records";
+export type { LoadRecordOptions } from "./records";
+export { localCompiler } from "./compile-local";
 export { newExecutionId } from "../execution-id";
 export type { LocalRunOptions, LocalExecution, LocalRunEvent, CompiledBundle, LocalCompiler } from "./runner";
 export { FileRecordStore } from "../file-record-store";

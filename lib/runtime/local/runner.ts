@@ -98,10 +98,7 @@ export function runLocalWorkflow(options: LocalRunOptions): Promise<ExecutionRec
   return startLocalExecution(options).done;
 }
 
-/** Where the records of a workdir live. */
-export function localRecordStore(workdir: string): FileRecordStore {
-  return new FileRecordStore(join(resolve(workdir), "executions"));
-}
+export { localRecordStore } from "./records";
 
 async function runExecution(executionId: string, options: LocalRunOptions): Promise<ExecutionRecord> {
   const { plan } = options;
