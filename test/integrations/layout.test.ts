@@ -74,4 +74,23 @@ describe("integration slices (lib/integrations/<name>)", () => {
     }
     expect(offenders).to.deep.equal([]);
   });
+
+  it("lets the CLI reach a runtime only through its public index", () => {
+    const indexes = new Set([join(LIB, "runtime", "local", "index.ts"), join(LIB, "runtime", "aws", "index.ts")]);
+    const offenders: string[] = [];
+    for (const file of tsFiles(join(LIB, "cli"))) {
+      for (const target of relativeImports(file)) if (target.startsWith(join(LIB, "runtime") + sep) && !indexes.has(target)) offenders.push(`${show(file)} → ${show(target)}`);
+    }
+    expect(offenders).to.deep.equal([]);
+  });
+
+  it("keeps library code out of the CLI's command files: what a command runs with is an export of lib/", () => {
+    // Functions other commands or the service need (loadNode, loadExecutionRecord, parseHints) once lived here.
+    const offenders: string[] = [];
+    for (const file of tsFiles(join(LIB, "cli", "commands"))) {
+      for (const other of tsFiles(LIB)) if (!other.startsWith(join(LIB, "cli") + sep) && relativeImports(other).includes(file)) offenders.push(`${show(other)} → ${show(file)}`);
+      for (const sibling of tsFiles(join(LIB, "cli", "commands"))) if (relativeImports(sibling).includes(file)) offenders.push(`${show(sibling)} → ${show(file)}`);
+    }
+    expect(offenders).to.deep.equal([]);
+  });
 });

@@ -36,7 +36,7 @@ export const statusCommand: CliCommand = {
     }
 
     async function localRecord(executionId: string, opts: { workdir: string }) {
-      const { loadExecutionRecord } = await import("../../runtime/local/records");
+      const { loadExecutionRecord } = await import("../../runtime/local");
       return loadExecutionRecord(executionId, { workdir: resolve(ctx.io.cwd, opts.workdir) });
     }
   },
