@@ -38,7 +38,7 @@ export const ENVELOPE_EVENTS = EVENTS.execution + EVENTS.choice + EVENTS.pass + 
 export function envelopeMachine(target: CompileTarget, body: AslGraph, comment: string): AslStateMachine {
   const g = new StateGraph("the main machine");
   const root = `${intrinsicLiteral(target.efsMountPath.replace(/\/+$/, ""))}/${intrinsicLiteral(target.computeNodeId)}`;
-  const ctx = (withInputs: boolean) => ({
+  const ctx = ({ withInputs }: { withInputs: boolean }) => ({
     ctx: {
       "workflowInstanceId.$": "$.workflowInstanceId",
       computeNodeId: target.computeNodeId,
@@ -49,8 +49,8 @@ export function envelopeMachine(target: CompileTarget, body: AslGraph, comment: 
     ...(withInputs ? { "inputs.$": "$.inputs" } : { inputs: [] }),
   });
   g.add(ENVELOPE.checkInputs, new ChoiceState({ choices: [{ Variable: "$.inputs", IsPresent: true, Next: ENVELOPE.initialize }], default: ENVELOPE.initializeNoInputs }));
-  g.add(ENVELOPE.initialize, new PassState({ parameters: ctx(true) })).setNext(ENVELOPE.download);
-  g.add(ENVELOPE.initializeNoInputs, new PassState({ parameters: ctx(false) })).setNext(ENVELOPE.download);
+  g.add(ENVELOPE.initialize, new PassState({ parameters: ctx({ withInputs: true }) })).setNext(ENVELOPE.download);
+  g.add(ENVELOPE.initializeNoInputs, new PassState({ parameters: ctx({ withInputs: false }) })).setNext(ENVELOPE.download);
 
   const download = downloadTask(target.dataTransferFunctionArn, target.computeNodeId, { path: "$.inputs" });
   // The input list is not needed past this point: overwrite it with the (tiny) result.

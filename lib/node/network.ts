@@ -32,7 +32,7 @@ export function createNetwork(name: string, config: NodeConfig, tags: Record<str
   if (config.mode === "basic") {
     const vpc = pulumi.output(aws.ec2.getVpc({ default: true }, opts));
     const subnets = vpc.apply((v) => aws.ec2.getSubnets({ filters: [{ name: "vpc-id", values: [v.id] }, { name: "default-for-az", values: ["true"] }] }, opts));
-    const groups = securityGroups(name, vpc.id, vpc.cidrBlock, tags, parent, true);
+    const groups = securityGroups(name, vpc.id, vpc.cidrBlock, tags, parent, { internetEgress: true });
     // Two default subnets (two zones) is every region's minimum; using exactly two keeps one EFS mount target per subnet.
     const subnetIds = subnets.ids.apply((ids) => [...ids].sort().slice(0, BASIC_SUBNETS));
     if ((config.s3GatewayEndpoint ?? "create") === "create") defaultVpcS3Endpoint(name, config.region, vpc, subnetIds, tags, parent);
@@ -52,7 +52,7 @@ export function createNetwork(name: string, config: NodeConfig, tags: Record<str
   );
   const privateRoutes = new aws.ec2.RouteTable(`${name}-private-rt`, { vpcId: vpc.id, tags: { ...tags, Name: `${name}-private-rt` } }, opts);
   privateSubnets.forEach((s, i) => new aws.ec2.RouteTableAssociation(`${name}-private-rta-${i}`, { subnetId: s.id, routeTableId: privateRoutes.id }, opts));
-  const groups = securityGroups(name, vpc.id, vpc.cidrBlock, tags, parent, config.mode === "secure");
+  const groups = securityGroups(name, vpc.id, vpc.cidrBlock, tags, parent, { internetEgress: config.mode === "secure" });
   const attachments: pulumi.Resource[] = [...privateSubnets, groups.processorSecurityGroup, groups.efsSecurityGroup];
 
   if (config.mode === "secure") {
@@ -158,7 +158,7 @@ export function subnetRouteTableIds(mainRouteTableId: string, explicitPerSubnet:
   return [...new Set(explicitPerSubnet.map((ids) => ids?.[0] ?? mainRouteTableId))].sort();
 }
 
-function securityGroups(name: string, vpcId: pulumi.Input<string>, vpcCidr: pulumi.Input<string>, tags: Record<string, string>, parent: pulumi.Resource, internetEgress: boolean) {
+function securityGroups(name: string, vpcId: pulumi.Input<string>, vpcCidr: pulumi.Input<string>, tags: Record<string, string>, parent: pulumi.Resource, { internetEgress }: { internetEgress: boolean }) {
   const opts = { parent };
   const processorSecurityGroup = new aws.ec2.SecurityGroup(
     `${name}-processors-sg`,
