@@ -168,4 +168,27 @@ describe("refreshExecutionStatus", () => {
       expect(sent.length).to.equal(before);
     }
   });
+
+  it("keeps a start that never reached Step Functions PENDING through its grace period by the given clock, then fails it and revokes its tokens", async () => {
+    const base = (await store.get("wi-1"))!;
+    await store.create({ ...base, executionId: "wi-lost", workflowInstanceId: "wi-lost", executionArn: undefined, status: "PENDING" });
+    const missing = Object.assign(new Error("Execution Does Not Exist"), { name: "ExecutionDoesNotExist", $metadata: { httpStatusCode: 400 } });
+    const sent: string[] = [];
+    const clients = {
+      sfn: { send: async () => Promise.reject(missing) },
+      secrets: { send: async (command: { constructor: { name: string }; input: { SecretId?: string } }) => void sent.push(`${command.constructor.name}:${command.input.SecretId}`) },
+      limits: createRateLimits(),
+      mutations: { calls: [] },
+      region: "us-east-1",
+    } as unknown as AwsClients;
+    const at = (minutes: number) => () => new Date(t(0).getTime() + minutes * 60_000);
+    const early = await refreshExecutionStatus({ executionId: "wi-lost", store, clients, now: at(9) });
+    expect(early.status).to.equal("PENDING");
+    expect(sent).to.deep.equal([]);
+    const late = await refreshExecutionStatus({ executionId: "wi-lost", store, clients, now: at(11) });
+    expect(late.status).to.equal("FAILED");
+    expect(late.finishedAt).to.equal(at(11)().toISOString());
+    expect(late.error?.error).to.equal("StartNotConfirmed");
+    expect(sent).to.deep.equal(["DeleteSecretCommand:cn/n1/wi-lost"]);
+  });
 });
