@@ -14,7 +14,8 @@ if (process.env.COMPUTE_NODE_FROM_SOURCE === "1") {
   try {
     main = require(entry).main;
   } catch (err) {
-    if (err && err.code === "MODULE_NOT_FOUND" && String(err.message).includes(entry)) {
+    // Only the entry itself missing means "not built"; a module it needs being missing is another problem (its stack says which).
+    if (err && err.code === "MODULE_NOT_FOUND" && String(err.message).split("\n")[0].includes(entry)) {
       process.stderr.write(`compute-node is not built: ${path.relative(process.cwd(), entry) || entry} is missing. Run \`npm run build\` in ${root} (npm ci does it for you).\n`);
       process.exit(1);
     }
