@@ -222,7 +222,8 @@ export type ErrorKind = "invalid_input" | "not_found" | "conflict" | "unavailabl
 
 export function errorKind(err: unknown): ErrorKind {
   if (!isComputeNodeError(err)) return "internal";
-  if (err instanceof InternalError || err.code === "internal") return "internal";
+  // A compiled definition that is not valid ASL (the local runner's check) is the compiler's bug, as AWS's InvalidDefinition is.
+  if (err instanceof InternalError || err.code === "internal" || (err instanceof CompileError && err.code === "invalid_definition")) return "internal";
   if (err instanceof ValidationError || err instanceof CompileError || err.code === "invalid_input") return "invalid_input";
   if (err instanceof NotFoundError) return "not_found";
   if (err instanceof ConflictError) return "conflict";

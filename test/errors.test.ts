@@ -39,6 +39,8 @@ describe("what an error means, decided once (errorKind)", () => {
     expect(errorKind(new InternalError("AWS refused the definition"))).to.equal("internal");
     expect(errorKind(new TypeError("x is undefined"))).to.equal("internal");
     expect(errorKind("a string")).to.equal("internal");
+    // The local runner's check of what the compiler produced.
+    expect(errorKind(new CompileError("invalid_definition", "the compiled main machine is not valid ASL"))).to.equal("internal");
   });
 
   it("keeps not found, conflicts, a missing tool and failed work apart", () => {
