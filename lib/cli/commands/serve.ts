@@ -1,5 +1,4 @@
-import type { Command } from "commander";
-import { InvalidArgumentError } from "commander";
+import { Command, InvalidArgumentError } from "commander";
 import type { ServeOptions } from "../../../provisioner-service/config";
 import type { ServeHooks } from "../../../provisioner-service/serve";
 import { CliCommand, CliIo, EXIT } from "../io";
