@@ -5,7 +5,7 @@ import { UnavailableError, ValidationError } from "../lib/errors";
 import { AutomationStackEngine } from "../lib/provision/automation-engine";
 import { discoverEngine } from "../lib/provision/engine-discovery";
 import { AwsWorkflowRuntime } from "../lib/provision/aws-runtime";
-import { LocalWorkflowRuntime } from "../lib/provision/local-runtime";
+import type { LocalWorkflowRuntimeOptions } from "../lib/provision/local-runtime";
 import { defaultNodeProgram, NodeProgramSource } from "../lib/provision/node-program";
 import { StackEngine } from "../lib/provision/stack-engine";
 import { ProvisionStore } from "../lib/provision/store";
@@ -93,7 +93,7 @@ export async function createDefaultService(options: ServeOptions, deps: { env: N
     plugins: found.awsPluginInstalled ? [] : awsPlugin(),
   });
   const runtime: WorkflowRuntime = options.local
-    ? new LocalWorkflowRuntime({ root: join(dataDir, "runtime"), inputRoot: join(dataDir, "inputs") })
+    ? lazyLocalRuntime({ root: join(dataDir, "runtime"), inputRoot: join(dataDir, "inputs") })
     : new AwsWorkflowRuntime({ executionTable: options.executionsTable ?? env.COMPUTE_NODE_EXECUTIONS_TABLE, recordsDir: join(dataDir, "records") });
   return buildService({
     dataDir,
@@ -110,6 +110,28 @@ export async function createDefaultService(options: ServeOptions, deps: { env: N
         // Without the node program every node call is refused by the engine check anyway.
         if (!(err instanceof UnavailableError)) throw err;
       }
+    },
+  });
+}
+
+/**
+ * The local runtime, loaded on first use: it brings the embedded Step Functions interpreter
+ * (aws-local-stepfunctions and its validators), which /healthz, /readyz and node calls never need,
+ * so `serve --local` answers sooner. Every member but `backend` is the real runtime's, however the
+ * runtime grows.
+ */
+export function lazyLocalRuntime(options: LocalWorkflowRuntimeOptions): WorkflowRuntime {
+  let runtime: WorkflowRuntime | undefined;
+  const load = (): WorkflowRuntime => {
+    const { LocalWorkflowRuntime } = require("../lib/provision/local-runtime") as typeof import("../lib/provision/local-runtime");
+    return (runtime ??= new LocalWorkflowRuntime(options));
+  };
+  return new Proxy({ backend: "local" } as WorkflowRuntime, {
+    get(known, key) {
+      if (key === "backend") return known.backend;
+      const real = load();
+      const value = (real as unknown as Record<PropertyKey, unknown>)[key];
+      return typeof value === "function" ? value.bind(real) : value;
     },
   });
 }

@@ -7,7 +7,6 @@ import { Duplex } from "node:stream";
 import { ExecutionService } from "../lib/provision/execution-service";
 import { FileProvisionStore } from "../lib/provision/file-store";
 import { IdempotencyGuard } from "../lib/provision/idempotency";
-import { LocalWorkflowRuntime } from "../lib/provision/local-runtime";
 import { NodeService } from "../lib/provision/node-service";
 import { OperationManager } from "../lib/provision/operation-manager";
 import { NodeSpec, StackEngine } from "../lib/provision/stack-engine";
@@ -155,4 +154,3 @@ export async function localPassphrase(dataDir: string, env: NodeJS.ProcessEnv): 
   return (await readFile(file, "utf8")).trim();
 }
 
-export { LocalWorkflowRuntime };

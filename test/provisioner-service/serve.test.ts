@@ -6,6 +6,8 @@ import { runServe } from "../../lib/cli/commands/serve";
 import { main } from "../../lib/cli/main";
 import { CliIo } from "../../lib/cli/io";
 import { RunningServer } from "../../provisioner-service/server";
+import { lazyLocalRuntime } from "../../provisioner-service/config";
+import { NotFoundError } from "../../lib/errors";
 
 function captureIo(env: NodeJS.ProcessEnv, cwd: string) {
   const out: string[] = [];
@@ -91,5 +93,13 @@ describe("compute-node serve", () => {
     await second.ready;
     second.stop();
     expect(await second.done).to.equal(0);
+  });
+
+  it("builds the --local runtime without loading it, and hands every call to the real one once used", async () => {
+    const runtime = lazyLocalRuntime({ root: join(dir, "runtime") });
+    expect(runtime.backend).to.equal("local");
+    const err = await runtime.getExecution({ id: "laptop" } as never, "wi-unknown").catch((e: Error) => e);
+    expect(err).to.be.instanceOf(NotFoundError);
+    expect(await runtime.runningExecutionOf({ id: "laptop" } as never)).to.equal(undefined);
   });
 });
