@@ -8,6 +8,7 @@ import {
   TransactWriteItem,
   TransactWriteItemsCommand,
 } from "@aws-sdk/client-dynamodb";
+import { isTransactionCanceled, transactionCancellationCodes } from "../../runtime/aws/errors";
 import { ExecutionLlmTotals, LlmUsageRecord, USAGE_RETENTION_DAYS, emptyExecutionTotals, usdFromNano } from "./contract";
 import { BudgetCounter, CounterState, Reservation, ReserveOutcome, Settlement, UsageQuery, UsageStore, abandonedUsage, executionCounterKey, usageExpiry } from "./store";
 
@@ -245,12 +246,11 @@ export class DynamoUsageStore implements UsageStore {
         await this.options.dynamodb.send(new TransactWriteItemsCommand({ TransactItems: items, ClientRequestToken: `${attempt}${token}`.slice(0, 36) }));
         return undefined;
       } catch (err) {
-        const e = err as { name?: string; CancellationReasons?: { Code?: string }[] };
-        if (e.name !== "TransactionCanceledException") throw err;
-        const reasons = e.CancellationReasons ?? [];
-        const failed = reasons.findIndex((r) => r.Code === "ConditionalCheckFailed");
+        if (!isTransactionCanceled(err)) throw err;
+        const reasons = transactionCancellationCodes(err);
+        const failed = reasons.findIndex((code) => code === "ConditionalCheckFailed");
         if (failed >= 0) return failed;
-        const retryable = reasons.length === 0 || reasons.some((r) => r.Code === "TransactionConflict" || r.Code === "ThrottlingError" || r.Code === "ProvisionedThroughputExceeded");
+        const retryable = reasons.length === 0 || reasons.some((code) => code === "TransactionConflict" || code === "ThrottlingError" || code === "ProvisionedThroughputExceeded");
         if (!retryable || attempt >= attempts) throw err;
         await pause(attempt);
       }

@@ -18,6 +18,7 @@ import { GovernorError } from "./errors";
 import { anthropicIdOf } from "./settings";
 import { splitBedrockId } from "./prices";
 import { BudgetCounter, Reservation, UsageStore, budgetCounters } from "./store";
+import { systemClock } from "../../clock";
 
 /** One HTTP request, whatever carried it (node:http locally, a Function URL or a direct invocation on AWS). */
 export interface GovernorRequest {
@@ -95,7 +96,7 @@ const COUNT_TOKENS_ABOVE = 8_192;
  */
 export function createGovernor(options: GovernorOptions): Governor {
   const { settings, store, bedrock, callers } = options;
-  const now = options.now ?? (() => new Date());
+  const now = options.now ?? systemClock;
   const newId = options.newId ?? (() => randomBytes(12).toString("hex"));
   const log = options.log ?? (() => undefined);
   const retryAfter = options.throttleRetryAfterSeconds ?? 5;

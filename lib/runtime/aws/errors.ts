@@ -49,6 +49,15 @@ export const isAlreadyExists = named(["ResourceExistsException", "StateMachineAl
 /** A DynamoDB write's condition did not hold: someone else wrote first. */
 export const isConditionalCheckFailed = named(["ConditionalCheckFailedException"]);
 
+/** A DynamoDB transaction was cancelled; {@link transactionCancellationCodes} says why, item by item. */
+export const isTransactionCanceled = named(["TransactionCanceledException"]);
+
+/** The per-item reason codes of a cancelled transaction (`ConditionalCheckFailed`, `TransactionConflict`, `None`, …), in item order. */
+export function transactionCancellationCodes(err: unknown): (string | undefined)[] {
+  const reasons = (err as { CancellationReasons?: { Code?: string }[] } | undefined)?.CancellationReasons;
+  return Array.isArray(reasons) ? reasons.map((r) => r?.Code) : [];
+}
+
 /** Step Functions' answers to a task token whose Task already closed (succeeded, failed, timed out, or retried with a new token). */
 export const isClosedTaskToken = named(["TaskTimedOut", "TaskDoesNotExist", "InvalidToken"]);
 
