@@ -5,6 +5,7 @@ import { TokenInputError } from "../../errors";
 import { envFileArn, envFileKey, envFileText, parseTokensPayload, readTokenSecret, tokenSecretName, tokenSecretString, TOKEN_ACTIONS, TokensResult } from "./contract";
 import { keepFresh, RefreshSessionToken } from "./refresh";
 import { cognitoRefresher } from "./cognito";
+import { systemClock } from "../../clock";
 
 export interface TokensHandlerOptions {
   secrets?: Pick<SecretsManagerClient, "send">;
@@ -32,7 +33,7 @@ export interface TokensHandlerOptions {
  */
 export function createTokensHandler(options: TokensHandlerOptions = {}): (event: unknown) => Promise<TokensResult> {
   const env = options.env ?? process.env;
-  const now = options.now ?? (() => new Date());
+  const now = options.now ?? systemClock;
   const warn = options.warn ?? ((message: string) => console.warn(message));
   let secrets = options.secrets;
   let s3 = options.s3;
