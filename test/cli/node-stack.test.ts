@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CliContext } from "../../lib/cli/io";
-import { EngineSetup, NodeStackOptions, NodeStackVerb, runNodeStack } from "../../lib/cli/commands/node-stack";
+import { EngineSetup, NodeStackOptions, NodeStackVerb, runNodeStack } from "../../lib/cli/node-stack";
 import { ValidationError } from "../../lib/errors";
 import { EngineEventListener, NodeSpec, StackEngine } from "../../lib/provision/stack-engine";
 
@@ -94,12 +94,12 @@ describe("compute-node node up|preview|destroy|outputs|refresh", () => {
     expect(stderr).to.not.include("cn-n1-vpc");
   });
 
-  it("up and destroy without --yes and without a terminal refuse before touching the stack", async () => {
+  it("up and destroy without --yes and without a terminal go ahead, saying so on stderr (a script asked for them)", async () => {
     for (const verb of ["up", "destroy"] as const) {
-      const err = await run(verb, {}).catch((e) => e);
-      expect(err).to.be.instanceOf(ValidationError);
-      expect(err.issues[0]).to.deep.include({ code: "confirmation_required", path: ["--yes"] });
-      expect(engine!.calls).to.deep.equal([]);
+      stderr = "";
+      expect(await run(verb, {})).to.equal(0);
+      expect(engine!.calls.map((c) => c.verb)).to.deep.equal([verb]);
+      expect(stderr).to.include(`no terminal to confirm on: going ahead with ${verb}`);
     }
   });
 
@@ -117,10 +117,16 @@ describe("compute-node node up|preview|destroy|outputs|refresh", () => {
     expect(JSON.parse(stdout)).to.deep.equal({ computeNodeId: "n1" });
   });
 
-  it("names what is missing: the node id or the region", async () => {
+  it("names the node after its mode when nothing names it, so up and destroy of one mode meet on one stack", async () => {
     await writeFile(join(dir, "config.json"), "{}");
-    const noId = await run("preview", {}).catch((e) => e);
-    expect(noId.issues[0]).to.deep.include({ code: "missing_node_id", path: ["--node-id"] });
+    expect(await run("preview", { json: true })).to.equal(0);
+    expect(JSON.parse(stdout).stack).to.equal("node-secure");
+    expect(engine!.calls[0].node).to.deep.include({ id: "node-secure", mode: "secure" });
+    expect(stderr).to.include("compute node id: node-secure (pass --node-id");
+  });
+
+  it("names what is missing or wrong: the region, a bad node id", async () => {
+    await writeFile(join(dir, "config.json"), "{}");
     ctx.io.env = {};
     const noRegion = await run("preview", { nodeId: "n2" }).catch((e) => e);
     expect(noRegion.issues[0]).to.deep.include({ code: "missing_region", path: ["--region"] });

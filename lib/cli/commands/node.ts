@@ -3,7 +3,7 @@ import { CliCommand, EXIT } from "../io";
 // lib/json-file.ts, not ../load-inputs: that one loads the workflow model, which --help must not.
 import { readJsonFile } from "../../json-file";
 import { runAction, writeJson } from "../action";
-import { registerNodeStackCommands, terminalConfirm } from "./node-stack";
+import { registerNodeStackCommands, terminalConfirm } from "../node-stack";
 
 interface SynthOptions {
   mode: string;

@@ -1,12 +1,12 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { Command } from "commander";
-import { ValidationError } from "../../errors";
-import type { EngineEventBody } from "../../provision/events";
-import type { StackEngine, StackOutputs } from "../../provision/stack-engine";
-import { CliContext, EXIT } from "../io";
-import { readJsonFile } from "../load-inputs";
-import { runAction, writeJson } from "../action";
+import { ValidationError } from "../errors";
+import type { EngineEventBody } from "../provision/events";
+import type { StackEngine, StackOutputs } from "../provision/stack-engine";
+import { CliContext, EXIT } from "./io";
+import { readJsonFile } from "../json-file";
+import { runAction, writeJson } from "./action";
 
 /** Options shared by `compute-node node up|preview|destroy|outputs|refresh`. */
 export interface NodeStackOptions {
@@ -79,13 +79,16 @@ export function registerNodeStackCommands(node: Command, ctx: CliContext, deps: 
 export async function runNodeStack(verb: NodeStackVerb, opts: NodeStackOptions, ctx: CliContext, deps: NodeStackDeps = {}): Promise<number> {
   const { io } = ctx;
   const file = opts.config ? (readJsonFile(opts.config, "--config", io.cwd) as Record<string, unknown>) : {};
-  const { parseNodeConfig } = await import("../../node/config");
+  const { parseNodeConfig } = await import("../node/config");
   const raw: Record<string, unknown> = { ...file };
   if (opts.nodeId !== undefined) raw.computeNodeId = opts.nodeId;
   if (raw.region === undefined) raw.region = opts.region ?? io.env.AWS_REGION ?? io.env.AWS_DEFAULT_REGION;
   if (opts.mode !== undefined) raw.mode = opts.mode;
-  if (raw.computeNodeId === undefined)
-    throw new ValidationError([{ code: "missing_node_id", path: ["--node-id"], message: "no compute node id: pass --node-id <id> or set computeNodeId in the --config file" }]);
+  if (raw.computeNodeId === undefined) {
+    // One node per mode and data dir unless named: `node up --mode secure` and `node destroy --mode secure` meet on the same stack.
+    raw.computeNodeId = defaultNodeId(typeof raw.mode === "string" ? raw.mode : "basic");
+    io.stderr(`compute node id: ${raw.computeNodeId} (pass --node-id or set computeNodeId in the --config file to choose one)\n`);
+  }
   if (raw.region === undefined)
     throw new ValidationError([{ code: "missing_region", path: ["--region"], message: "no region: pass --region, set region in the --config file, or set AWS_REGION" }]);
   const config = parseNodeConfig(raw);
@@ -94,7 +97,7 @@ export async function runNodeStack(verb: NodeStackVerb, opts: NodeStackOptions, 
   const stackName = opts.stack ?? config.computeNodeId;
   const log = (line: string) => io.stderr(line + "\n");
   const make = deps.engine ?? defaultEngine;
-  const { computeNodeProgram } = await import("../../node/program");
+  const { computeNodeProgram } = await import("../node/program");
   const engine = await make({ program: () => computeNodeProgram(config), stackName, dataDir, backend, env: io.env, pulumiRoot: opts.pulumiRoot, log });
   const spec = { id: config.computeNodeId, mode: config.mode, region: config.region, options: {} };
   const where = `stack ${stackName} (${config.mode}, ${config.region}, ${backend})`;
@@ -125,9 +128,10 @@ export async function runNodeStack(verb: NodeStackVerb, opts: NodeStackOptions, 
     }
     case "up":
     case "destroy": {
-      if (!opts.yes) {
-        const question = verb === "up" ? `apply these changes to ${where}?` : `destroy every resource of ${where} (the log archive is kept)?`;
-        if (!deps.confirm) throw new ValidationError([{ code: "confirmation_required", path: ["--yes"], message: `${verb} changes AWS resources: pass --yes to ${verb} without a terminal` }]);
+      const question = verb === "up" ? `apply these changes to ${where}?` : `destroy every resource of ${where} (the log archive is kept)?`;
+      // Without a terminal nobody can answer: a script that ran `node up` or `node destroy` asked for it (as gcloud and kubectl do).
+      if (!opts.yes && !deps.confirm) log(`no terminal to confirm on: going ahead with ${verb} (pass --yes to skip this notice)`);
+      if (!opts.yes && deps.confirm) {
         if (verb === "up") {
           log(`previewing ${where}`);
           const preview = await engine.preview(spec, { onEvent: (e) => new Progress(() => undefined, true).event(e) });
@@ -228,10 +232,10 @@ class Progress {
 
 /** The Automation API engine with what `engine:build` built (or the `pulumi` on PATH). */
 async function defaultEngine(setup: EngineSetup): Promise<StackEngine> {
-  const { discoverEngine } = await import("../../provision/engine-discovery");
-  const { AutomationStackEngine } = await import("../../provision/automation-engine");
-  const { localPassphrase } = await import("../../../provisioner-service/server");
-  const { CHECKOUT_ROOT_ENV } = await import("../../node/checkout-root");
+  const { discoverEngine } = await import("../provision/engine-discovery");
+  const { AutomationStackEngine } = await import("../provision/automation-engine");
+  const { localPassphrase } = await import("../../provisioner-service/server");
+  const { CHECKOUT_ROOT_ENV } = await import("../node/checkout-root");
   const found = discoverEngine({ env: setup.env, pulumiRoot: setup.pulumiRoot });
   setup.log(`engine: ${found.description}`);
   const envVars: Record<string, string> = {
@@ -251,6 +255,11 @@ async function defaultEngine(setup: EngineSetup): Promise<StackEngine> {
     // The provider engine:build made is in place already; otherwise let the CLI install it.
     plugins: found.awsPluginInstalled ? [] : [{ name: "aws", version: awsVersion }],
   });
+}
+
+/** The node id `node …` uses when neither --node-id nor the config names one. */
+export function defaultNodeId(mode: string): string {
+  return `node-${mode}`;
 }
 
 /** A yes/no question on the terminal, or undefined when stdin is not one. */
