@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { NodeConfig } from "./config";
 import { NodeNetwork } from "./network";
+import { TAG } from "../model/tags";
 import { assumeRole } from "./network";
 
 export interface NodeCluster {
@@ -19,9 +20,9 @@ export function createCluster(name: string, config: NodeConfig, network: NodeNet
   const providers: pulumi.Input<string>[] = ["FARGATE", "FARGATE_SPOT"];
   let gpuCapacityProvider: pulumi.Output<string> | undefined;
   if (config.gpu.enabled) {
-    const instanceRole = new aws.iam.Role(`${name}-gpu-instance-role`, { assumeRolePolicy: assumeRole("ec2.amazonaws.com"), tags: { ...tags, "compute-node:role": "gpu-instance" } }, opts);
+    const instanceRole = new aws.iam.Role(`${name}-gpu-instance-role`, { assumeRolePolicy: assumeRole("ec2.amazonaws.com"), tags: { ...tags, [TAG.role]: "gpu-instance" } }, opts);
     new aws.iam.RolePolicyAttachment(`${name}-gpu-instance-ecs`, { role: instanceRole.name, policyArn: "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role" }, opts);
-    const profile = new aws.iam.InstanceProfile(`${name}-gpu-instance-profile`, { role: instanceRole.name }, opts);
+    const profile = new aws.iam.InstanceProfile(`${name}-gpu-instance-profile`, { role: instanceRole.name, tags }, opts);
     const ami = pulumi.output(aws.ssm.getParameter({ name: GPU_AMI_PARAMETER }, opts)).value;
     const template = new aws.ec2.LaunchTemplate(
       `${name}-gpu-template`,

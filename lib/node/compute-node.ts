@@ -11,6 +11,7 @@ import { createLlmGovernor, llmGovernorFunctionName, llmUsageTableName } from ".
 import { createEnvFileBucket } from "../integrations/tokens/node";
 import { createNetwork } from "./network";
 import { createStorage } from "./storage";
+import { TAG, nodeTags } from "../model/tags";
 
 export interface ComputeNodeArgs {
   config: NodeConfig;
@@ -49,11 +50,13 @@ export class ComputeNode extends pulumi.ComponentResource {
   readonly gpuCapacityProvider?: pulumi.Output<string>;
   readonly assignPublicIp: boolean;
   readonly environment: string;
+  /** The config's own tags, which the runtime adds to what it registers (beside the cost-allocation tags). */
+  readonly userTags: Record<string, string>;
 
   constructor(name: string, args: ComputeNodeArgs, opts?: pulumi.ComponentResourceOptions) {
     super("compute-node:index:ComputeNode", name, {}, opts);
     const config = args.config;
-    const tags = { ...config.tags, "compute-node:node": config.computeNodeId, "compute-node:environment": config.environment, "compute-node:mode": config.mode };
+    const tags = nodeTags({ computeNodeId: config.computeNodeId, environment: config.environment, userTags: config.tags, mode: config.mode });
     const keys = config.mode === "basic" ? undefined : createKeys(name, config.computeNodeId, config.region, tags, this);
     const keyArn = (purpose: KeyPurpose) => keys?.[purpose].arn;
 
@@ -151,7 +154,8 @@ export class ComputeNode extends pulumi.ComponentResource {
           limitAmount: String(config.budget.monthlyUsd),
           limitUnit: "USD",
           timeUnit: "MONTHLY",
-          costFilters: [{ name: "TagKeyValue", values: [`user:compute-node:node$${config.computeNodeId}`] }],
+          costFilters: [{ name: "TagKeyValue", values: [`user:${TAG.node}$${config.computeNodeId}`] }],
+          tags,
           notifications: [{ comparisonOperator: "GREATER_THAN", threshold: 80, thresholdType: "PERCENTAGE", notificationType: "FORECASTED", subscriberEmailAddresses: config.budget.alertEmails }],
         },
         { parent: this },
@@ -167,6 +171,7 @@ export class ComputeNode extends pulumi.ComponentResource {
     this.deploymentMode = config.mode;
     this.region = config.region;
     this.environment = config.environment;
+    this.userTags = config.tags;
     this.assignPublicIp = network.assignPublicIp;
     this.clusterArn = cluster.arn;
     this.subnetIds = network.subnetIds;
@@ -213,6 +218,7 @@ export class ComputeNode extends pulumi.ComponentResource {
       deploymentMode: this.deploymentMode,
       region: this.region,
       environment: this.environment,
+      tags: this.userTags,
       assignPublicIp: this.assignPublicIp,
       clusterArn: this.clusterArn,
       subnetIds: this.subnetIds,

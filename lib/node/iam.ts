@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { lambdaFunctionPrefix, stateMachinePrefix, taskDefinitionPrefix } from "../model/names";
 import { assumeRole } from "./network";
 import { ENV_FILE_PREFIX } from "../integrations/tokens/contract";
+import { TAG } from "../model/tags";
 
 export interface Statement {
   Sid?: string;
@@ -55,7 +56,7 @@ const VPC_ENI_ACTIONS = ["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInter
 /** Least-privilege roles of a node: every statement names this node's resources or name prefixes. */
 export function createRoles(name: string, scope: RoleScope, tags: Record<string, string>, parent: pulumi.Resource): NodeRoles {
   const role = (suffix: string, service: string, kind: string) =>
-    new aws.iam.Role(`${name}-${suffix}`, { assumeRolePolicy: assumeRole(service), tags: { ...tags, "compute-node:role": kind } }, { parent });
+    new aws.iam.Role(`${name}-${suffix}`, { assumeRolePolicy: assumeRole(service), tags: { ...tags, [TAG.role]: kind } }, { parent });
   const attach = (suffix: string, target: aws.iam.Role, statements: pulumi.Output<Statement[]>) =>
     new aws.iam.RolePolicy(`${name}-${suffix}-policy`, { role: target.id, policy: statements.apply((s) => JSON.stringify({ Version: "2012-10-17", Statement: s })) }, { parent });
 

@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { NodeConfig } from "./config";
+import { TAG } from "../model/tags";
 
 export interface NodeNetwork {
   vpcId: pulumi.Output<string>;
@@ -46,7 +47,7 @@ export function createNetwork(name: string, config: NodeConfig, tags: Record<str
     (i) =>
       new aws.ec2.Subnet(
         `${name}-private-${i}`,
-        { vpcId: vpc.id, cidrBlock: subnetCidr(config.vpcCidr, i), availabilityZone: zones[i], mapPublicIpOnLaunch: false, tags: { ...tags, Name: `${name}-private-${i}`, "compute-node:tier": "private" } },
+        { vpcId: vpc.id, cidrBlock: subnetCidr(config.vpcCidr, i), availabilityZone: zones[i], mapPublicIpOnLaunch: false, tags: { ...tags, Name: `${name}-private-${i}`, [TAG.tier]: "private" } },
         opts,
       ),
   );
@@ -61,7 +62,7 @@ export function createNetwork(name: string, config: NodeConfig, tags: Record<str
         new aws.ec2.Subnet(
           `${name}-public-${i}`,
           // The public subnets host only the NAT gateway: nothing launched there gets a public IP by default.
-          { vpcId: vpc.id, cidrBlock: subnetCidr(config.vpcCidr, PUBLIC_SUBNET_OFFSET + i), availabilityZone: zones[i], mapPublicIpOnLaunch: false, tags: { ...tags, Name: `${name}-public-${i}`, "compute-node:tier": "public" } },
+          { vpcId: vpc.id, cidrBlock: subnetCidr(config.vpcCidr, PUBLIC_SUBNET_OFFSET + i), availabilityZone: zones[i], mapPublicIpOnLaunch: false, tags: { ...tags, Name: `${name}-public-${i}`, [TAG.tier]: "public" } },
           opts,
         ),
     );

@@ -3,7 +3,9 @@ import { ResourceValidationPolicy, validateResourceOfType } from "@pulumi/policy
 import type { Resource } from "@pulumi/pulumi";
 import { DeploymentMode, DeploymentModeSchema } from "../model/mode";
 import { CheckedResource, NODE_POLICIES, NodePolicy } from "./rules";
+import { TAGGABLE_TYPES, costAllocationTags } from "./cost-allocation-tags";
 import type { NodePolicyConfig } from "./stack-policies";
+import { TAG } from "../model/tags";
 
 // Any @pulumi/aws resource class; the args type does not matter, the check reads inputs as plain data.
 type ResourceClass = new (name: string, args: never, ...rest: any[]) => Resource;
@@ -22,7 +24,7 @@ const SELF_CONTAINED: Record<string, ResourceClass[]> = {
 /** Suffix that keeps a resource policy's name apart from the stack policy it shares checks with. */
 export const RESOURCE_POLICY_SUFFIX = "-per-resource";
 
-const MODE_TAG = "compute-node:mode";
+const MODE_TAG = TAG.mode;
 
 /**
  * The self-contained parts of the node invariants as resource policies. The engine runs these before it
@@ -50,6 +52,23 @@ export function nodeResourcePolicies(policies: readonly NodePolicy[] = NODE_POLI
         }),
       ),
     }));
+}
+
+/**
+ * The cost-allocation tags on each resource before it is created: every taggable type at once, so a
+ * resource type the program starts creating is checked without being listed here.
+ */
+export function costAllocationTagsPerResource(): ResourceValidationPolicy {
+  return {
+    name: `${costAllocationTags.name}${RESOURCE_POLICY_SUFFIX}`,
+    description: `${costAllocationTags.description} (checked on each resource before it is created)`,
+    enforcementLevel: "mandatory",
+    validateResource: (args, reportViolation) => {
+      if (!TAGGABLE_TYPES.has(args.type)) return;
+      const resource: CheckedResource = { type: args.type, name: args.name, inputs: args.props as Record<string, unknown> };
+      for (const v of costAllocationTags.check([resource], "basic")) reportViolation(v.message);
+    },
+  };
 }
 
 function modeOf(configured: unknown, inputs: Record<string, unknown>): DeploymentMode | undefined {

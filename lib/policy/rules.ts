@@ -1,6 +1,8 @@
 import { DeploymentMode } from "../model/mode";
 import { lambdaFunctionPrefix } from "../model/names";
 import { noStarActions } from "./iam-star-actions";
+import { costAllocationTags } from "./cost-allocation-tags";
+import { TAG } from "../model/tags";
 
 /** A resource as the policies see it: a synthesized resource, or one of a stack under `pulumi up --policy-pack`. */
 export interface CheckedResource {
@@ -138,7 +140,7 @@ export const logRetention: NodePolicy = {
   },
 };
 
-const PROCESSOR_ROLE_TAG = "compute-node:role";
+const PROCESSOR_ROLE_TAG = TAG.role;
 
 function wildcardActions(doc: unknown): string[] {
   return statements(doc)
@@ -287,7 +289,7 @@ export const noLambdaProcessors: NodePolicy = {
       if (invokes) out.push(violation(this.name, p, `policy "${p.name}" allows invoking Lambda processors`));
     }
     for (const fn of ofType(resources, T.lambda)) {
-      const nodeId = str(obj(fn.inputs.tags)["compute-node:node"]);
+      const nodeId = str(obj(fn.inputs.tags)[TAG.node]);
       const name = str(fn.inputs.name) ?? "";
       if (name.startsWith("proc-lambda-") && (!nodeId || name.startsWith(lambdaFunctionPrefix(nodeId)))) out.push(violation(this.name, fn, `function "${name}" is a Lambda processor`));
     }
@@ -318,7 +320,7 @@ export const vpcEndpoints: NodePolicy = {
 };
 
 /** Every invariant, in the order they are reported. */
-export const NODE_POLICIES: readonly NodePolicy[] = [privateBuckets, logRetention, noStarActions, noWildcardProcessorActions, kmsAtRest, flowLogs, noPublicIps, noInternetPath, vpcEndpoints, noLambdaProcessors];
+export const NODE_POLICIES: readonly NodePolicy[] = [privateBuckets, logRetention, noStarActions, noWildcardProcessorActions, kmsAtRest, flowLogs, noPublicIps, noInternetPath, vpcEndpoints, noLambdaProcessors, costAllocationTags];
 
 /** Runs every policy that applies to `mode` and returns all violations (empty when the node is compliant with its mode). */
 export function checkNodePolicies(resources: readonly CheckedResource[], mode: DeploymentMode): PolicyViolation[] {

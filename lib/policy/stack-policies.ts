@@ -1,6 +1,7 @@
 import type { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { DeploymentMode, DeploymentModeSchema } from "../model/mode";
 import { CheckedResource, NODE_POLICIES, NodePolicy } from "./rules";
+import { TAG } from "../model/tags";
 
 /** Policy pack configuration: `mode` overrides the mode read from the resources' `compute-node:mode` tag. */
 export interface NodePolicyConfig {
@@ -16,7 +17,7 @@ function toChecked(r: PolicyResource): CheckedResource {
 function modeOf(resources: readonly CheckedResource[], configured: unknown): DeploymentMode | undefined {
   const fromConfig = DeploymentModeSchema.safeParse(configured);
   if (fromConfig.success) return fromConfig.data;
-  const tagged = new Set(resources.map((r) => (r.inputs.tags as Record<string, unknown> | undefined)?.["compute-node:mode"]).filter((m) => m !== undefined));
+  const tagged = new Set(resources.map((r) => (r.inputs.tags as Record<string, unknown> | undefined)?.[TAG.mode]).filter((m) => m !== undefined));
   if (tagged.size !== 1) return undefined;
   const parsed = DeploymentModeSchema.safeParse([...tagged][0]);
   return parsed.success ? parsed.data : undefined;
@@ -32,7 +33,7 @@ function toStackPolicy(policy: NodePolicy): StackValidationPolicy {
       const resources = args.resources.map(toChecked);
       const mode = modeOf(resources, args.getConfig<NodePolicyConfig>().mode);
       if (!mode) {
-        reportViolation(`cannot tell the node's deployment mode: set the policy config "mode" or tag resources with "compute-node:mode" (one value)`);
+        reportViolation(`cannot tell the node's deployment mode: set the policy config "mode" or tag resources with "${TAG.mode}" (one value)`);
         return;
       }
       if (!policy.modes.includes(mode)) return;

@@ -5,7 +5,8 @@ import { CheckedResource, checkNodePolicies } from "../../lib/policy/rules";
 // Hand-built node resources, shaped as synthNode records them: references between resources hold the target's id.
 const res = (type: string, name: string, inputs: Record<string, unknown>): CheckedResource => ({ type, name, inputs, id: `${name}-id` });
 const doc = (...statements: object[]) => JSON.stringify({ Version: "2012-10-17", Statement: statements });
-const tags = (mode: DeploymentMode, extra: Record<string, string> = {}) => ({ "compute-node:node": "n1", "compute-node:mode": mode, ...extra });
+// The node program gives every taggable resource these (lib/model/tags.ts nodeTags).
+const tags = (mode: DeploymentMode, extra: Record<string, string> = {}) => ({ "compute-node:node": "n1", "compute-node:environment": "dev", "compute-node:mode": mode, ...extra });
 
 function commonResources(mode: DeploymentMode, kms: boolean): CheckedResource[] {
   const keyArn = (purpose: string) => (kms ? `arn:aws:kms:us-east-1:123456789012:key/${purpose}` : undefined);
@@ -193,7 +194,7 @@ describe("checkNodePolicies", () => {
 
   it("accepts a launch template that turns public IPs off explicitly", () => {
     const template = res("aws:ec2/launchTemplate:LaunchTemplate", "cn-n1-gpu-template", { networkInterfaces: [{ associatePublicIpAddress: "false" }], tags: tags("compliant") });
-    const agentEndpoints = ["ecs-agent", "ecs-telemetry"].map((svc) => res("aws:ec2/vpcEndpoint:VpcEndpoint", `cn-n1-vpce-${svc}`, { serviceName: `com.amazonaws.us-east-1.${svc}`, vpcEndpointType: "Interface", privateDnsEnabled: true }));
+    const agentEndpoints = ["ecs-agent", "ecs-telemetry"].map((svc) => res("aws:ec2/vpcEndpoint:VpcEndpoint", `cn-n1-vpce-${svc}`, { serviceName: `com.amazonaws.us-east-1.${svc}`, vpcEndpointType: "Interface", privateDnsEnabled: true, tags: tags("compliant") }));
     expect(checkNodePolicies([...compliantNode(), template, ...agentEndpoints], "compliant")).to.deep.equal([]);
   });
 

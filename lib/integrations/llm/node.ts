@@ -8,6 +8,7 @@ import { GOVERNOR_ENV, LlmSettings } from "./contract";
 import { BY_EXECUTION_INDEX, USAGE_TTL_ATTRIBUTE } from "./dynamo-store";
 import { resolveLlmSettings } from "./settings";
 import { splitBedrockId } from "./prices";
+import { TAG } from "../../model/tags";
 
 export interface NodeLlm {
   usageTable: aws.dynamodb.Table;
@@ -72,7 +73,7 @@ export function createLlmGovernor(name: string, args: LlmGovernorArgs, parent: p
     opts,
   );
   const functionName = llmGovernorFunctionName(config.computeNodeId);
-  const role = new aws.iam.Role(`${name}-llm-governor-role`, { assumeRolePolicy: assumeRole("lambda.amazonaws.com"), tags: { ...tags, "compute-node:role": "llm-governor" } }, opts);
+  const role = new aws.iam.Role(`${name}-llm-governor-role`, { assumeRolePolicy: assumeRole("lambda.amazonaws.com"), tags: { ...tags, [TAG.role]: "llm-governor" } }, opts);
   const privateNetwork = config.mode !== "basic";
   new aws.iam.RolePolicy(
     `${name}-llm-governor-policy`,

@@ -16,6 +16,7 @@ import { newExecutionId } from "../execution-id";
 import { AwsClients } from "./clients";
 import { awsErrorName, isAlreadyExists, toRuntimeError } from "./errors";
 import { canonicalJson, resourceTags, TAG_NODE, TAG_WORKFLOW } from "./node";
+import { TAG } from "../../model/tags";
 import { registerTaskDefinitions } from "./register-ecs";
 import { releaseUnusedResources } from "./cleanup";
 import { registerLambdaFunctions } from "./register-lambda";
@@ -209,7 +210,7 @@ export async function startWorkflowExecution(options: StartWorkflowExecutionOpti
 async function writeTokenSecret(clients: AwsClients, node: NodeOutputs, workflowName: string, workflowInstanceId: string, tokens: ExecutionTokens): Promise<string> {
   const name = tokenSecretName(node.computeNodeId, workflowInstanceId);
   const secretString = tokenSecretString(tokens);
-  const tags = { ...resourceTags(node.computeNodeId, workflowName), "compute-node:execution": workflowInstanceId };
+  const tags = { ...resourceTags(node, workflowName), [TAG.execution]: workflowInstanceId };
   try {
     const out = await clients.limits.run("secretsmanager:CreateSecret", () =>
       clients.secrets.send(

@@ -3,6 +3,7 @@ import { NodeOutputs, NodeOutputsSchema } from "../../model/node-outputs";
 import { parseOrThrow } from "../../model/validate";
 import { ValidationError } from "../../errors";
 import { ANTHROPIC_BASE_URL_ENV, LLM_FUNCTION_ENV } from "../../integrations/llm/contract";
+import { TAG, TAG_WORKFLOW_USE_PREFIX, nodeTags } from "../../model/tags";
 
 /** Parses a node's stack outputs (NODE.json); a missing or malformed key is a ValidationError naming it. */
 export function parseNodeOutputs(value: unknown): NodeOutputs {
@@ -41,18 +42,31 @@ export function staticEnvironment(node: NodeOutputs): Record<string, string> {
   };
 }
 
-export const TAG_NODE = "compute-node:node";
-export const TAG_WORKFLOW = "compute-node:workflow";
-/** One tag per workflow that uses a shared resource: `compute-node:wf:<hash of name>` = name. */
-export const TAG_WORKFLOW_USE_PREFIX = "compute-node:wf:";
+export const TAG_NODE = TAG.node;
+export const TAG_WORKFLOW = TAG.workflow;
+export { TAG_WORKFLOW_USE_PREFIX };
 
 export function workflowUseTag(workflowName: string): string {
   return `${TAG_WORKFLOW_USE_PREFIX}${createHash("sha256").update(workflowName).digest("hex").slice(0, 16)}`;
 }
 
-/** Tags every resource of a workflow carries; tag values are capped at 256 characters by AWS. */
-export function resourceTags(computeNodeId: string, workflowName: string): Record<string, string> {
-  return { [TAG_NODE]: computeNodeId.slice(0, 256), [TAG_WORKFLOW]: workflowName.slice(0, 256), [workflowUseTag(workflowName)]: workflowName.slice(0, 256) };
+/**
+ * The user's tags of the node (stack output `tags`, when the node exports it), each a string; anything
+ * else in that output is ignored rather than sent to AWS, which would refuse the whole call.
+ */
+export function nodeUserTags(node: NodeOutputs): Record<string, string> {
+  const raw = (node as Record<string, unknown>).tags;
+  if (!raw || typeof raw !== "object" || Array.isArray(raw)) return {};
+  return Object.fromEntries(Object.entries(raw).filter((e): e is [string, string] => typeof e[1] === "string" && !e[0].startsWith("aws:")));
+}
+
+/**
+ * Tags every resource the runtime registers for a workflow carries: the node's cost-allocation tags
+ * (node, environment) and its user tags, then the workflow's; values capped at AWS's 256 characters.
+ */
+export function resourceTags(node: NodeOutputs, workflowName: string): Record<string, string> {
+  const name = workflowName.slice(0, 256);
+  return { ...nodeTags({ computeNodeId: node.computeNodeId, environment: node.environment ?? "dev", userTags: nodeUserTags(node) }), [TAG_WORKFLOW]: name, [workflowUseTag(workflowName)]: name };
 }
 
 /** Canonical JSON (sorted keys) for content comparison. */

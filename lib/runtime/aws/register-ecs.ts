@@ -7,9 +7,10 @@ import { AwsClients } from "./clients";
 import { isEcsClientException, toRuntimeError } from "./errors";
 import { resourceTags, staticEnvironment, canonicalJson, workflowUseTag } from "./node";
 import { PROCESSOR_CONTAINER } from "../../integrations/processor/contract";
+import { TAG } from "../../model/tags";
 
 /** Tag holding the hash of everything we asked ECS for, so a revision is reused only when it matches exactly. */
-export const TAG_FINGERPRINT = "compute-node:fingerprint";
+export const TAG_FINGERPRINT = TAG.fingerprint;
 export const EFS_MOUNT_PATH = "/mnt/efs";
 
 export interface RegisterOptions {
@@ -77,7 +78,7 @@ export async function registerTaskDefinitions(options: RegisterOptions): Promise
   const result: RegistrationResult = {};
   await Promise.all(
     [...byFamily.values()].map(async ({ input, ids }) => {
-      const arn = await ensureTaskDefinition(clients, input, resourceTags(node.computeNodeId, plan.workflow.name), plan.workflow.name);
+      const arn = await ensureTaskDefinition(clients, input, resourceTags(node, plan.workflow.name), plan.workflow.name);
       for (const id of ids) result[id] = arn;
     }),
   );
@@ -90,9 +91,11 @@ async function ensureTaskDefinition(clients: AwsClients, input: RegisterTaskDefi
   const existing = await describeLatest(clients, family);
   if (existing && existing.tags[TAG_FINGERPRINT] === fingerprint) {
     const useTag = workflowUseTag(workflowName);
-    if (existing.tags[useTag] === undefined) {
+    // This workflow's use, and node tags a revision registered before them lacks (cost allocation); another workflow's name tag stays.
+    const missing = Object.fromEntries(Object.entries(tags).filter(([k]) => existing.tags[k] === undefined && (k === useTag || k !== TAG.workflow)));
+    if (Object.keys(missing).length) {
       await clients.limits
-        .run("ecs:TagResource", () => clients.ecs.send(new TagResourceCommand({ resourceArn: existing.arn, tags: toTags({ [useTag]: tags[useTag] }) })))
+        .run("ecs:TagResource", () => clients.ecs.send(new TagResourceCommand({ resourceArn: existing.arn, tags: toTags(missing) })))
         .catch((err) => {
           throw toRuntimeError(err, `TagResource ${existing.arn}`);
         });

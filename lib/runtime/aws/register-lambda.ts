@@ -17,6 +17,7 @@ import { AwsClients } from "./clients";
 import { awsStyleError, isNotFound, toRuntimeError } from "./errors";
 import { EFS_MOUNT_PATH, RegisterOptions, RegistrationResult, TAG_FINGERPRINT, fingerprintOf } from "./register-ecs";
 import { resourceTags, staticEnvironment, workflowUseTag } from "./node";
+import { TAG } from "../../model/tags";
 
 /** What a processor function must look like; compared field by field with what Lambda reports. */
 export interface LambdaFunctionSpec {
@@ -77,7 +78,7 @@ export function lambdaFunctionSpecs(node: NodeOutputs, processors: ResolvedProce
 export async function registerLambdaFunctions(options: RegisterOptions): Promise<RegistrationResult> {
   const { node, plan, clients } = options;
   const result: RegistrationResult = {};
-  const tags = resourceTags(node.computeNodeId, plan.workflow.name);
+  const tags = resourceTags(node, plan.workflow.name);
   await Promise.all(
     [...lambdaFunctionSpecs(node, plan.processors).values()].map(async ({ spec, ids }) => {
       const arn = await ensureFunction(clients, spec, tags, workflowUseTag(plan.workflow.name)).catch((err) => {
@@ -133,7 +134,7 @@ async function ensureFunction(clients: AwsClients, spec: LambdaFunctionSpec, tag
     const updated = await call("UpdateFunctionCode", () => clients.lambda.send(new UpdateFunctionCodeCommand({ FunctionName: spec.name, ImageUri: spec.image })));
     await waitUntilReady(clients, spec.name, updated);
   }
-  const missing: Record<string, string> = Object.fromEntries(Object.entries(tags).filter(([k]) => have[k] === undefined && (k === useTag || !k.startsWith("compute-node:workflow"))));
+  const missing: Record<string, string> = Object.fromEntries(Object.entries(tags).filter(([k]) => have[k] === undefined && (k === useTag || k !== TAG.workflow)));
   if (configChanged || image !== spec.image) missing[TAG_FINGERPRINT] = fingerprint;
   if (Object.keys(missing).length) await call("TagResource", () => clients.lambda.send(new TagResourceCommand({ Resource: config.FunctionArn!, Tags: missing })));
   return config.FunctionArn!;

@@ -67,7 +67,7 @@ const PRUNE_ABOVE = 900;
 export async function deployStateMachines(options: DeployStateMachinesOptions): Promise<DeployedStateMachines> {
   const { node, workflowName, clients } = options;
   const arns = workflowMachineArns(node, workflowName, Object.keys(options.children));
-  const tags = resourceTags(node.computeNodeId, workflowName);
+  const tags = resourceTags(node, workflowName);
   const pinned: Record<string, string> = {};
   const deployed = new Set<string>();
   const deployChild = async (child: string, path: string[]): Promise<void> => {

@@ -60,7 +60,7 @@ describe("registerLambdaFunctions adopting a function an interrupted attempt cre
       send: async (command: { constructor: { name: string } }) => {
         const name = command.constructor.name.replace(/Command$/, "");
         sent.push(name);
-        if (name === "GetFunction") return { Configuration: configuration("Pending"), Code: { ImageUri: "img:1" }, Tags: { [TAG_FINGERPRINT]: fingerprintOf(spec), "compute-node:node": "n1", "compute-node:workflow": "w", [workflowUseTag("w")]: "w" } };
+        if (name === "GetFunction") return { Configuration: configuration("Pending"), Code: { ImageUri: "img:1" }, Tags: { [TAG_FINGERPRINT]: fingerprintOf(spec), "compute-node:node": "n1", "compute-node:environment": "dev", "compute-node:workflow": "w", [workflowUseTag("w")]: "w" } };
         if (name === "GetFunctionConfiguration") return configuration(states.shift() ?? "Active");
         throw new Error(`unexpected ${name}`);
       },
