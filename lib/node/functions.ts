@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { handlerArchive } from "./handler-archive";
 import { NodeNetwork } from "./network";
 import { NodeStorage } from "./storage";
+import { NODE_FUNCTION_MEMORY_MB } from "../cost/report";
 
 export interface NodeFunctions {
   dataTransfer: aws.lambda.Function;
@@ -80,16 +81,16 @@ export function createFunctions(name: string, args: FunctionArgs, parent: pulumi
       { parent, dependsOn: spec.mountsEfs ? [...args.storage.mountTargets, logGroup] : [logGroup] },
     );
   };
-  const dataTransfer = make("data-transfer", { role: args.dataTransferRole, timeout: 900, memorySize: 1024, environment: { EFS_MOUNT_PATH: "/mnt/efs", COMPUTE_NODE_ID: args.computeNodeId }, mountsEfs: true });
+  const dataTransfer = make("data-transfer", { role: args.dataTransferRole, timeout: 900, memorySize: NODE_FUNCTION_MEMORY_MB["data-transfer"], environment: { EFS_MOUNT_PATH: "/mnt/efs", COMPUTE_NODE_ID: args.computeNodeId }, mountsEfs: true });
   const finalize = make("finalize", {
     role: args.finalizeRole,
     timeout: 300,
-    memorySize: 1024,
+    memorySize: NODE_FUNCTION_MEMORY_MB.finalize,
     environment: { LOG_GROUP_NAME: args.storage.logGroup.name, LOG_ARCHIVE_BUCKET: args.storage.archiveBucket.bucket, EXECUTION_TABLE: args.executionTableName, ENV_FILE_BUCKET: args.envFileBucket },
     mountsEfs: false,
   });
   // A few DynamoDB writes and SendTask* calls per invocation: small and short, but above the 3 s default for a cold start in a VPC.
-  const join = make("join", { role: args.joinRole, timeout: 60, memorySize: 256, environment: { JOIN_TABLE: args.joinTableName }, mountsEfs: false });
+  const join = make("join", { role: args.joinRole, timeout: 60, memorySize: NODE_FUNCTION_MEMORY_MB.join, environment: { JOIN_TABLE: args.joinTableName }, mountsEfs: false });
   // A secret read, maybe a Cognito refresh, a secret write and an S3 put: small and short.
   const tokens = make("tokens", {
     role: args.tokensRole,
