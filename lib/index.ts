@@ -5,6 +5,8 @@ export type { ResolvedPlan, ResolvedProcessor, ResolvePlanOptions } from "./plan
 export * from "./compile";
 export * from "./runtime/local";
 export * from "./runtime/aws";
+// The cost model every runtime prices executions with (docs/cost.md).
+export * from "./cost";
 export { executionSnapshot } from "./plan/snapshot";
 export { createDataTransferHandler } from "./integrations/transfer/lambda";
 export type { DataTransferHandlerOptions } from "./integrations/transfer/lambda";

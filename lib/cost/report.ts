@@ -127,8 +127,11 @@ export interface ExecutionUsage {
   processors: ProcessorUsage[];
   /** Step Functions state transitions, retries included, child machines and map iterations included. */
   stateTransitions?: number;
-  /** Seconds of each invocation of the node's own Lambdas. */
-  functions?: Partial<Record<NodeFunctionKind, number[]>>;
+  /**
+   * Seconds of each invocation of the node's own Lambdas; `null` for an invocation whose duration
+   * cannot be told (a join-wait Task lasts as long as its unit waits for its token): its request is priced.
+   */
+  functions?: Partial<Record<NodeFunctionKind, (number | null)[]>>;
   /** Log events the processors wrote and their bytes (CloudWatch Logs ingestion). */
   logs?: { events: number; bytes: number };
   /** Secrets Manager calls for the execution's token secret: its creation, each ResolveToken and its deletion. */
@@ -218,11 +221,7 @@ export function buildCostReport(usage: ExecutionUsage, prices: PriceTable | unde
 
   for (const p of usage.processors) {
     const cost = processorShell(p);
-    const runs = p.runs.filter((r) => Number.isFinite(r.seconds) && r.seconds >= 0);
-    cost.attempts = runs.length;
-    cost.retries = Math.max(0, runs.length - 1);
-    cost.durationSeconds = roundQty(runs.reduce((s, r) => s + r.seconds, 0));
-    if (runs.some((r) => !r.finished)) cost.unfinished = true;
+    const runs = validRuns(p);
     if (p.computeType === "ecs" && (p.gpu ?? 0) > 0) {
       cost.unpriced = "runs on the node's EC2 GPU instances, billed per instance-hour while the Auto Scaling group keeps them, not per task";
       if (runs.length) missing.push({ item: `processor "${p.processorId}" on GPU capacity`, category: "ecs", reason: cost.unpriced });
@@ -266,11 +265,18 @@ export function buildCostReport(usage: ExecutionUsage, prices: PriceTable | unde
     for (const kind of ["data-transfer", "finalize", "join"] as const) {
       const invocations = usage.functions[kind] ?? [];
       const category: CostCategory = kind === "data-transfer" ? "transfer" : "lambda";
+      let untimed = 0;
       for (const seconds of invocations) {
+        book.add(`${kind} function requests`, category, "request", 1, price("lambda.request"));
+        if (seconds === null) {
+          untimed++;
+          continue;
+        }
         const gbSeconds = (NODE_FUNCTION_MEMORY_MB[kind] / 1024) * (lambdaBilledMs(seconds, rule("lambdaGranularityMs")) / 1000);
         book.add(`${kind} function duration`, category, "GB-second", gbSeconds, gbSeconds * price("lambda.gbSecond"));
-        book.add(`${kind} function requests`, category, "request", 1, price("lambda.request"));
       }
+      if (untimed)
+        missing.push({ item: `${kind} function duration of ${untimed} join-wait invocation${untimed > 1 ? "s" : ""}`, category, reason: "a join-wait Task lasts until its unit's dependencies finish, so its time is waiting, not the function's; the requests are priced" });
     }
   } else missing.push({ item: "the node's Lambdas (data-transfer, finalize, join)", category: "transfer", reason: "their invocations were not measured" });
 
@@ -312,21 +318,26 @@ export function buildCostReport(usage: ExecutionUsage, prices: PriceTable | unde
   };
 }
 
+/** A processor's runs before pricing: what it did, at no cost yet. */
 function processorShell(p: ProcessorUsage): ProcessorCost {
+  const runs = validRuns(p);
   return {
     processorId: p.processorId,
     computeType: p.computeType,
     status: p.status,
-    attempts: p.runs.length,
-    retries: Math.max(0, p.runs.length - 1),
-    durationSeconds: 0,
+    attempts: runs.length,
+    retries: Math.max(0, runs.length - 1),
+    durationSeconds: roundQty(runs.reduce((s, r) => s + r.seconds, 0)),
     billedSeconds: 0,
     vcpu: p.vcpu,
     memoryMiB: p.memoryMiB,
     ephemeralStorageGiB: p.ephemeralStorageGiB ?? 20,
     usd: 0,
+    ...(runs.some((r) => !r.finished) ? { unfinished: true } : {}),
   };
 }
+
+const validRuns = (p: ProcessorUsage) => p.runs.filter((r) => Number.isFinite(r.seconds) && r.seconds >= 0);
 
 /** The `--json` shape of estimates: totals and lines, nothing per processor. */
 export function costSummary(report: Pick<CostReport, "totalUsd" | "lines" | "pricingVersion" | "region" | "missing">): CostSummary {

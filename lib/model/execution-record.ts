@@ -17,6 +17,10 @@ export const ResolvedProcessorSnapshotSchema = z.object({
   computeType: ComputeTypeSchema,
   cpu: z.number(),
   memory: z.number(),
+  /** GiB of ECS ephemeral storage (cost reports); absent in records written before it. */
+  ephemeralStorage: z.number().optional(),
+  /** GPUs per ECS task (cost reports: such tasks run on EC2 capacity); absent in records written before it. */
+  gpu: z.number().optional(),
   hash: z.string(),
 });
 

@@ -8,7 +8,7 @@ export function executionSnapshot(plan: ResolvedPlan, definitionHash: string): E
     processors: plan.registrations,
     invocation: plan.invocation,
     mode: plan.mode,
-    resolved: plan.processors.map((p) => ({ id: p.id, uuid: p.uuid, image: p.image, computeType: p.computeType, cpu: p.cpu, memory: p.memory, hash: p.hash })),
+    resolved: plan.processors.map((p) => ({ id: p.id, uuid: p.uuid, image: p.image, computeType: p.computeType, cpu: p.cpu, memory: p.memory, ephemeralStorage: p.ephemeralStorage, gpu: p.gpu, hash: p.hash })),
     definitionHash,
   };
 }

@@ -54,7 +54,7 @@ describe("Lambda handlers against moto", function () {
     });
     await clients.secrets.send(new CreateSecretCommand({ Name: "cn/node/wi-9", SecretString: JSON.stringify({ sessionToken: "s", refreshToken: "r" }) }));
     await clients.secrets.send(new CreateSecretCommand({ Name: "cn/node/wi-other", SecretString: JSON.stringify({ sessionToken: "s", refreshToken: "r" }) }));
-    const finalize = createFinalizeHandler({ s3, logs, dynamodb: clients.dynamodb, secrets: clients.secrets, env: { LOG_ARCHIVE_BUCKET: "archive", LOG_GROUP_NAME: "/cn/node", EXECUTION_TABLE: "execs" }, now: () => new Date(t0 + 60_000) });
+    const finalize = createFinalizeHandler({ s3, logs, dynamodb: clients.dynamodb, secrets: clients.secrets, env: { LOG_ARCHIVE_BUCKET: "archive", LOG_GROUP_NAME: "/cn/node", EXECUTION_TABLE: "execs", AWS_REGION: "us-east-1" }, now: () => new Date(t0 + 60_000) });
     const out = await finalize({ action: "finalize", computeNodeId: "node", workflowInstanceId: "wi-9", status: "SUCCEEDED" });
     // No executionArn (a machine compiled before finalize received it): the whole group's time window, as before.
     expect(out).to.deep.equal({
@@ -75,8 +75,12 @@ describe("Lambda handlers against moto", function () {
     expect(archived.trim().split("\n").map((l) => JSON.parse(l).message)).to.deep.equal(["hello", "done"]);
     const report = JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: "archive", Key: "executions/node/wi-9/cost-report.json" }))).Body!.transformToString());
     expect(report.processors).to.have.length(1);
-    expect(report.processors[0]).to.deep.include({ processorId: "p", computeType: "lambda", durationSeconds: 10 });
+    expect(report.processors[0]).to.deep.include({ processorId: "p", computeType: "lambda", durationSeconds: 10, billedSeconds: 10, attempts: 1 });
     // 10 s × 2 GB × Lambda's GB-second price + one request.
-    expect(report.totalEstimatedUsd).to.be.closeTo(10 * 2 * 0.0000166667 + 0.0000002, 1e-6);
+    expect(report.processors[0].usd).to.be.closeTo(10 * 2 * 0.0000166667 + 0.0000002, 1e-9);
+    expect(report).to.deep.include({ source: "aws", region: "us-east-1", pricingVersion: "2026-12-02", status: "SUCCEEDED" });
+    expect(report.totalUsd).to.be.closeTo(report.lines.reduce((s: number, l: { usd: number }) => s + l.usd, 0), 1e-12);
+    // Without the history, transitions and the node's Lambdas are not known, and the group's window is not this execution's log volume.
+    expect(report.missing.map((m: { item: string }) => m.item)).to.include.members(["Step Functions state transitions", "CloudWatch Logs ingestion"]);
   });
 });

@@ -1,7 +1,7 @@
 import { expect } from "chai";
-import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { handlerArchive } from "../../lib/node/handler-archive";
 
 const files = async (archive: ReturnType<typeof handlerArchive>) => {
@@ -24,6 +24,29 @@ describe("handlerArchive", () => {
     expect(Object.keys(content)).to.include.members(["lib/integrations/finalize/lambda.js", "lib/runtime/aws/history.js"]);
     const requires = [...content["lib/runtime/aws/history.js"].matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]);
     expect(requires.every((r) => r.startsWith("@aws-sdk/")), requires.join(", ")).to.equal(true);
+  });
+
+  it("ships the price tables the finalize handler's cost model imports verbatim, and the unpacked bundle loads them", async () => {
+    const content = await files(handlerArchive("lib/integrations/finalize/lambda"));
+    for (const region of ["us-east-1", "us-west-2", "eu-west-1"]) {
+      const file = `lib/cost/prices/${region}.json`;
+      expect(content[file], file).to.equal(readFileSync(join(__dirname, "../..", file), "utf8"));
+    }
+    const unpacked = mkdtempSync(join(tmpdir(), "cn-bundle-"));
+    for (const [name, text] of Object.entries(content)) {
+      mkdirSync(join(unpacked, dirname(name)), { recursive: true });
+      writeFileSync(join(unpacked, name), text);
+    }
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const bundled = require(join(unpacked, "lib/cost/price-table.js")) as { findPriceTable(region: string): { region: string } | undefined };
+    expect(bundled.findPriceTable("eu-west-1")?.region).to.equal("eu-west-1");
+  });
+
+  it("refuses an import that resolves to no .ts or .json file, naming it", () => {
+    const root = mkdtempSync(join(tmpdir(), "cn-archive-"));
+    mkdirSync(join(root, "lib", "x"), { recursive: true });
+    writeFileSync(join(root, "lib", "x", "lambda.ts"), 'import table from "./missing.json";\nexport const handler = () => table;');
+    expect(() => handlerArchive("lib/x/lambda", root)).to.throw(/lib\/x\/lambda\.ts imports "\.\/missing\.json", which resolves to no \.ts or \.json file/);
   });
 
   it("produces the same archive twice, so unchanged code is no diff", async () => {

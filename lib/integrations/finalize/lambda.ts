@@ -11,9 +11,8 @@ import { deleteEnvFile, deleteTokenSecret } from "../tokens/aws";
 import { ExecutionRuns, executionRuns } from "../../runtime/aws/history";
 import { FinalizeEvent, FinalizeResult } from "./contract";
 import { systemClock } from "../../clock";
-
-/** Nominal on-demand prices (USD, us-east-1): the report estimates, it does not invoice. */
-export const PRICES = { fargateVcpuHour: 0.04048, fargateGbHour: 0.004445, fargateMinimumSeconds: 60, lambdaGbSecond: 0.0000166667, lambdaPerRequest: 0.0000002 } as const;
+import { CostRecord, LogTally, finalizeCostReport } from "./cost";
+import { HistoryUsage } from "./history-usage";
 
 export interface FinalizeHandlerOptions {
   s3?: Pick<S3Client, "send">;
@@ -21,7 +20,7 @@ export interface FinalizeHandlerOptions {
   sfn?: Pick<SFNClient, "send">;
   dynamodb?: Pick<DynamoDBClient, "send">;
   secrets?: Pick<SecretsManagerClient, "send">;
-  /** LOG_GROUP_NAME, LOG_ARCHIVE_BUCKET, EXECUTION_TABLE (optional), ENV_FILE_BUCKET (optional). @default process.env */
+  /** LOG_GROUP_NAME, LOG_ARCHIVE_BUCKET, EXECUTION_TABLE (optional), ENV_FILE_BUCKET (optional), AWS_REGION (the price table; Lambda sets it). @default process.env */
   env?: NodeJS.ProcessEnv;
   now?: () => Date;
   /** Stop each archive object after this many log events, so a chatty run cannot exhaust the function. @default 200000 */
@@ -30,16 +29,12 @@ export interface FinalizeHandlerOptions {
   maxExecutions?: number;
 }
 
-interface RecordLike {
-  startedAt?: string;
-  snapshot?: { resolved?: { id: string; hash?: string; computeType: string; cpu: number; memory: number }[] };
-  processors?: Record<string, { status: string; startedAt?: string; finishedAt?: string; attempts?: number }>;
-}
+type RecordLike = CostRecord;
 
 /**
  * The finalize Lambda: archives the execution's logs per processor to
  * `s3://<LOG_ARCHIVE_BUCKET>/executions/<node>/<workflowInstanceId>/processors/<processorId>/<taskId|requestId>.log`
- * and writes a cost report (`cost-report.json`) beside them. Which ECS tasks and Lambda invocations
+ * and writes a cost report (`cost-report.json`, docs/cost.md) beside them. Which ECS tasks and Lambda invocations
  * are this execution's comes from its own history (children and map runs included); without an
  * executionArn, or when the history cannot be read, it falls back to one `logs.jsonl` holding every
  * event of the node log group in the run's time window. Reads the execution record from
@@ -64,9 +59,12 @@ export function createFinalizeHandler(options: FinalizeHandlerOptions = {}): (ev
 
     let runs: ExecutionRuns | undefined;
     let historyError: string | undefined;
+    let usage: HistoryUsage | undefined;
     if (event.executionArn) {
+      const reading = new HistoryUsage(end);
       try {
-        runs = await executionRuns(options.sfn ?? new SFNClient({}), event.executionArn, { maxExecutions: options.maxExecutions });
+        runs = await executionRuns(options.sfn ?? new SFNClient({}), event.executionArn, { maxExecutions: options.maxExecutions, onHistory: (events, _arn, depth) => reading.add(events, depth === 0) });
+        usage = reading;
       } catch (err) {
         // AccessDenied (a node not yet granted GetExecutionHistory) or anything else: the old archive, never a failed workflow.
         historyError = awsErrorName(err) ?? "Error";
@@ -76,6 +74,7 @@ export function createFinalizeHandler(options: FinalizeHandlerOptions = {}): (ev
 
     const archived: string[] = [];
     let logEvents = 0;
+    const tally: LogTally = { events: 0, bytes: 0 };
     let result: Pick<FinalizeResult, "archive" | "logs" | "historyError" | "historyTruncated">;
     if (runs) {
       const byHash = new Map((record?.snapshot?.resolved ?? []).filter((p) => p.hash).map((p) => [p.hash!, p.id]));
@@ -83,8 +82,8 @@ export function createFinalizeHandler(options: FinalizeHandlerOptions = {}): (ev
         const processorId = safeSegment(run.hash ? (byHash.get(run.hash) ?? run.hash) : "unknown");
         const lines =
           run.kind === "ecs"
-            ? await streamLines(logs, logGroupName, `processor/processor/${run.taskId}`, undefined, undefined, cap)
-            : await invocationLines(logs, logGroupName, run.requestId, startMs, end.getTime(), cap);
+            ? await streamLines(logs, logGroupName, `processor/processor/${run.taskId}`, undefined, undefined, cap, tally)
+            : await invocationLines(logs, logGroupName, run.requestId, startMs, end.getTime(), cap, tally);
         const key = `processors/${processorId}/${safeSegment(run.kind === "ecs" ? run.taskId : run.requestId)}.log`;
         await put(key, lines.join("\n") + (lines.length ? "\n" : ""), "text/plain; charset=utf-8");
         archived.push(`s3://${bucket}/${prefix}/${key}`);
@@ -105,7 +104,18 @@ export function createFinalizeHandler(options: FinalizeHandlerOptions = {}): (ev
       result = { archive: "log-group", logs: `s3://${bucket}/${prefix}/logs.jsonl`, ...(historyError ? { historyError } : {}) };
     }
 
-    const report = costReport(event, record, end);
+    const report = finalizeCostReport({
+      computeNodeId: event.computeNodeId,
+      workflowInstanceId: event.workflowInstanceId,
+      status: event.status,
+      region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? "unknown",
+      record,
+      history: usage,
+      historyTruncated: runs?.truncated,
+      // The log-group fallback holds every stream of the window, other executions' too: not this execution's ingestion.
+      logs: runs ? tally : undefined,
+      end,
+    });
     await put("cost-report.json", JSON.stringify(report, null, 2), "application/json");
     // Finalize is the execution's last Task, so its tokens are no longer needed: revoke them now rather
     // than when someone next asks for the status. Never fails the workflow over it ("kept": the tracker deletes it later).
@@ -124,7 +134,7 @@ export function createFinalizeHandler(options: FinalizeHandlerOptions = {}): (ev
 type LogsClient = Pick<CloudWatchLogsClient, "send">;
 
 /** One line per event, `<ISO timestamp> <message>`, of one stream (an ECS task's: `processor/processor/<taskId>`). */
-async function streamLines(logs: LogsClient, logGroupName: string, stream: string, startTime: number | undefined, endTime: number | undefined, cap: number): Promise<string[]> {
+async function streamLines(logs: LogsClient, logGroupName: string, stream: string, startTime: number | undefined, endTime: number | undefined, cap: number, tally?: LogTally): Promise<string[]> {
   const lines: string[] = [];
   let token: string | undefined;
   do {
@@ -136,7 +146,14 @@ async function streamLines(logs: LogsClient, logGroupName: string, stream: strin
       if (isNotFound(err)) return lines;
       throw err;
     }
-    for (const e of page.events ?? []) if (lines.length < cap) lines.push(`${new Date(e.timestamp ?? 0).toISOString()} ${(e.message ?? "").replace(/\n$/, "")}`);
+    for (const e of page.events ?? []) {
+      if (tally) {
+        // What CloudWatch ingested (and billed): every event read, also those of the last page past the cap.
+        tally.events++;
+        tally.bytes += Buffer.byteLength(e.message ?? "");
+      }
+      if (lines.length < cap) lines.push(`${new Date(e.timestamp ?? 0).toISOString()} ${(e.message ?? "").replace(/\n$/, "")}`);
+    }
     token = lines.length < cap ? page.nextToken : undefined;
   } while (token);
   return lines;
@@ -147,7 +164,7 @@ async function streamLines(logs: LogsClient, logGroupName: string, stream: strin
  * runtime's own lines) locate its stream and time span; an execution environment runs one
  * invocation at a time, so every event of that stream within the span is the invocation's.
  */
-async function invocationLines(logs: LogsClient, logGroupName: string, requestId: string, startTime: number, endTime: number, cap: number): Promise<string[]> {
+async function invocationLines(logs: LogsClient, logGroupName: string, requestId: string, startTime: number, endTime: number, cap: number, tally?: LogTally): Promise<string[]> {
   const spans = new Map<string, { from: number; to: number }>();
   let token: string | undefined;
   do {
@@ -160,7 +177,7 @@ async function invocationLines(logs: LogsClient, logGroupName: string, requestId
     token = page.nextToken;
   } while (token);
   const lines: string[] = [];
-  for (const [stream, span] of spans) lines.push(...(await streamLines(logs, logGroupName, stream, span.from, span.to, cap - lines.length)));
+  for (const [stream, span] of spans) lines.push(...(await streamLines(logs, logGroupName, stream, span.from, span.to, cap - lines.length, tally)));
   return lines;
 }
 
@@ -170,32 +187,6 @@ function safeSegment(value: string): string {
 }
 
 export const handler = createFinalizeHandler();
-
-export function costReport(event: FinalizeEvent, record: RecordLike | undefined, end: Date) {
-  const lines = (record?.snapshot?.resolved ?? []).map((p) => {
-    const run = record?.processors?.[p.id];
-    const seconds = run?.startedAt ? Math.max(0, ((run.finishedAt ? Date.parse(run.finishedAt) : end.getTime()) - Date.parse(run.startedAt)) / 1000) : 0;
-    const gb = p.memory / 1024;
-    const usd =
-      seconds === 0
-        ? 0
-        : p.computeType === "lambda"
-          ? seconds * gb * PRICES.lambdaGbSecond + (run?.attempts ?? 1) * PRICES.lambdaPerRequest
-          : (Math.max(seconds, PRICES.fargateMinimumSeconds) / 3600) * (p.cpu * PRICES.fargateVcpuHour + gb * PRICES.fargateGbHour);
-    return { processorId: p.id, computeType: p.computeType, cpu: p.cpu, memory: p.memory, status: run?.status ?? "UNKNOWN", durationSeconds: Math.round(seconds * 1000) / 1000, estimatedUsd: Math.round(usd * 1e6) / 1e6 };
-  });
-  return {
-    computeNodeId: event.computeNodeId,
-    workflowInstanceId: event.workflowInstanceId,
-    status: event.status,
-    generatedAt: end.toISOString(),
-    currency: "USD",
-    nominal: true,
-    note: record ? "list prices applied to recorded processor durations" : "no execution record available: processor lines are empty",
-    processors: lines,
-    totalEstimatedUsd: Math.round(lines.reduce((s, l) => s + l.estimatedUsd, 0) * 1e6) / 1e6,
-  };
-}
 
 export function parseFinalizeEvent(raw: unknown): FinalizeEvent {
   const e = (raw ?? {}) as Record<string, unknown>;
@@ -233,3 +224,6 @@ function required(env: NodeJS.ProcessEnv, key: string): string {
 }
 
 export type { FinalizeEvent, FinalizeResult };
+export { finalizeCostReport, finalizeUsage } from "./cost";
+export type { CostRecord, FinalizeCostInput, LogTally } from "./cost";
+export { HistoryUsage } from "./history-usage";

@@ -26,6 +26,8 @@ export interface ExecutionRunsOptions {
   maxDepth?: number;
   /** Histories read at most, so a huge exact-mode run cannot exhaust the function. @default 2000 */
   maxExecutions?: number;
+  /** Sees every history read (the execution's own first), so a caller can measure more without reading them twice. */
+  onHistory?: (events: HistoryEvent[], executionArn: string, depth: number) => void;
 }
 
 const TASK_RESULT = new Set(["TaskSubmitted", "TaskSucceeded", "TaskFailed"]);
@@ -47,6 +49,7 @@ export async function executionRuns(sfn: Pick<SFNClient, "send">, executionArn: 
     seenExecutions.add(arn);
     out.executions++;
     const events = await executionHistory(sfn, arn);
+    options.onHistory?.(events, arn, depth);
     const found = runsOf(events);
     if (depth === 0) out.startedAt = events.find((e) => e.type === "ExecutionStarted")?.timestamp;
     for (const run of found.runs) {

@@ -10,6 +10,7 @@ import type { NodeStaticValues } from "../../integrations/processor/local";
 import type { RefreshSessionToken } from "../../integrations/tokens/local";
 import type { MachineEvent } from "./runner";
 import type { Clock } from "../../clock";
+import { LocalUsageMeter } from "./usage-meter";
 
 /** Shared state of one local execution, handed to every Task handler. */
 export interface RunContext {
@@ -56,4 +57,10 @@ export interface RunContext {
   llm?: LlmAccess;
   /** Attempts so far per processor id (the compiled Retry runs a processor again). */
   attempts: Map<string, number>;
+  /** What the run used, for its cost report. */
+  usage: LocalUsageMeter;
+  /** Region whose prices the cost report uses. */
+  pricingRegion: string;
+  /** When the execution started (its token secret's lifetime starts then). */
+  startedAt: Date;
 }

@@ -26,6 +26,7 @@ import { FileRecordStore } from "../file-record-store";
 import { assertExecutionIds } from "../../model/ids";
 import { newExecutionId } from "../execution-id";
 import { Clock, systemClock } from "../../clock";
+import { LocalUsageMeter } from "./usage-meter";
 import { compileForLocal, CompiledBundle, LocalCompiler } from "./compile-local";
 import { readMarkers, StateMarker } from "../../compile/markers";
 import { AslStateMachine } from "../../compile/asl/types";
@@ -72,6 +73,8 @@ export interface LocalRunOptions {
    * never written anywhere by the runner.
    */
   onMachineEvent?: (event: MachineEvent) => void;
+  /** Region whose list prices the cost report applies (lib/cost/prices). @default "us-east-1" */
+  pricingRegion?: string;
 }
 
 /** One event of aws-local-stepfunctions' event log (the library does not export its type). */
@@ -124,10 +127,13 @@ async function runExecution(executionId: string, options: LocalRunOptions): Prom
   const secretFile = join(layout.secretsDir, `${executionId}.json`);
   const envFile = join(layout.secretsDir, `${executionId}.env`);
   let sequence = 0;
+  const usage = new LocalUsageMeter(now);
   const emit = (body: LocalRunEventBody) => {
+    const event = { sequence: ++sequence, timestamp: now().toISOString(), executionId, ...body } as LocalRunEvent;
+    usage.observe(event);
     if (!options.onEvent) return;
     try {
-      options.onEvent({ sequence: ++sequence, timestamp: now().toISOString(), executionId, ...body } as LocalRunEvent);
+      options.onEvent(event);
     } catch {
       // A listener's failure must not fail the workflow.
     }
@@ -159,6 +165,9 @@ async function runExecution(executionId: string, options: LocalRunOptions): Prom
     llm: options.llm,
     now,
     attempts: new Map(),
+    usage,
+    pricingRegion: options.pricingRegion ?? "us-east-1",
+    startedAt: now(),
   };
 
   const tokens = [env.PENNSIEVE_SESSION_TOKEN, env.PENNSIEVE_REFRESH_TOKEN].filter((t): t is string => !!t && t.length >= 4);
@@ -269,17 +278,19 @@ async function runMachine(ctx: RunContext, bundle: CompiledBundle, definition: A
   });
   ctx.aborts.add(execution.abort);
   const listener = ctx.onMachineEvent;
-  const logged = listener
-    ? (async () => {
-        for await (const event of execution.eventLogs) {
-          try {
-            listener(event);
-          } catch {
-            // A listener's failure must not fail the workflow.
-          }
-        }
-      })().catch(() => undefined)
-    : undefined;
+  const resolveTokenStates = new Set([...markers].filter(([, m]) => m.kind === "resolve-token").map(([name]) => name));
+  // One reader of the event log (an async generator hands each event to one reader only): the cost meter and the caller's listener.
+  const logged = (async () => {
+    for await (const event of execution.eventLogs) {
+      ctx.usage.observeMachine(event as never, resolveTokenStates);
+      if (!listener) continue;
+      try {
+        listener(event);
+      } catch {
+        // A listener's failure must not fail the workflow.
+      }
+    }
+  })().catch(() => undefined);
   try {
     return await execution.result;
   } finally {
@@ -311,14 +322,16 @@ function taskHandler(ctx: RunContext, bundle: CompiledBundle, stateName: string,
     case "download":
     case "merge":
     case "cleanup":
-      return async (input: unknown) => localTransfer(ctx, payloadOf(input));
+      return async (input: unknown) => ctx.usage.invoke("data-transfer", true, () => localTransfer(ctx, payloadOf(input)));
     case "finalize":
+      // Finalize measures its own invocation: the report it writes includes it, as the AWS one does.
       return async (input: unknown) => localFinalize(ctx, payloadOf(input));
     case "join-wait":
     case "join-release":
     case "join-abort": {
       const join = joinHandler(ctx.joins, stateName, marker.kind);
-      return async (input: unknown) => join(payloadOf(input));
+      const kind = marker.kind;
+      return async (input: unknown) => ctx.usage.invoke("join", kind !== "join-wait", () => join(payloadOf(input)));
     }
     default:
       return refuse(`(resource "${resource}") carries no marker the local runner knows`);

@@ -82,7 +82,11 @@ describe("runLocalWorkflow (hand-written contract machine)", () => {
     expect(archived.some((f) => f.startsWith("c-"))).to.equal(true);
     const report = JSON.parse(await readFile(join(workdir, "archive", "wi-fail", "cost-report.json"), "utf8"));
     expect(report.nominal).to.equal(true);
-    expect(report.processors.map((p: { processorId: string }) => p.processorId).sort()).to.deep.equal(["a", "b", "c"]);
+    // Every processor is listed; the one that never started costs nothing.
+    const byId = Object.fromEntries(report.processors.map((p: { processorId: string }) => [p.processorId, p]));
+    expect(Object.keys(byId).sort()).to.deep.equal(["a", "b", "c", "d"]);
+    expect(byId.c).to.include({ status: "FAILED", attempts: 1 });
+    expect(byId.d).to.include({ status: "NOT_STARTED", attempts: 0, usd: 0 });
   });
 
   it("hands tokens to processors through ResolveToken without writing them to the record, and deletes the token file", async () => {
