@@ -188,6 +188,10 @@ class LineBook {
  */
 export function buildCostReport(usage: ExecutionUsage, prices: PriceTable | undefined): CostReport {
   const missing: MissingCost[] = [...(usage.missing ?? [])];
+  // The measuring side may already have said why something is missing, better than the model can.
+  const miss = (entry: MissingCost) => {
+    if (!missing.some((m) => m.item === entry.item)) missing.push(entry);
+  };
   const base = {
     reportVersion: 1 as const,
     source: usage.source,
@@ -224,7 +228,7 @@ export function buildCostReport(usage: ExecutionUsage, prices: PriceTable | unde
     const runs = validRuns(p);
     if (p.computeType === "ecs" && (p.gpu ?? 0) > 0) {
       cost.unpriced = "runs on the node's EC2 GPU instances, billed per instance-hour while the Auto Scaling group keeps them, not per task";
-      if (runs.length) missing.push({ item: `processor "${p.processorId}" on GPU capacity`, category: "ecs", reason: cost.unpriced });
+      if (runs.length) miss({ item: `processor "${p.processorId}" on GPU capacity`, category: "ecs", reason: cost.unpriced });
       processors.push(cost);
       continue;
     }
@@ -259,7 +263,7 @@ export function buildCostReport(usage: ExecutionUsage, prices: PriceTable | unde
   }
 
   if (usage.stateTransitions !== undefined) book.add("Step Functions state transitions", "stepfunctions", "transition", usage.stateTransitions, usage.stateTransitions * price("stepfunctions.transition"));
-  else missing.push({ item: "Step Functions state transitions", category: "stepfunctions", reason: "the execution's state transitions were not counted" });
+  else miss({ item: "Step Functions state transitions", category: "stepfunctions", reason: "the execution's state transitions were not counted" });
 
   if (usage.functions) {
     for (const kind of ["data-transfer", "finalize", "join"] as const) {
@@ -276,26 +280,26 @@ export function buildCostReport(usage: ExecutionUsage, prices: PriceTable | unde
         book.add(`${kind} function duration`, category, "GB-second", gbSeconds, gbSeconds * price("lambda.gbSecond"));
       }
       if (untimed)
-        missing.push({ item: `${kind} function duration of ${untimed} join-wait invocation${untimed > 1 ? "s" : ""}`, category, reason: "a join-wait Task lasts until its unit's dependencies finish, so its time is waiting, not the function's; the requests are priced" });
+        miss({ item: `${kind} function duration of ${untimed} join-wait invocation${untimed > 1 ? "s" : ""}`, category, reason: "a join-wait Task lasts until its unit's dependencies finish, so its time is waiting, not the function's; the requests are priced" });
     }
-  } else missing.push({ item: "the node's Lambdas (data-transfer, finalize, join)", category: "transfer", reason: "their invocations were not measured" });
+  } else miss({ item: "the node's Lambdas (data-transfer, finalize, join)", category: "transfer", reason: "their invocations were not measured" });
 
   if (usage.logs) {
     const gb = (usage.logs.bytes + usage.logs.events * rule("logEventOverheadBytes")) / GIB;
     book.add("CloudWatch Logs ingestion", "logs", "GB", gb, gb * price("logs.ingestionGb"));
-  } else missing.push({ item: "CloudWatch Logs ingestion", category: "logs", reason: "the processors' log volume was not measured" });
+  } else miss({ item: "CloudWatch Logs ingestion", category: "logs", reason: "the processors' log volume was not measured" });
 
   if (usage.mode !== "basic") {
     const [item, category, key] = usage.mode === "secure" ? (["NAT gateway data processing", "nat", "nat.gb"] as const) : (["interface endpoint data processing", "endpoints", "endpoints.gb"] as const);
     if (usage.networkGb !== undefined) book.add(item, category, "GB", usage.networkGb, usage.networkGb * price(key));
-    else missing.push({ item, category, reason: `the bytes processors and the node's Lambdas move through it (image pulls, downloads, AWS API calls) are not recorded; it costs $${price(key)} per GB` });
+    else miss({ item, category, reason: `the bytes processors and the node's Lambdas move through it (image pulls, downloads, AWS API calls) are not recorded; it costs $${price(key)} per GB` });
   }
 
   if (usage.efs) {
     book.add("EFS reads (Elastic Throughput)", "efs", "GB", usage.efs.readGb, usage.efs.readGb * price("efs.readGb"));
     book.add("EFS writes (Elastic Throughput)", "efs", "GB", usage.efs.writtenGb, usage.efs.writtenGb * price("efs.writeGb"));
     book.add("EFS storage", "efs", "GB-month", usage.efs.storedGbMonths, usage.efs.storedGbMonths * price("efs.standardGbMonth"));
-  } else missing.push({ item: "EFS throughput and storage", category: "efs", reason: `the bytes read and written on EFS are not recorded; Elastic Throughput costs $${price("efs.readGb")} per GB read and $${price("efs.writeGb")} per GB written` });
+  } else miss({ item: "EFS throughput and storage", category: "efs", reason: `the bytes read and written on EFS are not recorded; Elastic Throughput costs $${price("efs.readGb")} per GB read and $${price("efs.writeGb")} per GB written` });
 
   if (publicIpSeconds > 0) book.add("public IPv4 addresses of Fargate tasks", "other", "address-hour", publicIpSeconds / 3600, (publicIpSeconds / 3600) * price("ipv4.hour"));
   if (usage.secretApiCalls !== undefined) book.add("Secrets Manager API calls (token secret)", "other", "API call", usage.secretApiCalls, usage.secretApiCalls * price("secrets.apiCall"));
