@@ -12,6 +12,7 @@ import { startCommand } from "./commands/start";
 import { cleanupCommand } from "./commands/cleanup";
 import { nodeCommand } from "./commands/node";
 import { llmCommand } from "./commands/llm";
+import { costCommand } from "./commands/cost";
 
 // Each command lives in its own module under ./commands; add one line here per command. Registering
 // must stay cheap (see CliCommand): what a command runs with is imported inside its action.
@@ -27,6 +28,7 @@ const COMMANDS: CliCommand[] = [
   cleanupCommand,
   nodeCommand,
   llmCommand,
+  costCommand,
 ];
 
 export function buildProgram(ctx: CliContext): Command {
