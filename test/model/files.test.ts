@@ -5,6 +5,7 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import Ajv from "ajv";
 import { FILE_SCHEMAS, renderFileJsonSchemas } from "../../lib/model/files";
+import { renderCostReportJsonSchema } from "../../lib/cost/schema";
 import { parseInvocation, parseProcessors, parseWorkflow } from "../../lib/model/validate";
 import { ValidationError, ValidationIssue } from "../../lib/errors";
 
@@ -26,7 +27,7 @@ const readJson = async (path: string) => JSON.parse(await readFile(path, "utf8")
 describe("the JSON Schema files", () => {
   it("are committed exactly as npm run schemas generates them", async () => {
     const committed = (await readdir(join(root, "schemas"))).filter((f) => f.endsWith(".json")).sort();
-    const generated = renderFileJsonSchemas();
+    const generated = { ...renderFileJsonSchemas(), ...renderCostReportJsonSchema() };
     expect(committed, "run npm run schemas").to.deep.equal(Object.keys(generated).sort());
     for (const [file, text] of Object.entries(generated)) expect(await readFile(join(root, "schemas", file), "utf8"), `schemas/${file} is stale: run npm run schemas`).to.equal(text);
   });
