@@ -16,6 +16,7 @@ import { executionRoutes } from "./routes/executions";
 import { healthRoutes, ReadinessCheck } from "./routes/health";
 import { nodeRoutes } from "./routes/nodes";
 import { operationRoutes } from "./routes/operations";
+import { costRoutes, CostRouteDeps } from "./routes/cost";
 import { errorResponses } from "./routes/responses";
 
 export interface AppDeps {
@@ -32,6 +33,8 @@ export interface AppDeps {
   sseHeartbeatMs?: number;
   /** Largest accepted JSON body. @default "1mb" */
   bodyLimit?: string;
+  /** The cost routes' estimators. @default the real ones (the node is synthesized in a child process) */
+  costs?: CostRouteDeps;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -52,6 +55,7 @@ export function apiRoutes(deps: AppDeps): RouteSpec[] {
     ...nodeRoutes({ nodes: deps.nodes, manager: deps.manager, idempotency: deps.idempotency, retryAfterSeconds: deps.retryAfterSeconds ?? 2 }),
     ...operationRoutes({ manager: deps.manager, sseHeartbeatMs: deps.sseHeartbeatMs }),
     ...executionRoutes({ executions: deps.executions }),
+    ...costRoutes(deps.costs),
   ];
   const document = () => buildOpenApiDocument([...routes, openapiRoute(() => ({}))], { title: "compute-node provisioner", version: "1.0.0", description: "Provision compute nodes (one Pulumi stack each) and run workflows on them." });
   return [...routes, openapiRoute(document)];
