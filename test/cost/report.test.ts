@@ -1,4 +1,6 @@
 import { expect } from "chai";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { ExecutionUsage, ProcessorUsage, buildCostReport, fargateBilledSeconds, lambdaBilledMs } from "../../lib/cost";
 import { PRICE_TABLES, priceTableFor, priceTableProblems } from "../../lib/cost/price-table";
 import { ValidationError } from "../../lib/errors";
@@ -160,6 +162,21 @@ describe("price tables", () => {
     for (const [region, table] of Object.entries(PRICE_TABLES)) {
       expect(priceTableProblems(table, region), region).to.deep.equal([]);
       expect(table.region).to.equal(region);
+    }
+  });
+
+  it("are listed, price by price and region by region, in docs/cost.md", () => {
+    const doc = readFileSync(join(__dirname, "../../docs/cost.md"), "utf8");
+    const regions = Object.keys(PRICE_TABLES);
+    const header = doc.split("\n").find((l) => l.startsWith("| price | per |"))!;
+    expect(header.split("|").map((c) => c.trim()).slice(3, 3 + regions.length), "one column per table").to.have.members(regions);
+    const columns = header.split("|").map((c) => c.trim());
+    const decimal = (x: number) => x.toFixed(10).replace(/0+$/, "").replace(/\.$/, "");
+    for (const key of Object.keys(PRICE_TABLES["us-east-1"].prices)) {
+      const row = doc.split("\n").find((l) => l.startsWith(`| \`${key}\` |`));
+      expect(row, key).to.be.a("string");
+      const cells = row!.split("|").map((c) => c.trim());
+      for (const region of regions) expect(cells[columns.indexOf(region)].replace(" †", ""), `${key} in ${region}`).to.equal(decimal(PRICE_TABLES[region].prices[key as keyof (typeof PRICE_TABLES)[string]["prices"]].usd));
     }
   });
 
