@@ -214,6 +214,8 @@ export function createRoles(name: string, scope: RoleScope, tags: Record<string,
       .apply(([taskDefs, procLambdas, nodeLambdas, secrets, machines, executions, rules, tasks, execRole, procRole]): Statement[] => [
         { Sid: "RunProcessorTasks", Effect: "Allow", Action: ["ecs:RunTask"], Resource: taskDefs },
         { Sid: "TrackProcessorTasks", Effect: "Allow", Action: ["ecs:StopTask", "ecs:DescribeTasks"], Resource: tasks },
+        // RunTask's PropagateTags tags the task as it is created, which ECS authorizes as TagResource on that RunTask only.
+        { Sid: "TagProcessorTasks", Effect: "Allow", Action: ["ecs:TagResource"], Resource: tasks, Condition: { StringEquals: { "ecs:CreateAction": "RunTask" } } },
         { Sid: "PassProcessorRoles", Effect: "Allow", Action: ["iam:PassRole"], Resource: [execRole, procRole], Condition: { StringEquals: { "iam:PassedToService": "ecs-tasks.amazonaws.com" } } },
         // cn-<node>-* covers the node's own functions: data-transfer, finalize, tokens and join (exact mode's waits, releases and aborts).
         { Sid: "InvokeNodeLambdas", Effect: "Allow", Action: ["lambda:InvokeFunction"], Resource: scope.lambdaProcessors ? [procLambdas, nodeLambdas] : [nodeLambdas] },

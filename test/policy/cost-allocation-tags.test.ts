@@ -6,6 +6,8 @@ import { CheckedResource, checkNodePolicies } from "../../lib/policy/rules";
 import { parseNodeConfig } from "../../lib/node/config";
 import { SynthResult, synthNode } from "../../lib/node/synth";
 import { TAG } from "../../lib/model/tags";
+import { compileWorkflow, readMarkers } from "../../lib/compile";
+import { resolvePlan } from "../../lib/plan/resolve";
 
 const res = (type: string, name: string, inputs: Record<string, unknown>): CheckedResource => ({ type, name, inputs, id: `${name}-id` });
 
@@ -87,6 +89,17 @@ describe("cost-allocation-tags policy", function () {
           expect(tags, `${mode} ${r.name}`).to.include({ [TAG.node]: "n1", [TAG.environment]: "prod", team: "imaging" });
         }
       }
+    });
+
+    it("makes every Fargate task carry its task definition's tags: RunTask propagates them and the Step Functions role may tag on RunTask only", () => {
+      const plan = resolvePlan({ name: "w", processors: [{ id: "a", sourceUrl: "img:1" }] });
+      const compiled = compileWorkflow(plan);
+      const run = [...readMarkers(compiled.definition)].find(([, m]) => m.kind === "processor")![0];
+      const find = (graph: { States: Record<string, any> }): any => Object.entries(graph.States).map(([n, st]) => (n === run ? st : [...(st.Branches ?? [])].map(find).find(Boolean))).find(Boolean);
+      expect(find(compiled.definition).Parameters.PropagateTags).to.equal("TASK_DEFINITION");
+      const policy = synths.secure.resources.find((r) => r.name === "cn-n1-state-machine-role-policy")!;
+      const statements = JSON.parse(String(policy.inputs.policy)).Statement as { Sid: string; Action: string[]; Condition?: unknown }[];
+      expect(statements.find((st) => st.Action.includes("ecs:TagResource"))).to.deep.include({ Sid: "TagProcessorTasks", Condition: { StringEquals: { "ecs:CreateAction": "RunTask" } } });
     });
 
     it("exports the user's tags, so what the runtime registers carries them too", () => {

@@ -55,6 +55,8 @@ export function processorRunTask(p: ProcessorRunProps): TaskState {
       Cluster: p.network.clusterArn,
       TaskDefinition: p.target,
       ...(p.gpu > 0 ? {} : { LaunchType: "FARGATE" }),
+      // The task carries its task definition's tags (node, environment: docs/node.md "Cost allocation"), so Cost Explorer can split Fargate spend.
+      PropagateTags: "TASK_DEFINITION",
       NetworkConfiguration: {
         AwsvpcConfiguration: { Subnets: p.network.subnetIds, SecurityGroups: p.network.securityGroupIds, AssignPublicIp: p.network.assignPublicIp ? "ENABLED" : "DISABLED" },
       },
