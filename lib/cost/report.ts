@@ -99,6 +99,8 @@ export interface RunUsage {
   seconds: number;
   /** False when the run had not ended at report time (`seconds` then runs up to it). */
   finished: boolean;
+  /** How it ended, when the measuring side saw it: a processor's status when no record gives one. */
+  outcome?: "SUCCEEDED" | "FAILED";
 }
 
 export interface ProcessorUsage {

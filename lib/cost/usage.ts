@@ -34,7 +34,8 @@ export function processorUsages(processors: readonly PricedProcessor[], runs: Re
 function statusOf(recorded: string | undefined, runs: readonly RunUsage[]): ProcessorCostStatus {
   if (recorded === "SUCCEEDED" || recorded === "FAILED" || recorded === "STARTED" || recorded === "NOT_STARTED") return recorded;
   if (!runs.length) return recorded === undefined ? "NOT_STARTED" : "UNKNOWN";
-  return runs[runs.length - 1].finished ? "UNKNOWN" : "STARTED";
+  const last = runs[runs.length - 1];
+  return last.finished ? (last.outcome ?? "UNKNOWN") : "STARTED";
 }
 
 /** Seconds between two ISO times, never negative; undefined when either is missing or unreadable. */

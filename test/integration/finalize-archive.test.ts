@@ -190,6 +190,23 @@ describe("finalize archives logs per processor from the execution's history", fu
     for (const secret of [SESSION, REFRESH, "OTHER-EXECUTION", "req-transfer"]) expect(everything).to.not.contain(secret);
   });
 
+  it("prices every run the histories hold, in the node's region, with the volume of the logs it archived", async () => {
+    const finalize = createFinalizeHandler({ s3, logs, sfn: fakeSfn(fixtures(t0)), dynamodb: dynamodb(), secrets, env: { ...env, AWS_REGION: "eu-west-1" }, now: () => new Date(t0 + 60_000) });
+    await finalize({ action: "finalize", computeNodeId: "node", workflowInstanceId: "wi-9", status: "FAILED", executionArn: MAIN });
+    const report = JSON.parse((await objects())["executions/node/wi-9/cost-report.json"]);
+    expect(report).to.include({ source: "aws", nominal: false, region: "eu-west-1", pricingVersion: "2026-12-02", status: "FAILED" });
+    const processors = Object.fromEntries(report.processors.map((p: { processorId: string }) => [p.processorId, p]));
+    // Each task ran 100 ms in the fabricated histories: Fargate bills the minute, Lambda the 100 ms.
+    for (const id of ["a", "m1", "m2"]) expect(processors[id], id).to.include({ status: "SUCCEEDED", attempts: 1, billedSeconds: 60 });
+    expect(processors.b).to.include({ status: "FAILED", attempts: 1, billedSeconds: 60 });
+    expect(processors.l).to.include({ computeType: "lambda", status: "SUCCEEDED", billedSeconds: 0.1 });
+    const line = (item: string) => report.lines.find((l: { item: string }) => l.item === item);
+    expect(line("CloudWatch Logs ingestion").quantity).to.be.greaterThan(0);
+    expect(line("data-transfer function requests").quantity).to.equal(1);
+    expect(line("Step Functions state transitions").quantity).to.be.greaterThan(0);
+    expect(report.totalUsd).to.be.closeTo(report.lines.reduce((s: number, l: { usd: number }) => s + l.usd, 0), 1e-12);
+  });
+
   it("falls back to the log group's time window in logs.jsonl when the history cannot be read", async () => {
     const denied = { send: async () => Promise.reject(Object.assign(new Error("not authorized"), { name: "AccessDeniedException" })) };
     const finalize = createFinalizeHandler({ s3, logs, sfn: denied, dynamodb: dynamodb(), secrets, env, now: () => new Date(t0 + 60_000) });

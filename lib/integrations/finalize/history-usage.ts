@@ -7,6 +7,7 @@ interface TaskRun {
   scheduled: HistoryEvent;
   startMs?: number;
   endMs?: number;
+  succeeded?: boolean;
 }
 
 const RESULT = new Set(["TaskSucceeded", "TaskFailed", "TaskTimedOut", "TaskStartFailed", "TaskSubmitFailed"]);
@@ -46,7 +47,10 @@ export class HistoryUsage {
       // Fargate bills from the task's start (after RunTask returned, TaskSubmitted), a Lambda from its invocation (TaskStarted).
       if (type === "TaskStarted" && run.startMs === undefined) run.startMs = ms;
       if (type === "TaskSubmitted") run.startMs = ms ?? run.startMs;
-      if (RESULT.has(type)) run.endMs = ms;
+      if (RESULT.has(type)) {
+        run.endMs = ms;
+        run.succeeded = type === "TaskSucceeded";
+      }
     }
     for (const run of runs.values()) this.record(run);
   }
@@ -66,7 +70,7 @@ export class HistoryUsage {
     if (!d) return;
     const start = run.startMs ?? (run.scheduled.timestamp ? new Date(run.scheduled.timestamp).getTime() : undefined);
     const seconds = start === undefined ? 0 : Math.max(0, ((run.endMs ?? this.now.getTime()) - start) / 1000);
-    const usage: RunUsage = { seconds, finished: run.endMs !== undefined };
+    const usage: RunUsage = { seconds, finished: run.endMs !== undefined, ...(run.endMs !== undefined ? { outcome: run.succeeded ? "SUCCEEDED" : "FAILED" } : {}) };
     if (d.resourceType === "aws-sdk:secretsmanager" && d.resource === "getSecretValue") {
       this.secretApiCalls++;
       return;

@@ -13,6 +13,7 @@ export interface MachineEvent {
 interface OpenRun {
   startMs: number;
   endMs?: number;
+  outcome?: "SUCCEEDED" | "FAILED";
 }
 
 /**
@@ -39,7 +40,10 @@ export class LocalUsageMeter {
     } else if (event.type === "processor-retrying" || event.type === "processor-finished") {
       const run = this.runs.get(event.processorId)?.find((r) => r.endMs === undefined);
       // The runner measures the last run itself; a retried run ends when the retry is announced.
-      if (run) run.endMs = event.type === "processor-finished" ? run.startMs + event.durationMs : at;
+      if (run) {
+        run.endMs = event.type === "processor-finished" ? run.startMs + event.durationMs : at;
+        run.outcome = event.type === "processor-finished" ? event.status : "FAILED";
+      }
     }
   }
 
@@ -69,7 +73,7 @@ export class LocalUsageMeter {
   /** Each processor's runs so far; a run still going is priced up to `now`. */
   processorRuns(now: Date): Map<string, RunUsage[]> {
     return new Map(
-      [...this.runs].map(([id, list]) => [id, list.map((r) => ({ seconds: Math.max(0, ((r.endMs ?? now.getTime()) - r.startMs) / 1000), finished: r.endMs !== undefined }))]),
+      [...this.runs].map(([id, list]) => [id, list.map((r) => ({ seconds: Math.max(0, ((r.endMs ?? now.getTime()) - r.startMs) / 1000), finished: r.endMs !== undefined, ...(r.outcome ? { outcome: r.outcome } : {}) }))]),
     );
   }
 }
