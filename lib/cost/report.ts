@@ -273,13 +273,10 @@ export function buildCostReport(usage: ExecutionUsage, prices: PriceTable | unde
       const category: CostCategory = kind === "data-transfer" ? "transfer" : "lambda";
       let untimed = 0;
       for (const seconds of invocations) {
-        book.add(`${kind} function requests`, category, "request", 1, price("lambda.request"));
-        if (seconds === null) {
-          untimed++;
-          continue;
-        }
-        const gbSeconds = (NODE_FUNCTION_MEMORY_MB[kind] / 1024) * (lambdaBilledMs(seconds, rule("lambdaGranularityMs")) / 1000);
+        if (seconds === null) untimed++;
+        const gbSeconds = seconds === null ? 0 : (NODE_FUNCTION_MEMORY_MB[kind] / 1024) * (lambdaBilledMs(seconds, rule("lambdaGranularityMs")) / 1000);
         book.add(`${kind} function duration`, category, "GB-second", gbSeconds, gbSeconds * price("lambda.gbSecond"));
+        book.add(`${kind} function requests`, category, "request", 1, price("lambda.request"));
       }
       if (untimed)
         miss({ item: `${kind} function duration of ${untimed} join-wait invocation${untimed > 1 ? "s" : ""}`, category, reason: "a join-wait Task lasts until its unit's dependencies finish, so its time is waiting, not the function's; the requests are priced" });

@@ -5,7 +5,7 @@ import { GetFunctionCommand } from "@aws-sdk/client-lambda";
 import { DescribeSecretCommand } from "@aws-sdk/client-secrets-manager";
 import { ListTagsForResourceCommand, StopExecutionCommand } from "@aws-sdk/client-sfn";
 import { resolvePlan } from "../../lib/plan/resolve";
-import { startWorkflowExecution } from "../../lib/runtime/aws/executions";
+import { deployWorkflow, startWorkflowExecution } from "../../lib/runtime/aws/executions";
 import { DynamoRecordStore, executionTableDefinition } from "../../lib/runtime/aws/dynamo-record-store";
 import { TAG } from "../../lib/model/tags";
 import { useMoto } from "./moto";
@@ -44,5 +44,18 @@ describe("cost-allocation tags on what the runtime registers (moto)", function (
     expect(Object.fromEntries((machineTags.tags ?? []).map((t) => [t.key, t.value]))).to.include(expected);
     const secret = await clients.secrets.send(new DescribeSecretCommand({ SecretId: `cn/node-tags/${started.executionId}` }));
     expect(Object.fromEntries((secret.Tags ?? []).map((t) => [t.Key, t.Value]))).to.include({ ...expected, [TAG.execution]: started.executionId });
+  });
+
+  it("gives a state machine deployed before the user's tags existed those tags with its next change", async () => {
+    const { clients } = moto;
+    const node = await motoNode(moto.endpoint, "node-retag");
+    await createNodeFunctions(clients, node);
+    const registrations = [{ sourceUrl: "img-a:1", computeTypes: ["lambda"] }, { sourceUrl: "img-b:1", computeTypes: ["lambda"] }];
+    const first = await deployWorkflow({ node, plan: resolvePlan({ name: "wf-retag", processors: [workflow.processors[0]] }, { processors: registrations, mode: "secure" }), clients });
+    const tagsOf = async () => Object.fromEntries(((await clients.sfn.send(new ListTagsForResourceCommand({ resourceArn: first.stateMachineArn }))).tags ?? []).map((t) => [t.key, t.value]));
+    expect(await tagsOf()).to.not.have.property("team");
+    const second = await deployWorkflow({ node: { ...node, tags: { team: "imaging" } }, plan: resolvePlan({ ...workflow, name: "wf-retag" }, { processors: registrations, mode: "secure" }), clients });
+    expect(second.stateMachineArn).to.equal(first.stateMachineArn);
+    expect(await tagsOf()).to.include({ [TAG.node]: "node-retag", team: "imaging" });
   });
 });

@@ -6,6 +6,7 @@ import {
   ListStateMachineVersionsCommand,
   LoggingConfiguration,
   PublishStateMachineVersionCommand,
+  TagResourceCommand,
   UpdateStateMachineCommand,
 } from "@aws-sdk/client-sfn";
 import { NodeOutputs } from "../../model/node-outputs";
@@ -134,6 +135,12 @@ async function ensureStateMachine(clients: AwsClients, node: NodeOutputs, arn: s
     .run("sfn:UpdateStateMachine", () => clients.sfn.send(new UpdateStateMachineCommand({ stateMachineArn: arn, definition: JSON.stringify(definition), roleArn: node.stateMachineRoleArn, loggingConfiguration: logging, ...publish })))
     .catch((err) => {
       throw toRuntimeError(err, `UpdateStateMachine ${name}`);
+    });
+  // A machine created before a tag existed (cost allocation: the node's environment, the user's tags) gets it with its next change.
+  await clients.limits
+    .run("sfn:TagResource", () => clients.sfn.send(new TagResourceCommand({ resourceArn: arn, tags: Object.entries(tags).map(([key, value]) => ({ key, value })) })))
+    .catch((err) => {
+      throw toRuntimeError(err, `TagResource ${name}`);
     });
   if (versions) await pruneVersions(clients, arn);
   return startable(updated.stateMachineVersionArn);

@@ -88,6 +88,8 @@ function fakeStepFunctions() {
           m.revision++;
           return { ...(input.publish ? { stateMachineVersionArn: versionArn(input.stateMachineArn, m.revision) } : {}) };
         }
+        case "TagResource":
+          return {};
         case "PublishStateMachineVersion":
           return { stateMachineVersionArn: versionArn(input.stateMachineArn, Number(input.revisionId ?? machines.get(input.stateMachineArn)!.revision)) };
         case "ListStateMachineVersions": {
