@@ -51,7 +51,7 @@ export async function nodeMonthlyCostInChildProcess(config: Record<string, unkno
     if (assumptions.efsGb !== undefined) args.push("--efs-gb", String(assumptions.efsGb));
     const stdout = await new Promise<string>((done, fail) => {
       // stderr is never data (the AWS SDK prints deprecation warnings there); stdout is the JSON answer or error.
-      execFile(process.execPath, args, { timeout: options.timeoutMs ?? 180_000, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, NODE_OPTIONS: "" } }, (err, out) => {
+      execFile(process.execPath, args, { timeout: options.timeoutMs ?? 180_000, maxBuffer: 16 * 1024 * 1024 }, (err, out) => {
         if (err && !out) fail(new ComputeNodeError("node_cost_failed", `synthesizing the node to price it failed: ${err.message}`, { cause: err }));
         else done(out);
       });

@@ -31,16 +31,16 @@ export function estimateWorkflowCost(options: WorkflowCostOptions): CostReport {
 
 /**
  * Runtime hints from earlier execution records (the median of each processor's successful runs),
- * keeping only this workflow's records; none of them is a ValidationError naming `where`.
+ * keeping only this workflow's records; none of them is a ValidationError at `path`.
  */
-export function hintsFromWorkflowRecords(records: readonly ExecutionRecord[], workflowName: string, where: string): Record<string, number> {
+export function hintsFromWorkflowRecords(records: readonly ExecutionRecord[], workflowName: string, path: (string | number)[]): Record<string, number> {
   const own = records.filter((r) => r.snapshot.workflow.name === workflowName);
   if (!own.length)
     throw new ValidationError([
       {
         code: "no_records",
-        path: [where],
-        message: `${where} holds no execution record of workflow "${workflowName}" (${records.length} record${records.length === 1 ? "" : "s"} of other workflows): run it once (compute-node run) or pass --hints`,
+        path,
+        message: `${path.join(".")} holds no execution record of workflow "${workflowName}" (${records.length} record${records.length === 1 ? "" : "s"} of other workflows): run it once (compute-node run), or give runtime hints instead`,
       },
     ]);
   return hintsFromRecords(own);

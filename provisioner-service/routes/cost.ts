@@ -1,9 +1,9 @@
 import { z } from "zod";
 import { ValidationError } from "../../lib/errors";
-import { hintsFromRecords } from "../../lib/compile/hints";
 import { resolvePlan } from "../../lib/plan/resolve";
 import { costSummary } from "../../lib/cost/report";
-import { estimateWorkflowCost } from "../../lib/cost/workflow-cost";
+import { estimateWorkflowCost, hintsFromWorkflowRecords } from "../../lib/cost/workflow-cost";
+import { priceTableFor } from "../../lib/cost/price-table";
 import { MonthlyAssumptions, NodeMonthlyCost } from "../../lib/cost/node-monthly";
 import { nodeMonthlyCostInChildProcess } from "../../lib/cost/node-cost";
 import { defineRoute, RouteSpec } from "../route";
@@ -43,7 +43,7 @@ export function costRoutes(deps: CostRouteDeps = {}): RouteSpec[] {
       },
       handler: async ({ body }) => {
         const plan = underBody(() => resolvePlan(body.workflow, { processors: body.processors, invocation: body.invocation, mode: body.mode }));
-        const hints = body.hints ?? (body.records ? hintsFromRecords(body.records.filter((r) => r.snapshot.workflow.name === plan.workflow.name)) : {});
+        const hints = body.hints ?? (body.records ? hintsFromWorkflowRecords(body.records, plan.workflow.name, ["body", "records"]) : {});
         const report = underBody(() => estimateWorkflowCost({ plan, hints, region: body.region, now: now() }));
         return { status: 200, body: body.report ? report : costSummary(report) };
       },
@@ -56,6 +56,8 @@ export function costRoutes(deps: CostRouteDeps = {}): RouteSpec[] {
       query: NodeCostQuerySchema,
       responses: { 200: { description: "The monthly cost: `{totalUsd, lines, pricingVersion, region, missing, period}`.", schema: NodeMonthlyCostSchema }, ...errorResponses(400, 401) },
       handler: async ({ query }) => {
+        // Refused here, before a child process spends seconds synthesizing a node it cannot price.
+        priceTableFor(query.region, ["query", "region"]);
         const config = {
           computeNodeId: "estimate",
           mode: query.mode,

@@ -61,8 +61,16 @@ describe("provisioner service: cost", function () {
     expect(Object.keys(doc.components.schemas)).to.include.members(["CostEstimate", "CostReport", "NodeMonthlyCost", "CostEstimateRequestInput", "CostLine"]);
   });
 
-  it("refuses a bad query before synthesizing anything", async () => {
+  it("refuses a bad query, or a region without prices, before synthesizing anything", async () => {
     const body = (await svc.get("/v1/cost/node?mode=cheap&availabilityZones=9").expect(400)).body;
     expect(body.error.issues.map((i: { path: string[] }) => i.path.join("."))).to.include.members(["query.mode", "query.availabilityZones"]);
+    const unpriced = (await svc.get("/v1/cost/node?mode=basic&region=ap-south-1").expect(400)).body;
+    expect(unpriced.error.issues[0]).to.deep.include({ code: "unpriced_region", path: ["query", "region"] });
+  });
+
+  it("refuses records of other workflows only", async () => {
+    const other = { executionId: "wi-1", workflowInstanceId: "wi-1", backend: "local", computeNodeId: "local", createdAt: "2026-12-01T00:00:00.000Z", status: "SUCCEEDED", processors: {}, snapshot: { workflow: { name: "other", processors: [{ id: "x", sourceUrl: "x" }] }, processors: [], invocation: {}, mode: "basic", resolved: [], definitionHash: "h" } };
+    const body = (await svc.post("/v1/cost/estimate", { workflow, records: [other] }).expect(400)).body;
+    expect(body.error.issues[0]).to.deep.include({ code: "no_records", path: ["body", "records"] });
   });
 });

@@ -58,7 +58,7 @@ export const costCommand: CliCommand = {
           const cwd = ctx.io.cwd;
           if (opts.hints && opts.records) throw new ValidationError([{ code: "conflicting_options", path: ["--records"], message: "pass --hints or --records, not both" }]);
           const plan = loadPlan(workflow, opts, cwd);
-          const hints = opts.hints ? parseHints(readJsonFile(opts.hints, "--hints", cwd), plan.workflow.name) : opts.records ? hintsFromWorkflowRecords(readRecords(resolve(cwd, opts.records)), plan.workflow.name, "--records") : {};
+          const hints = opts.hints ? parseHints(readJsonFile(opts.hints, "--hints", cwd), plan.workflow.name) : opts.records ? hintsFromWorkflowRecords(readRecords(resolve(cwd, opts.records)), plan.workflow.name, ["--records"]) : {};
           const report = estimateWorkflowCost({ plan, hints, region: opts.region, now: new Date() });
           if (opts.report) writeJson(ctx, report);
           else if (opts.json) writeJson(ctx, costSummary(report));
