@@ -142,6 +142,7 @@ export class ComputeNode extends pulumi.ComponentResource {
         logsKeyArn: keyArn("logs"),
         environmentKeyArn: keyArn("secrets"),
         privateNetwork: config.mode !== "basic",
+        llmUsageTableName: config.enableLLMAccess ? llmUsageTableName(config.computeNodeId) : undefined,
         tags,
       },
       this,

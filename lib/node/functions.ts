@@ -35,6 +35,8 @@ export interface FunctionArgs {
    * EFS users join the VPC.
    */
   privateNetwork: boolean;
+  /** With LLM access: the usage table whose execution totals finalize's cost report reads (LLM_USAGE_TABLE). */
+  llmUsageTableName?: string;
   tags: Record<string, string>;
 }
 
@@ -86,7 +88,13 @@ export function createFunctions(name: string, args: FunctionArgs, parent: pulumi
     role: args.finalizeRole,
     timeout: 300,
     memorySize: NODE_FUNCTION_MEMORY_MB.finalize,
-    environment: { LOG_GROUP_NAME: args.storage.logGroup.name, LOG_ARCHIVE_BUCKET: args.storage.archiveBucket.bucket, EXECUTION_TABLE: args.executionTableName, ENV_FILE_BUCKET: args.envFileBucket },
+    environment: {
+      LOG_GROUP_NAME: args.storage.logGroup.name,
+      LOG_ARCHIVE_BUCKET: args.storage.archiveBucket.bucket,
+      EXECUTION_TABLE: args.executionTableName,
+      ENV_FILE_BUCKET: args.envFileBucket,
+      ...(args.llmUsageTableName ? { LLM_USAGE_TABLE: args.llmUsageTableName } : {}),
+    },
     mountsEfs: false,
   });
   // A few DynamoDB writes and SendTask* calls per invocation: small and short, but above the 3 s default for a cold start in a VPC.

@@ -28,7 +28,28 @@ export interface FinalizeCostInput {
   historyTruncated?: boolean;
   /** Undefined when the archive could not tell the execution's own streams (the log-group fallback). */
   logs?: LogTally;
+  /** The execution's LLM use, from the governor's usage table (nodes with LLM access). */
+  llm?: LlmTotals;
+  /** What finalize itself could not read (the LLM totals…). */
+  missing?: MissingCost[];
   end: Date;
+}
+
+/** The governor's totals of one execution, as `readExecutionLlmTotals` answers them. */
+export interface LlmTotals {
+  calls: number;
+  /** Settled cost. */
+  costUsd: number;
+  /** Still reserved by calls in flight. */
+  reservedUsd: number;
+}
+
+/** The LLM line's usage, and a `missing` entry for what is still reserved (calls in flight when finalize ran). */
+export function llmUsage(totals: LlmTotals): { llm: NonNullable<ExecutionUsage["llm"]>; missing: MissingCost[] } {
+  return {
+    llm: { usd: totals.costUsd, calls: totals.calls },
+    missing: totals.reservedUsd > 0 ? [{ item: "LLM calls in flight", category: "llm", reason: `$${totals.reservedUsd} was still reserved by unsettled calls when the report was made` }] : [],
+  };
 }
 
 const MODES = new Set(["basic", "secure", "compliant"]);
@@ -40,7 +61,9 @@ const MODES = new Set(["basic", "secure", "compliant"]);
  */
 export function finalizeUsage(input: FinalizeCostInput): ExecutionUsage {
   const { record, history, end } = input;
-  const missing: MissingCost[] = [];
+  const missing: MissingCost[] = [...(input.missing ?? [])];
+  const llm = input.llm ? llmUsage(input.llm) : undefined;
+  if (llm) missing.push(...llm.missing);
   const resolved = record?.snapshot?.resolved ?? [];
   if (!record) missing.push({ item: "processors", category: "ecs", reason: "no execution record was found (EXECUTION_TABLE unset or the item missing): processor runs are not priced" });
   const mode = MODES.has(record?.snapshot?.mode ?? "") ? (record!.snapshot!.mode as ExecutionUsage["mode"]) : "basic";
@@ -85,6 +108,7 @@ export function finalizeUsage(input: FinalizeCostInput): ExecutionUsage {
       : {}),
     ...(secretSeconds !== undefined ? { secretSeconds } : {}),
     ...(input.logs ? { logs: input.logs } : {}),
+    ...(llm ? { llm: llm.llm } : {}),
     missing,
     region: input.region,
   };

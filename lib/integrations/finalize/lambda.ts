@@ -11,7 +11,9 @@ import { deleteEnvFile, deleteTokenSecret } from "../tokens/aws";
 import { ExecutionRuns, executionRuns } from "../../runtime/aws/history";
 import { FinalizeEvent, FinalizeResult } from "./contract";
 import { systemClock } from "../../clock";
-import { CostRecord, LogTally, finalizeCostReport } from "./cost";
+import { CostRecord, LlmTotals, LogTally, finalizeCostReport } from "./cost";
+import { readExecutionLlmTotals } from "../llm/lambda";
+import type { MissingCost } from "../../cost/report";
 import { HistoryUsage } from "./history-usage";
 
 export interface FinalizeHandlerOptions {
@@ -20,7 +22,7 @@ export interface FinalizeHandlerOptions {
   sfn?: Pick<SFNClient, "send">;
   dynamodb?: Pick<DynamoDBClient, "send">;
   secrets?: Pick<SecretsManagerClient, "send">;
-  /** LOG_GROUP_NAME, LOG_ARCHIVE_BUCKET, EXECUTION_TABLE (optional), ENV_FILE_BUCKET (optional), AWS_REGION (the price table; Lambda sets it). @default process.env */
+  /** LOG_GROUP_NAME, LOG_ARCHIVE_BUCKET, EXECUTION_TABLE (optional), ENV_FILE_BUCKET (optional), LLM_USAGE_TABLE (nodes with LLM access), AWS_REGION (the price table; Lambda sets it). @default process.env */
   env?: NodeJS.ProcessEnv;
   now?: () => Date;
   /** Stop each archive object after this many log events, so a chatty run cannot exhaust the function. @default 200000 */
@@ -104,6 +106,7 @@ export function createFinalizeHandler(options: FinalizeHandlerOptions = {}): (ev
       result = { archive: "log-group", logs: `s3://${bucket}/${prefix}/logs.jsonl`, ...(historyError ? { historyError } : {}) };
     }
 
+    const llm = env.LLM_USAGE_TABLE ? await readLlmTotals(options.dynamodb ?? new DynamoDBClient({}), env.LLM_USAGE_TABLE, event.workflowInstanceId) : undefined;
     const report = finalizeCostReport({
       computeNodeId: event.computeNodeId,
       workflowInstanceId: event.workflowInstanceId,
@@ -114,6 +117,8 @@ export function createFinalizeHandler(options: FinalizeHandlerOptions = {}): (ev
       historyTruncated: runs?.truncated,
       // The log-group fallback holds every stream of the window, other executions' too: not this execution's ingestion.
       logs: runs ? tally : undefined,
+      ...(llm && "totals" in llm ? { llm: llm.totals } : {}),
+      ...(llm && "missing" in llm ? { missing: [llm.missing] } : {}),
       end,
     });
     await put("cost-report.json", JSON.stringify(report, null, 2), "application/json");

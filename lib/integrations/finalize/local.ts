@@ -5,6 +5,9 @@ import { findPriceTable } from "../../cost/price-table";
 import { processorUsages, secondsBetween } from "../../cost/usage";
 import { RunContext } from "../../runtime/local/context";
 import { LocalUsageMeter, logVolume } from "../../runtime/local/usage-meter";
+import { readLocalExecutionLlmTotals } from "../llm/local";
+import { LlmTotals, llmUsage } from "./cost";
+import type { MissingCost } from "../../cost/report";
 import { ResolvedPlan } from "../../plan/resolve";
 import { stopOutstandingProcessors } from "../processor/local";
 import { lambdaError, TaskError } from "../../runtime/local/task-error";
@@ -28,6 +31,7 @@ export async function localFinalize(ctx: RunContext, payload: Record<string, unk
       if (err.code !== "ENOENT") throw err;
     });
     const logs = await logVolume(ctx.layout.logsDir(ctx.executionId));
+    const llm = ctx.llmUsageDir ? await readLocalExecutionLlmTotals(ctx.llmUsageDir, ctx.executionId).then((totals) => ({ totals }), (err: Error) => ({ missing: { item: "LLM (Bedrock) usage", category: "llm" as const, reason: `the local governor's usage in ${ctx.llmUsageDir} could not be read (${err.name})` } })) : undefined;
     await ctx.usage.settle();
     const usage = localCostUsage({
       plan: ctx.plan,
@@ -41,6 +45,8 @@ export async function localFinalize(ctx: RunContext, payload: Record<string, unk
       invokedAt,
       now: ctx.now(),
       region: ctx.pricingRegion,
+      ...(llm && "totals" in llm ? { llm: llm.totals } : {}),
+      ...(llm && "missing" in llm ? { missing: [llm.missing] } : {}),
     });
     const report: CostReport = buildCostReport(usage, findPriceTable(ctx.pricingRegion));
     const reportFile = join(archive, "cost-report.json");
@@ -68,11 +74,16 @@ export interface LocalCostUsageInput {
   invokedAt: Date;
   now: Date;
   region: string;
+  /** The execution's LLM use, from the local governor (runs with LLM access). */
+  llm?: LlmTotals;
+  /** What finalize itself could not read. */
+  missing?: MissingCost[];
 }
 
 /** A local run's usage, counted as the AWS finalizer counts an execution's (lib/integrations/finalize/cost.ts). */
 export function localCostUsage(input: LocalCostUsageInput): ExecutionUsage {
   const { meter, now } = input;
+  const llm = input.llm ? llmUsage(input.llm) : undefined;
   return {
     source: "local",
     computeNodeId: input.computeNodeId,
@@ -89,6 +100,8 @@ export function localCostUsage(input: LocalCostUsageInput): ExecutionUsage {
     // CreateSecret before the run, each ResolveToken, and the deletion after Finalize.
     secretApiCalls: 1 + meter.secretApiCalls + 1,
     secretSeconds: secondsBetween(input.startedAt.toISOString(), now.toISOString()),
+    ...(llm ? { llm: llm.llm } : {}),
+    missing: [...(input.missing ?? []), ...(llm?.missing ?? [])],
     region: input.region,
   };
 }

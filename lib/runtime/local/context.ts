@@ -61,6 +61,8 @@ export interface RunContext {
   usage: LocalUsageMeter;
   /** Region whose prices the cost report uses. */
   pricingRegion: string;
+  /** With LLM access: the governor's usage directory (the cost report's LLM line). */
+  llmUsageDir?: string;
   /** When the execution started (its token secret's lifetime starts then). */
   startedAt: Date;
 }

@@ -75,6 +75,8 @@ export interface LocalRunOptions {
   onMachineEvent?: (event: MachineEvent) => void;
   /** Region whose list prices the cost report applies (lib/cost/prices). @default "us-east-1" */
   pricingRegion?: string;
+  /** Where the local governor of `llm` keeps its usage, whose execution totals the cost report reads. @default `<workdir>/llm` */
+  llmUsageDir?: string;
 }
 
 /** One event of aws-local-stepfunctions' event log (the library does not export its type). */
@@ -167,6 +169,7 @@ async function runExecution(executionId: string, options: LocalRunOptions): Prom
     attempts: new Map(),
     usage,
     pricingRegion: options.pricingRegion ?? "us-east-1",
+    ...(options.llm ? { llmUsageDir: resolve(options.llmUsageDir ?? join(options.workdir, "llm")) } : {}),
     startedAt: now(),
   };
 
