@@ -23,6 +23,8 @@ export const TAG = {
   execution: "compute-node:execution",
   /** Content fingerprint of a registered task definition or function: a second deploy changes nothing. */
   fingerprint: "compute-node:fingerprint",
+  /** On the LLM governor: whether the operator acknowledged the AWS BAA covers Bedrock. */
+  baaAcknowledged: "compute-node:baa-acknowledged",
 } as const;
 
 /** One tag per workflow that uses a shared runtime resource: `compute-node:wf:<hash of name>` = name. */

@@ -49,6 +49,7 @@ export const UNTAGGABLE_TYPES: ReadonlySet<string> = new Set([
   "aws:iam/rolePolicy:RolePolicy",
   "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
   "aws:kms/alias:Alias",
+  "aws:lambda/functionUrl:FunctionUrl",
   "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
   "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
   "aws:s3/bucketPolicy:BucketPolicy",

@@ -111,7 +111,7 @@ export function createLlmGovernor(name: string, args: LlmGovernorArgs, parent: p
       },
       kmsKeyArn: args.keys?.environment,
       // Who acknowledged what, for auditors and the policy pack: LLM access in secure and compliant modes needs the BAA.
-      tags: { ...tags, "compute-node:baa-acknowledged": String(config.baaAcknowledged) },
+      tags: { ...tags, [TAG.baaAcknowledged]: String(config.baaAcknowledged) },
     },
     { parent, dependsOn: [logGroup] },
   );
