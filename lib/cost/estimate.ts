@@ -1,17 +1,21 @@
 import type { AslGraph, AslJson, AslState, AslStateMachine } from "../compile/asl/types";
 import { MarkerKind, readMarkers } from "../compile/markers";
+import { RESOURCE } from "../compile/asl/resources";
 import type { CompiledWorkflow } from "../compile/compile";
 import type { ResolvedPlan } from "../plan/resolve";
 import { CostReport, ExecutionUsage, MissingCost, NodeFunctionKind, RunUsage, buildCostReport } from "./report";
 import { PriceTable } from "./price-table";
 import { processorUsages } from "./usage";
 
+/** What a Task does, by its marker; `tokens` is a token state served by the node's tokens function rather than Secrets Manager itself. */
+export type TaskKind = MarkerKind | "tokens";
+
 /** What one successful execution of a compiled workflow does, read from its machines. */
 export interface MachineWalk {
   /** States entered, child machines and Map iterations included: Step Functions bills one transition each. */
   stateTransitions: number;
-  /** Invocations of the node's Lambdas, by what they do. */
-  invocations: Partial<Record<MarkerKind, number>>;
+  /** Tasks run, by what they do. */
+  invocations: Partial<Record<TaskKind, number>>;
 }
 
 /**
@@ -32,7 +36,10 @@ export function walkMachine(definition: AslStateMachine, children: Record<string
       if (!state) return;
       walk.stateTransitions++;
       const marker = markers.get(name);
-      if (marker && state.Type === "Task") walk.invocations[marker.kind] = (walk.invocations[marker.kind] ?? 0) + 1;
+      if (marker && state.Type === "Task") {
+        const kind: TaskKind = marker.kind === "resolve-token" && state.Resource !== RESOURCE.getSecretValue ? "tokens" : marker.kind;
+        walk.invocations[kind] = (walk.invocations[kind] ?? 0) + 1;
+      }
       switch (state.Type) {
         case "Task":
           if (marker?.kind === "child" && marker.child && children[marker.child]) visit(children[marker.child], undefined, depth + 1);
@@ -74,9 +81,9 @@ function ruleHolds(rule: { Variable: string; IsPresent?: boolean; StringEquals?:
  * Seconds one invocation of the node's Lambdas is assumed to take in an estimate (docs/cost.md):
  * no hint says how long a download of unknown inputs takes, and they cost little next to processors.
  */
-export const ESTIMATED_FUNCTION_SECONDS: Readonly<Partial<Record<MarkerKind, number>>> = { download: 5, merge: 0.5, cleanup: 2, finalize: 5, "join-release": 0.3, "join-abort": 0.3 };
+export const ESTIMATED_FUNCTION_SECONDS: Readonly<Partial<Record<TaskKind, number>>> = { download: 5, merge: 0.5, cleanup: 2, finalize: 5, "join-release": 0.3, "join-abort": 0.3, tokens: 0.3 };
 
-const FUNCTION_OF: Partial<Record<MarkerKind, NodeFunctionKind>> = { download: "data-transfer", merge: "data-transfer", cleanup: "data-transfer", finalize: "finalize", "join-wait": "join", "join-release": "join", "join-abort": "join" };
+const FUNCTION_OF: Partial<Record<TaskKind, NodeFunctionKind>> = { download: "data-transfer", merge: "data-transfer", cleanup: "data-transfer", finalize: "finalize", "join-wait": "join", "join-release": "join", "join-abort": "join", tokens: "tokens" };
 
 export interface EstimateExecutionInput {
   plan: ResolvedPlan;
@@ -88,7 +95,7 @@ export interface EstimateExecutionInput {
   generatedAt: string;
   computeNodeId?: string;
   /** Seconds per node-Lambda invocation. @default ESTIMATED_FUNCTION_SECONDS */
-  functionSeconds?: Partial<Record<MarkerKind, number>>;
+  functionSeconds?: Partial<Record<TaskKind, number>>;
 }
 
 /**
@@ -100,8 +107,8 @@ export function estimateExecutionCost(input: EstimateExecutionInput): CostReport
   const { plan, compiled, hints } = input;
   const walk = walkMachine(compiled.definition, compiled.children);
   const seconds = { ...ESTIMATED_FUNCTION_SECONDS, ...input.functionSeconds };
-  const functions: Record<NodeFunctionKind, (number | null)[]> = { "data-transfer": [], finalize: [], join: [] };
-  for (const [kind, count] of Object.entries(walk.invocations) as [MarkerKind, number][]) {
+  const functions: Record<NodeFunctionKind, (number | null)[]> = { "data-transfer": [], finalize: [], join: [], tokens: [] };
+  for (const [kind, count] of Object.entries(walk.invocations) as [TaskKind, number][]) {
     const fn = FUNCTION_OF[kind];
     if (!fn) continue;
     // A join-wait lasts as long as its unit waits: the same unknown the finalizers report.
@@ -124,8 +131,8 @@ export function estimateExecutionCost(input: EstimateExecutionInput): CostReport
     processors: processorUsages(plan.processors, runs, new Map(plan.processors.map((p) => [p.id, runs.has(p.id) ? "SUCCEEDED" : "UNKNOWN"]))),
     stateTransitions: walk.stateTransitions,
     functions,
-    // CreateSecret, one ResolveToken per processor run, DeleteSecret.
-    secretApiCalls: 1 + (walk.invocations["resolve-token"] ?? 0) + 1,
+    // CreateSecret, one read per token state (ResolveToken or a tokens-function call), DeleteSecret.
+    secretApiCalls: 1 + (walk.invocations["resolve-token"] ?? 0) + (walk.invocations.tokens ?? 0) + 1,
     secretSeconds: compiled.stats.makespan + envelopeSeconds,
     missing: [...missing, { item: "CloudWatch Logs ingestion", category: "logs", reason: `an estimate cannot know how much the processors log; it costs $${input.prices.prices["logs.ingestionGb"].usd} per GB` }],
     // Without a hint for every processor the compiler's makespan is in assumed units, not seconds.

@@ -1,9 +1,9 @@
-export { COST_CATEGORIES, NODE_FUNCTION_MEMORY_MB, buildCostReport, costSummary, fargateBilledSeconds, lambdaBilledMs } from "./report";
+export { COST_CATEGORIES, NODE_FUNCTION_KINDS, NODE_FUNCTION_MEMORY_MB, buildCostReport, costSummary, fargateBilledSeconds, lambdaBilledMs } from "./report";
 export type { CostCategory, CostLine, CostReport, CostReportSource, CostSummary, ExecutionUsage, MissingCost, NodeFunctionKind, ProcessorCost, ProcessorCostStatus, ProcessorUsage, RunUsage } from "./report";
 export { PRICED_REGIONS, PRICE_KEYS, PRICE_TABLES, RULE_KEYS, findPriceTable, priceTableFor, priceTableProblems } from "./price-table";
 export type { Price, PriceKey, PriceTable, RuleKey } from "./price-table";
 export { estimateExecutionCost, walkMachine, ESTIMATED_FUNCTION_SECONDS } from "./estimate";
-export type { EstimateExecutionInput, MachineWalk } from "./estimate";
+export type { EstimateExecutionInput, MachineWalk, TaskKind } from "./estimate";
 export { estimateWorkflowCost, hintsFromWorkflowRecords } from "./workflow-cost";
 export type { WorkflowCostOptions } from "./workflow-cost";
 export { DEFAULT_MONTHLY_ASSUMPTIONS, nodeMonthlyCost } from "./node-monthly";

@@ -89,10 +89,13 @@ export interface CostSummary {
 }
 
 /** The node's own Lambdas, which every execution invokes. */
-export type NodeFunctionKind = "data-transfer" | "finalize" | "join";
+export type NodeFunctionKind = "data-transfer" | "finalize" | "join" | "tokens";
+
+/** Every node Lambda kind, in the order report lines list them. */
+export const NODE_FUNCTION_KINDS: readonly NodeFunctionKind[] = ["data-transfer", "tokens", "finalize", "join"];
 
 /** Memory of the node's own Lambdas (lib/node/functions.ts creates them with these). */
-export const NODE_FUNCTION_MEMORY_MB: Readonly<Record<NodeFunctionKind, number>> = { "data-transfer": 1024, finalize: 1024, join: 256 };
+export const NODE_FUNCTION_MEMORY_MB: Readonly<Record<NodeFunctionKind, number>> = { "data-transfer": 1024, finalize: 1024, join: 256, tokens: 256 };
 
 /** One billed run: an ECS task or a Lambda invocation. */
 export interface RunUsage {
@@ -136,7 +139,7 @@ export interface ExecutionUsage {
   functions?: Partial<Record<NodeFunctionKind, (number | null)[]>>;
   /** Log events the processors wrote and their bytes (CloudWatch Logs ingestion). */
   logs?: { events: number; bytes: number };
-  /** Secrets Manager calls for the execution's token secret: its creation, each ResolveToken and its deletion. */
+  /** Secrets Manager calls for the execution's token secret: its creation, each read (a Lambda processor's ResolveToken, each tokens-function call) and its deletion. */
   secretApiCalls?: number;
   /** Seconds the token secret existed (billed by the started hour). */
   secretSeconds?: number;
@@ -268,7 +271,7 @@ export function buildCostReport(usage: ExecutionUsage, prices: PriceTable | unde
   else miss({ item: "Step Functions state transitions", category: "stepfunctions", reason: "the execution's state transitions were not counted" });
 
   if (usage.functions) {
-    for (const kind of ["data-transfer", "finalize", "join"] as const) {
+    for (const kind of NODE_FUNCTION_KINDS) {
       const invocations = usage.functions[kind] ?? [];
       const category: CostCategory = kind === "data-transfer" ? "transfer" : "lambda";
       let untimed = 0;
@@ -281,7 +284,7 @@ export function buildCostReport(usage: ExecutionUsage, prices: PriceTable | unde
       if (untimed)
         miss({ item: `${kind} function duration of ${untimed} join-wait invocation${untimed > 1 ? "s" : ""}`, category, reason: "a join-wait Task lasts until its unit's dependencies finish, so its time is waiting, not the function's; the requests are priced" });
     }
-  } else miss({ item: "the node's Lambdas (data-transfer, finalize, join)", category: "transfer", reason: "their invocations were not measured" });
+  } else miss({ item: "the node's Lambdas (data-transfer, tokens, finalize, join)", category: "transfer", reason: "their invocations were not measured" });
 
   if (usage.logs) {
     const gb = (usage.logs.bytes + usage.logs.events * rule("logEventOverheadBytes")) / GIB;

@@ -103,7 +103,7 @@ export function createFunctions(name: string, args: FunctionArgs, parent: pulumi
   const tokens = make("tokens", {
     role: args.tokensRole,
     timeout: 30,
-    memorySize: 256,
+    memorySize: NODE_FUNCTION_MEMORY_MB.tokens,
     environment: {
       COMPUTE_NODE_ID: args.computeNodeId,
       ENV_FILE_BUCKET: args.envFileBucket,

@@ -34,14 +34,14 @@ function localReport() {
   let clock = at(0);
   const meter = new LocalUsageMeter(() => clock);
   const event = (s: number, body: Record<string, unknown>) => meter.observe({ sequence: 0, executionId: "wi-1", timestamp: at(s).toISOString(), ...body } as LocalRunEvent);
-  const timed = async (kind: "data-transfer" | "join", from: number, to: number) => {
+  const timed = async (kind: "data-transfer" | "join" | "tokens", from: number, to: number) => {
     clock = at(from);
     await meter.invoke(kind, true, async () => {
       clock = at(to);
     });
   };
   return (async () => {
-    // 14 states entered and a's retry; two ResolveToken states.
+    // 14 states entered and a's retry; two token states (a's environment file, b's ResolveToken).
     const machineEvents = [
       ...Array.from({ length: 12 }, (_, i) => ({ type: "StateEntered", state: { name: `s${i}` } })),
       { type: "StateEntered", state: { name: "Token a" } },
@@ -50,6 +50,8 @@ function localReport() {
     ];
     for (const e of machineEvents) meter.observeMachine(e, new Set(["Token a", "Token b"]));
     await timed("data-transfer", 1, 3);
+    // a's environment file, written by the node's tokens function.
+    await timed("tokens", 4, 4.2);
     event(5, { type: "processor-started", processorId: "a", attempt: 1 });
     event(35, { type: "processor-retrying", processorId: "a", attempt: 1, cause: "exit 1" });
     event(45, { type: "processor-started", processorId: "a", attempt: 2 });
@@ -94,7 +96,7 @@ function awsReport() {
   // 14 states entered in all, as locally: 6 plain ones and the 8 Task states below.
   for (let i = 0; i < 6; i++) entered(0, `s${i}`);
   task(1, 3, "lambda", "invoke", { FunctionName: "arn:aws:lambda:us-east-1:123456789012:function:cn-n1-data-transfer", Payload: { action: "download" } });
-  task(4, 4, "aws-sdk:secretsmanager", "getSecretValue", { SecretId: "cn/n1/wi-1" });
+  task(4, 4.2, "lambda", "invoke", { FunctionName: "arn:aws:lambda:us-east-1:123456789012:function:cn-n1-tokens", Payload: { action: "env-file", computeNodeId: "n1" } });
   const failed = task(5, 35, "ecs", "runTask.sync", runTask("a"), false);
   task(45, 135, "ecs", "runTask.sync", runTask("a"), true, failed);
   task(136, 136.5, "lambda", "invoke", { FunctionName: "cn-n1-data-transfer", Payload: { action: "merge" } });
@@ -131,8 +133,10 @@ describe("the local runner's and the finalize Lambda's cost reports", () => {
     expect(line("data-transfer function duration")!.quantity).to.equal(3.5);
     // Finalize's own invocation, 3 s so far.
     expect(line("finalize function duration")!.quantity).to.equal(3);
-    // CreateSecret, two ResolveTokens, DeleteSecret.
+    // CreateSecret, the tokens function's read for a, b's ResolveToken, DeleteSecret.
     expect(line("Secrets Manager API calls (token secret)")!.quantity).to.equal(4);
+    expect(line("tokens function requests")!.quantity).to.equal(1);
+    expect(line("tokens function duration")!.quantity).to.equal(0.05);
     expect(report.missing.map((m) => m.item)).to.deep.equal(["NAT gateway data processing", "EFS throughput and storage"]);
   });
 });

@@ -49,9 +49,10 @@ describe("estimateExecutionCost", function () {
   it("counts each state of a chain's success path once, from Check inputs to Succeeded", () => {
     const plan = planOf("chain", [{ id: "a" }, { id: "b", dependsOn: ["a"] }]);
     const walk = walkMachine(compileWorkflow(plan).definition);
-    // Check inputs, Initialize, DownloadInputs, Body, Token a, Run a, Token b, Run b, Cleanup, Check outcome, Finalize succeeded, Succeeded.
+    // Check inputs, Initialize, DownloadInputs, Body, Env file a, Run a, Env file b, Run b, Cleanup, Check outcome, Finalize succeeded, Succeeded.
     expect(walk.stateTransitions).to.equal(12);
-    expect(walk.invocations).to.deep.include({ download: 1, "resolve-token": 2, processor: 2, cleanup: 1, finalize: 1 });
+    // ECS processors get their tokens from the node's tokens function (an environment file), not ResolveToken.
+    expect(walk.invocations).to.deep.include({ download: 1, tokens: 2, processor: 2, cleanup: 1, finalize: 1 });
   });
 
   it("equals the report of a local run whose durations match the hints: a diamond with a Lambda and a merge", async () => {

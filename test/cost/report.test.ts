@@ -119,7 +119,7 @@ describe("buildCostReport", () => {
     expect(secure.missing.map((m) => m.item)).to.deep.equal([
       'processor "gpu" on GPU capacity',
       "Step Functions state transitions",
-      "the node's Lambdas (data-transfer, finalize, join)",
+      "the node's Lambdas (data-transfer, tokens, finalize, join)",
       "CloudWatch Logs ingestion",
       "NAT gateway data processing",
       "EFS throughput and storage",

@@ -1,5 +1,5 @@
 import type { HistoryEvent } from "@aws-sdk/client-sfn";
-import type { NodeFunctionKind, RunUsage } from "../../cost/report";
+import { NODE_FUNCTION_KINDS, NodeFunctionKind, RunUsage } from "../../cost/report";
 import { hashOf } from "../../runtime/aws/history";
 
 /** A Task's run as its history events describe it: scheduled, started (submitted for .sync), ended. */
@@ -23,7 +23,7 @@ export class HistoryUsage {
   stateTransitions = 0;
   secretApiCalls = 0;
   readonly runsByHash = new Map<string, RunUsage[]>();
-  readonly functions: Record<NodeFunctionKind, (number | null)[]> = { "data-transfer": [], finalize: [], join: [] };
+  readonly functions: Record<NodeFunctionKind, (number | null)[]> = { "data-transfer": [], finalize: [], join: [], tokens: [] };
   executionStartedAt?: Date;
 
   constructor(private readonly now: Date) {}
@@ -90,6 +90,8 @@ export class HistoryUsage {
     }
     const kind = nodeFunctionOf(d.parameters);
     if (!kind) return;
+    // The tokens function reads the execution's token secret (to refresh it, or to write an ECS processor's environment file).
+    if (kind === "tokens") this.secretApiCalls++;
     // A waitForTaskToken Task lasts until another unit releases it: its time is waiting, not the function's.
     this.functions[kind].push(d.resource === "invoke.waitForTaskToken" ? null : usage.seconds);
   }
@@ -104,6 +106,6 @@ export class HistoryUsage {
 /** Which of the node's Lambdas a Task invokes, from its FunctionName (`cn-<node>-<kind>`, or its ARN). */
 function nodeFunctionOf(parameters: string | undefined): NodeFunctionKind | undefined {
   const name = /"FunctionName"\s*:\s*"([^"]+)"/.exec(parameters ?? "")?.[1]?.split(":").pop() ?? "";
-  for (const kind of ["data-transfer", "finalize", "join"] as const) if (name.endsWith(`-${kind}`)) return kind;
+  for (const kind of NODE_FUNCTION_KINDS) if (name.endsWith(`-${kind}`)) return kind;
   return undefined;
 }

@@ -313,7 +313,7 @@ function taskHandler(ctx: RunContext, bundle: CompiledBundle, stateName: string,
   switch (marker?.kind) {
     case "resolve-token":
       // The node's tokens function; a hand-written machine may read the secret itself.
-      if (resource === RESOURCES.lambdaInvoke) return async (input: unknown) => localTokensFunction(ctx, payloadOf(input));
+      if (resource === RESOURCES.lambdaInvoke) return async (input: unknown) => ctx.usage.invoke("tokens", true, () => localTokensFunction(ctx, payloadOf(input)));
       return resolveTokenHandler(ctx);
     case "processor":
       if (resource === RESOURCES.ecsRunTaskSync) return ecsProcessorHandler(ctx, stateName, marker.processorIds);

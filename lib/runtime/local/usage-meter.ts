@@ -25,7 +25,7 @@ interface OpenRun {
 export class LocalUsageMeter {
   stateTransitions = 0;
   secretApiCalls = 0;
-  readonly functions: Record<NodeFunctionKind, (number | null)[]> = { "data-transfer": [], finalize: [], join: [] };
+  readonly functions: Record<NodeFunctionKind, (number | null)[]> = { "data-transfer": [], finalize: [], join: [], tokens: [] };
   private readonly runs = new Map<string, OpenRun[]>();
 
   constructor(private readonly clock: () => Date) {}
@@ -47,7 +47,7 @@ export class LocalUsageMeter {
     }
   }
 
-  /** Counts a machine event: a state entered or retried is a transition, a ResolveToken state entered (`resolveTokenStates`) a token read. */
+  /** Counts a machine event: a state entered or retried is a transition, a token state entered (`resolveTokenStates`: ResolveToken or a tokens-function call) a secret read. */
   observeMachine(event: MachineEvent, resolveTokenStates: ReadonlySet<string>): void {
     if (event.type === "StateEntered") {
       this.stateTransitions++;
