@@ -1,14 +1,12 @@
-import { Command, InvalidArgumentError } from "commander";
 import { readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { Command, InvalidArgumentError } from "commander";
 import { ValidationError } from "../../errors";
-import { ExecutionRecord, ExecutionRecordSchema } from "../../model/execution-record";
-import { CostLine, CostReport, MissingCost, costSummary } from "../../cost/report";
-import { hintsFromWorkflowRecords, estimateWorkflowCost } from "../../cost/workflow-cost";
+import type { ExecutionRecord } from "../../model/execution-record";
+import type { CostLine, CostReport, MissingCost } from "../../cost/report";
 import { CliCommand, CliContext, EXIT } from "../io";
-import { loadPlan, readJsonFile } from "../load-inputs";
+import { readJsonFile } from "../../json-file";
 import { runAction, writeJson } from "../action";
-import { parseHints } from "./compile";
 
 interface EstimateOptions {
   processors?: string;
@@ -54,11 +52,17 @@ export const costCommand: CliCommand = {
       .option("--json", 'print {"totalUsd", "lines", "pricingVersion", "region", "missing"} on stdout')
       .option("--report", "print the whole cost report (schemas/cost-report.schema.json) on stdout, per processor included")
       .action((workflow: string, opts: EstimateOptions) =>
-        runAction(ctx, !!(opts.json || opts.report), () => {
+        runAction(ctx, !!(opts.json || opts.report), async () => {
+          // Loaded here, not when the command table is built: the model, the compiler and the cost model.
+          const { loadPlan } = await import("../load-inputs");
+          const { parseHints } = await import("../../compile");
+          const { costSummary } = await import("../../cost/report");
+          const { hintsFromWorkflowRecords, estimateWorkflowCost } = await import("../../cost/workflow-cost");
+          const { ExecutionRecordSchema } = await import("../../model/execution-record");
           const cwd = ctx.io.cwd;
           if (opts.hints && opts.records) throw new ValidationError([{ code: "conflicting_options", path: ["--records"], message: "pass --hints or --records, not both" }]);
           const plan = loadPlan(workflow, opts, cwd);
-          const hints = opts.hints ? parseHints(readJsonFile(opts.hints, "--hints", cwd), plan.workflow.name) : opts.records ? hintsFromWorkflowRecords(readRecords(resolve(cwd, opts.records)), plan.workflow.name, ["--records"]) : {};
+          const hints = opts.hints ? parseHints(readJsonFile(opts.hints, "--hints", cwd), plan.workflow.name) : opts.records ? hintsFromWorkflowRecords(readRecords(resolve(cwd, opts.records), (value) => ExecutionRecordSchema.safeParse(value)), plan.workflow.name, ["--records"]) : {};
           const report = estimateWorkflowCost({ plan, hints, region: opts.region, now: new Date() });
           if (opts.report) writeJson(ctx, report);
           else if (opts.json) writeJson(ctx, costSummary(report));
@@ -98,7 +102,7 @@ export const costCommand: CliCommand = {
 };
 
 /** Every execution record under `dir` (a workdir's `executions/<id>/record.json`, or record files side by side). */
-function readRecords(dir: string): ExecutionRecord[] {
+function readRecords(dir: string, parse: (value: unknown) => { success: true; data: ExecutionRecord } | { success: false }): ExecutionRecord[] {
   let entries: string[];
   try {
     if (!statSync(dir).isDirectory()) throw new Error("not a directory");
@@ -114,7 +118,7 @@ function readRecords(dir: string): ExecutionRecord[] {
     } catch {
       continue;
     }
-    const parsed = ExecutionRecordSchema.safeParse(value);
+    const parsed = parse(value);
     if (parsed.success) records.push(parsed.data);
   }
   return records;

@@ -212,6 +212,14 @@ export function parseFinalizeEvent(raw: unknown): FinalizeEvent {
   };
 }
 
+async function readLlmTotals(dynamodb: Pick<DynamoDBClient, "send">, tableName: string, executionId: string): Promise<{ totals: LlmTotals } | { missing: MissingCost }> {
+  try {
+    return { totals: await readExecutionLlmTotals({ dynamodb, tableName }, executionId) };
+  } catch (err) {
+    return { missing: { item: "LLM (Bedrock) usage", category: "llm", reason: `the governor's usage table ${tableName} could not be read (${awsErrorName(err) ?? "Error"})` } };
+  }
+}
+
 async function readRecord(dynamodb: Pick<DynamoDBClient, "send">, table: string, executionId: string): Promise<RecordLike | undefined> {
   try {
     const out = await dynamodb.send(new GetItemCommand({ TableName: table, Key: { executionId: { S: executionId } } }));
