@@ -89,6 +89,8 @@ func emitSchema(ctx context.Context, out string) error {
 var resourceTokens = map[string]string{
 	"aws_autoscaling_group":                 "aws:autoscaling/group:Group",
 	"aws_budgets_budget":                    "aws:budgets/budget:Budget",
+	"aws_cloudwatch_event_rule":             "aws:cloudwatch/eventRule:EventRule",
+	"aws_cloudwatch_event_target":           "aws:cloudwatch/eventTarget:EventTarget",
 	"aws_cloudwatch_log_group":              "aws:cloudwatch/logGroup:LogGroup",
 	"aws_dynamodb_table":                    "aws:dynamodb/table:Table",
 	"aws_eip":                               "aws:ec2/eip:Eip",
@@ -117,6 +119,7 @@ var resourceTokens = map[string]string{
 	"aws_kms_key":                           "aws:kms/key:Key",
 	"aws_lambda_function":                   "aws:lambda/function:Function",
 	"aws_lambda_function_url":               "aws:lambda/functionUrl:FunctionUrl",
+	"aws_lambda_permission":                 "aws:lambda/permission:Permission",
 	"aws_s3_bucket":                         "aws:s3/bucket:Bucket",
 	"aws_s3_bucket_lifecycle_configuration": "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
 	"aws_s3_bucket_ownership_controls":      "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
@@ -147,7 +150,8 @@ func resourceFields() map[string]map[string]*tfbridge.SchemaInfo {
 			"global_secondary_index": {Name: "globalSecondaryIndexes"},
 			"local_secondary_index":  {Name: "localSecondaryIndexes"},
 		},
-		"aws_iam_role": {"name": tfbridge.AutoName("name", 64, "-")},
+		"aws_cloudwatch_event_rule": {"name": tfbridge.AutoName("name", 64, "-")},
+		"aws_iam_role":              {"name": tfbridge.AutoName("name", 64, "-")},
 		"aws_lambda_function": {
 			"function_name": tfbridge.AutoName("name", 64, "-"),
 			"filename": {

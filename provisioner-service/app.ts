@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import express, { NextFunction, Request, Response } from "express";
 import { z } from "zod";
 import { zodIssues } from "../lib/model/validate";
+import { keyHintErrorMap } from "../lib/model/suggest";
 import { ValidationError, NotFoundError } from "../lib/errors";
 import { ExecutionService } from "../lib/provision/execution-service";
 import { IdempotencyGuard } from "../lib/provision/idempotency";
@@ -125,7 +126,7 @@ const hasBody = (req: Request) => req.headers["transfer-encoding"] !== undefined
 
 function parsePart<T>(schema: z.ZodType<T> | undefined, value: unknown, where: string): T {
   if (!schema) return {} as T;
-  const parsed = schema.safeParse(value);
+  const parsed = schema.safeParse(value, { error: keyHintErrorMap });
   if (!parsed.success) throw new ValidationError(zodIssues(parsed.error, [where]), { cause: parsed.error });
   return parsed.data;
 }

@@ -111,7 +111,7 @@ export function priceTableFor(region: string, path: (string | number)[] = ["regi
     {
       code: "unpriced_region",
       path,
-      message: `no price table for region "${region}" (priced: ${PRICED_REGIONS.join(", ")}): pass --region with one of them, or add lib/cost/prices/${region}.json (docs/cost.md "Prices")`,
+      message: `no price table for region "${region}" (priced: ${PRICED_REGIONS.join(", ")}): use one of them, or add lib/cost/prices/${region}.json (docs/cost.md "Prices")`,
     },
   ]);
 }

@@ -4,10 +4,17 @@ import { WorkflowSchema } from "./workflow";
 import { InvocationSchema } from "./invocation";
 import { ProcessorRegistrationSchema } from "./processor";
 
-export const ProcessorStatusSchema = z.enum(["NOT_STARTED", "STARTED", "SUCCEEDED", "FAILED"]);
+/** CANCELED: stopped by a cancel (or by its execution ending) before it finished; never left STARTED. */
+export const ProcessorStatusSchema = z.enum(["NOT_STARTED", "STARTED", "SUCCEEDED", "FAILED", "CANCELED"]);
 export type ProcessorStatus = z.infer<typeof ProcessorStatusSchema>;
 
-export const ExecutionStatusSchema = z.enum(["PENDING", "RUNNING", "SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT"]);
+/**
+ * PENDING → RUNNING → FINALIZING (the DAG is done; cleanup and finalize run) → SUCCEEDED | FAILED;
+ * a cancel goes RUNNING → CANCELING → CANCELED. ABORTED and TIMED_OUT are Step Functions' own
+ * terminal statuses (a StopExecution not made by a cancel, the machine's timeout), and a local run
+ * interrupted by Ctrl-C ends ABORTED.
+ */
+export const ExecutionStatusSchema = z.enum(["PENDING", "RUNNING", "FINALIZING", "SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT", "CANCELING", "CANCELED"]);
 export type ExecutionStatus = z.infer<typeof ExecutionStatusSchema>;
 
 export const ResolvedProcessorSnapshotSchema = z.object({
@@ -67,7 +74,7 @@ export const ExecutionRecordSchema = z.object({
 export type ExecutionRecord = z.infer<typeof ExecutionRecordSchema>;
 export type ExecutionSnapshot = z.infer<typeof ExecutionSnapshotSchema>;
 
-const ORDER: Record<ProcessorStatus, number> = { NOT_STARTED: 0, STARTED: 1, SUCCEEDED: 2, FAILED: 2 };
+const ORDER: Record<ProcessorStatus, number> = { NOT_STARTED: 0, STARTED: 1, SUCCEEDED: 2, FAILED: 2, CANCELED: 2 };
 
 /**
  * Applies a status change to one processor, refusing to go backwards: a late or duplicated
@@ -81,5 +88,5 @@ export function advanceProcessorState(current: ProcessorRunState, next: Processo
 }
 
 export function isTerminalExecutionStatus(status: ExecutionStatus): boolean {
-  return status === "SUCCEEDED" || status === "FAILED" || status === "ABORTED" || status === "TIMED_OUT";
+  return status === "SUCCEEDED" || status === "FAILED" || status === "ABORTED" || status === "TIMED_OUT" || status === "CANCELED";
 }

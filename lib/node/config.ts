@@ -2,6 +2,7 @@ import { z } from "zod";
 import { ValidationError } from "../errors";
 import { DeploymentModeSchema } from "../model/mode";
 import { zodIssues } from "../model/validate";
+import { keyHintErrorMap } from "../model/suggest";
 import { ComputeNodeIdSchema } from "../model/ids";
 import { anthropicIdOf, llmSettingsIssues, LlmConfig } from "../integrations/llm/local";
 
@@ -70,7 +71,7 @@ export const LlmConfigSchema = z
 
 /** Checks an LLM configuration file (`llm serve --config`); a ValidationError names each bad key. */
 export function parseLlmConfig(value: unknown, prefix: (string | number)[] = ["config"]): LlmConfig {
-  const parsed = LlmConfigSchema.safeParse(value);
+  const parsed = LlmConfigSchema.safeParse(value, { error: keyHintErrorMap });
   if (!parsed.success) throw new ValidationError(zodIssues(parsed.error, prefix), { cause: parsed.error });
   return parsed.data;
 }
@@ -167,7 +168,7 @@ export type NodeConfig = z.output<typeof NodeConfigSchema>;
 
 /** Validates node config, throwing a ValidationError whose issue paths name the config key. */
 export function parseNodeConfig(value: unknown, prefix: (string | number)[] = ["config"]): NodeConfig {
-  const parsed = NodeConfigSchema.safeParse(withModeAlias(value));
+  const parsed = NodeConfigSchema.safeParse(withModeAlias(value), { error: keyHintErrorMap });
   if (!parsed.success) throw new ValidationError(zodIssues(parsed.error, prefix), { cause: parsed.error });
   return parsed.data;
 }

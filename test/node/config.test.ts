@@ -48,4 +48,15 @@ describe("parseNodeConfig", () => {
   it("accepts deploymentMode, the name stack outputs and the provisioning API use, as the mode", () => {
     expect(parseNodeConfig({ computeNodeId: "n1", deploymentMode: "secure", region: "us-east-1" }).mode).to.equal("secure");
   });
+
+  it("suggests the key a misspelt option meant, as the workflow files do", () => {
+    const err = (() => {
+      try {
+        parseNodeConfig({ computeNodeId: "n1", region: "us-east-1", availabilityZone: 3 });
+      } catch (e) {
+        return e as Error;
+      }
+    })();
+    expect(err?.message).to.include('unknown key "availabilityZone": did you mean "availabilityZones"?');
+  });
 });

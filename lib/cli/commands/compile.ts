@@ -41,7 +41,7 @@ export const compileCommand: CliCommand = {
           "a workflow too large for one machine also has child machines, written with --out-dir DIR as DIR/main.asl.json and DIR/<child>.asl.json.",
       )
       .argument("<workflow>", "workflow JSON file")
-      .option("--processors <file>", "JSON array of processor registrations")
+      .option("--processors <file>", "processors file (a JSON array of registrations, or {\"processors\": [...]}; schemas/processors.schema.json)")
       .option("--invocation <file>", "workflow invocation JSON (processorConfigs, computeTypeOverrides)")
       .option("--mode <mode>", "deployment mode: basic, secure or compliant", "basic")
       .option("--hints <file>", "expected runtimes: a JSON object processor id → seconds, or earlier execution records (one or an array) of this workflow")

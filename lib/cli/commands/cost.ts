@@ -43,7 +43,7 @@ export const costCommand: CliCommand = {
       .command("estimate")
       .description("Estimate one successful execution of a workflow: per processor from runtime hints or earlier records (median), state transitions and the node's Lambdas from the compiled machine.")
       .argument("<workflow>", "workflow JSON file")
-      .option("--processors <file>", "JSON array of processor registrations")
+      .option("--processors <file>", "processors file (a JSON array of registrations, or {\"processors\": [...]}; schemas/processors.schema.json)")
       .option("--invocation <file>", "workflow invocation JSON (processorConfigs, computeTypeOverrides)")
       .option("--hints <file>", "expected runtimes: a JSON object processor id → seconds, or execution records (one or an array)")
       .option("--records <dir>", "a directory of execution records (a run's workdir/executions): the median of each processor's successful runs")

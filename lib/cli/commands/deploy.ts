@@ -9,7 +9,7 @@ export const deployCommand: CliCommand = {
       .description("Register a workflow's processors (task definitions, Lambda functions) on a node and create or update its state machine. Repeating it changes nothing.")
       .argument("<workflow>", "workflow JSON file")
       .requiredOption("--node <file>", "the node's stack outputs (pulumi stack output --json)")
-      .requiredOption("--processors <file>", "JSON array of processor registrations")
+      .requiredOption("--processors <file>", "processors file (a JSON array of registrations, or {\"processors\": [...]}; schemas/processors.schema.json)")
       .option("--invocation <file>", "workflow invocation JSON (processorConfigs, computeTypeOverrides)")
       .option("--json", "machine-readable output on stdout")
       .action((workflow: string, opts: { node: string; processors: string; invocation?: string; json?: boolean }) =>

@@ -10,7 +10,7 @@ export const graphCommand: CliCommand = {
       .description("Draw the workflow DAG as Mermaid, Graphviz DOT or a self-contained SVG (layered by topological level).")
       .argument("<workflow>", "workflow JSON file")
       .addOption(new Option("--format <format>", "output format").choices(GRAPH_FORMATS).default("mermaid"))
-      .option("--processors <file>", "JSON array of processor registrations (shapes Lambda processors differently)")
+      .option("--processors <file>", "processors file (a JSON array of registrations, or {\"processors\": [...]}; schemas/processors.schema.json) (shapes Lambda processors differently)")
       .option("--invocation <file>", "workflow invocation JSON")
       .option("--mode <mode>", "deployment mode: basic, secure or compliant", "basic")
       .option("--json", 'machine-readable output: {"format", "graph"} on stdout')

@@ -15,6 +15,7 @@ interface RunOptions {
   concurrency?: number;
   structure: StructureMode;
   llmConfig?: string;
+  pricingRegion: string;
   json?: boolean;
 }
 
@@ -33,7 +34,7 @@ export const runCommand: CliCommand = {
           "(its localCommand, or its image under Docker). Progress goes to stderr; the record is kept under <workdir>/executions/<id>/.",
       )
       .argument("<workflow>", "workflow JSON file")
-      .option("--processors <file>", "JSON array of processor registrations; localCommand paths are relative to this file's directory")
+      .option("--processors <file>", "processors file (a JSON array of registrations, or {\"processors\": [...]}; schemas/processors.schema.json); localCommand paths are relative to this file's directory")
       .requiredOption("--input <dir>", "directory whose files become the first processors' INPUT_DIR")
       .option("--workdir <dir>", "where outputs, records, logs and archives go", ".compute-node")
       .option("--invocation <file>", "workflow invocation JSON (processorConfigs, computeTypeOverrides)")
@@ -41,11 +42,14 @@ export const runCommand: CliCommand = {
       .option("--concurrency <n>", "processors running at once (default: CPU count × 4)", positiveInt)
       .addOption(new Option("--structure <structure>", "how the DAG is compiled, as `compile --structure` (exact: joins in memory, as the node's join function does on AWS)").choices(STRUCTURE_MODES).default("auto"))
       .option("--llm-config <file>", "give processors governed LLM access: a local governor (docs/llm.md) with this LLM configuration; each processor gets ANTHROPIC_BASE_URL and its own key, usage goes to <workdir>/llm")
+      .option("--pricing-region <region>", "AWS region whose prices the run's cost report uses (lib/cost/prices)", "us-east-1")
       .option("--json", "final execution record on stdout; progress events as JSON lines on stderr")
       .action((workflow: string, opts: RunOptions) =>
         runAction(ctx, opts, async () => {
           const [{ runLocalWorkflow, localCompiler }, { loadPlan }] = await Promise.all([import("../../runtime/local"), import("../load-inputs")]);
           const plan = loadPlan(workflow, opts, ctx.io.cwd);
+          // An unpriced region would only show up as a "missing" line of the report: refuse it before anything runs.
+          (await import("../../cost/price-table")).priceTableFor(opts.pricingRegion, ["--pricing-region"]);
           // Ctrl-C stops the processors and ends the record ABORTED instead of leaving it RUNNING.
           const controller = new AbortController();
           const onSignal = () => controller.abort();
@@ -60,6 +64,7 @@ export const runCommand: CliCommand = {
             inputDir: resolve(ctx.io.cwd, opts.input),
             workdir,
             llm,
+            pricingRegion: opts.pricingRegion,
             concurrency: opts.concurrency,
             compile: localCompiler({ structure: opts.structure }),
             commandCwd: opts.processors ? dirname(resolve(ctx.io.cwd, opts.processors)) : ctx.io.cwd,

@@ -13,7 +13,7 @@ export const startCommand: CliCommand = {
       )
       .argument("<workflow>", "workflow JSON file")
       .requiredOption("--node <file>", "the node's stack outputs (pulumi stack output --json)")
-      .requiredOption("--processors <file>", "JSON array of processor registrations")
+      .requiredOption("--processors <file>", "processors file (a JSON array of registrations, or {\"processors\": [...]}; schemas/processors.schema.json)")
       .requiredOption("--invocation <file>", "workflow invocation JSON")
       .option("--input <uri...>", "s3:// inputs DownloadInputs copies into the input dir")
       .option("--workdir <dir>", "where records go when the node has no executionTableName", ".compute-node")

@@ -74,12 +74,14 @@ describe("runLocalWorkflow (compiled by lib/compile)", () => {
   });
 
   it("in exact mode, fails the run on a processor's failure and never starts what waits on it, in this part or another", async () => {
-    const { input, workdir } = await scratch();
-    const fail = [process.execPath, "-e", "setTimeout(() => process.exit(4), 100)"];
+    const { root, input, workdir } = await scratch();
+    // a fails only once b's process has exited (and been reaped), so b's success does not depend on how fast a loaded machine runs it.
+    const bDone = join(root, "b-finished-pid");
+    const fail = [process.execPath, "-e", `const fs=require("fs");const poll=()=>{let pid;try{pid=Number(fs.readFileSync(${JSON.stringify(bDone)},"utf8"))}catch{return setTimeout(poll,10)}try{process.kill(pid,0);setTimeout(poll,10)}catch{process.exit(4)}};poll()`];
     // a and b feed c, b alone feeds d → e: an N, plus a chain that keeps running while a fails.
     const plan = planOf("exact-fail", [
       { id: "a", command: fail },
-      { id: "b", command: copyScript("b") },
+      { id: "b", command: copyScript("b", `fs.writeFileSync(${JSON.stringify(bDone)},String(process.pid))`) },
       { id: "c", dependsOn: ["a", "b"], command: copyScript("c") },
       { id: "d", dependsOn: ["b"], command: copyScript("d") },
       { id: "e", dependsOn: ["d", "a"], command: copyScript("e") },
