@@ -1,5 +1,6 @@
 import { CloudWatchLogsClient, DescribeLogGroupsCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { DynamoDBClient, ListTablesCommand } from "@aws-sdk/client-dynamodb";
+import { EventBridgeClient, ListRulesCommand, ListTargetsByRuleCommand } from "@aws-sdk/client-eventbridge";
 import {
   DescribeAddressesCommand,
   DescribeFlowLogsCommand,
@@ -36,6 +37,7 @@ export function sdk(endpoint: string) {
     s3: new S3Client({ ...config, forcePathStyle: true }),
     logs: new CloudWatchLogsClient(config),
     dynamodb: new DynamoDBClient(config),
+    events: new EventBridgeClient(config),
     sfn: new SFNClient(config),
     secrets: new SecretsManagerClient(config),
   };
@@ -88,6 +90,9 @@ export async function inventory(c: Sdk): Promise<string[]> {
   add("lambda:function", ((await c.lambda.send(new ListFunctionsCommand({}))).Functions ?? []).map((f) => f.FunctionName));
   add("s3:bucket", ((await c.s3.send(new ListBucketsCommand({}))).Buckets ?? []).map((b) => b.Name));
   add("logs:group", ((await c.logs.send(new DescribeLogGroupsCommand({}))).logGroups ?? []).map((g) => g.logGroupName));
+  const rules = (await c.events.send(new ListRulesCommand({}))).Rules ?? [];
+  add("events:rule", rules.map((r) => r.Name));
+  for (const r of rules) add("events:target", ((await c.events.send(new ListTargetsByRuleCommand({ Rule: r.Name }))).Targets ?? []).map((t) => `${r.Name}/${t.Id}`));
   add("dynamodb:table", (await c.dynamodb.send(new ListTablesCommand({}))).TableNames ?? []);
   add("sfn:state-machine", ((await c.sfn.send(new ListStateMachinesCommand({}))).stateMachines ?? []).map((m) => m.name));
   add("secretsmanager:secret", ((await c.secrets.send(new ListSecretsCommand({}))).SecretList ?? []).map((s) => s.Name));
