@@ -1,5 +1,6 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { packageRoot } from "../package-root";
 import { Command } from "commander";
 import { ValidationError } from "../errors";
 import type { EngineEventBody } from "../provision/events";
@@ -241,7 +242,7 @@ async function defaultEngine(setup: EngineSetup): Promise<StackEngine> {
   const envVars: Record<string, string> = {
     PULUMI_BACKEND_URL: setup.backend,
     PULUMI_CONFIG_PASSPHRASE: await localPassphrase(setup.dataDir, setup.env),
-    [CHECKOUT_ROOT_ENV]: setup.env[CHECKOUT_ROOT_ENV] ?? resolve(__dirname, "..", "..", ".."),
+    [CHECKOUT_ROOT_ENV]: setup.env[CHECKOUT_ROOT_ENV] ?? packageRoot(),
   };
   if (found.cliRoot) envVars.PATH = `${join(found.cliRoot, "bin")}:${setup.env.PATH ?? ""}`;
   const awsVersion = (require("@pulumi/aws/package.json") as { version: string }).version;

@@ -2,6 +2,7 @@ import { execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { packageRoot } from "../package-root";
 import { ComputeNodeError, ValidationError, ValidationIssue } from "../errors";
 import type { NodeConfig } from "../node/config";
 import type { SynthResource } from "../node/synth";
@@ -33,7 +34,7 @@ export interface ChildProcessOptions {
   root?: string;
 }
 
-const REPO_ROOT = resolve(__dirname, "..", "..");
+const REPO_ROOT = packageRoot();
 
 /**
  * {@link estimateNodeCost} in a child process (`compute-node cost node --json`), for a process whose

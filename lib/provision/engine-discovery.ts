@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { delimiter, join, resolve } from "node:path";
+import { packageRoot } from "../package-root";
 
 /** Where the Pulumi engine (CLI and AWS provider plugin) comes from. */
 export interface EngineLocation {
@@ -33,7 +34,7 @@ export interface DiscoverEngineOptions {
 }
 
 /** The engine build cache of a checkout (`npm run engine:build`). COMPUTE_NODE_ENGINE_DIR overrides it. */
-export function engineCacheDir(env: NodeJS.ProcessEnv, checkoutRoot = resolve(__dirname, "..", "..")): string {
+export function engineCacheDir(env: NodeJS.ProcessEnv, checkoutRoot = packageRoot()): string {
   return env.COMPUTE_NODE_ENGINE_DIR ? resolve(env.COMPUTE_NODE_ENGINE_DIR) : join(checkoutRoot, ".engine");
 }
 

@@ -1,6 +1,13 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ModelPrice } from "./contract";
+// Imported, not read from the folder: tsc copies imported JSON into dist/, and the governor's Lambda
+// archive ships what its entry imports; a directory listing finds neither.
+import claudeHaiku45 from "./prices/claude-haiku-4-5.json";
+import claudeOpus45 from "./prices/claude-opus-4-5.json";
+import claudeOpus46 from "./prices/claude-opus-4-6.json";
+import claudeSonnet45 from "./prices/claude-sonnet-4-5.json";
+import claudeSonnet46 from "./prices/claude-sonnet-4-6.json";
 
 /** One shipped price file (`prices/<model>.json`): a model's list prices in the regions it names. */
 export interface PriceFile {
@@ -20,11 +27,13 @@ export interface PriceFile {
 /** Global cross-Region profiles bill at the global rate; geographic profiles and in-Region ids at the regional rate. */
 export type EndpointKind = "global" | "regional";
 
-const PRICES_DIR = join(__dirname, "prices");
+/** Every file of the slice's `prices/` folder (a test checks none is left out). */
+export const SHIPPED_PRICE_FILES: readonly PriceFile[] = [claudeHaiku45, claudeOpus45, claudeOpus46, claudeSonnet45, claudeSonnet46] as PriceFile[];
 const PROFILE_PREFIX = /^(global|us|us-gov|eu|apac|jp|au|ca)\.(.+)$/;
 
-/** The shipped price files, read from the slice's `prices/` folder. */
-export function loadPriceFiles(dir: string = PRICES_DIR): PriceFile[] {
+/** The shipped price files, or those of another folder of `<model>.json` files. */
+export function loadPriceFiles(dir?: string): PriceFile[] {
+  if (dir === undefined) return [...SHIPPED_PRICE_FILES].sort((a, b) => a.model.localeCompare(b.model));
   return readdirSync(dir)
     .filter((f) => f.endsWith(".json"))
     .sort()

@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import { ValidationError } from "../../../lib/errors";
+import { join } from "node:path";
 import { loadPriceFiles } from "../../../lib/integrations/llm/prices";
 import { resolveLlmSettings } from "../../../lib/integrations/llm/local";
 import { parseLlmConfig, parseNodeConfig } from "../../../lib/node/config";
@@ -27,6 +28,11 @@ describe("LLM configuration and prices", () => {
       // Bedrock bills geographic and in-Region endpoints 10% above global ones.
       expect(f.endpoints.regional.inputPerMTok).to.be.closeTo(f.endpoints.global.inputPerMTok * 1.1, 1e-9);
     }
+  });
+
+  it("ships every price file of the prices folder with the code (the build and the Lambda archive carry only imported JSON)", () => {
+    const folder = loadPriceFiles(join(__dirname, "..", "..", "..", "lib", "integrations", "llm", "prices"));
+    expect(loadPriceFiles()).to.deep.equal(folder);
   });
 
   it("defaults to Claude Haiku 4.5 through the region's geographic profile, with the safe default budgets", () => {
