@@ -159,7 +159,9 @@ func resourceFields() map[string]map[string]*tfbridge.SchemaInfo {
 				Asset: &tfbridge.AssetTranslation{Kind: tfbridge.FileArchive, Format: resource.ZIPArchive, HashField: "source_code_hash"},
 			},
 		},
-		"aws_s3_bucket": {"bucket": tfbridge.AutoNameTransform("bucket", 63, strings.ToLower)},
+		// @pulumi/aws takes the function (a Function or its name) as `function`.
+		"aws_lambda_permission": {"function_name": {Name: "function"}},
+		"aws_s3_bucket":         {"bucket": tfbridge.AutoNameTransform("bucket", 63, strings.ToLower)},
 		// @pulumi/aws defaults a security group's description (the API requires one).
 		"aws_security_group": {
 			"description": {Default: &tfbridge.DefaultInfo{Value: "Managed by Pulumi"}},
