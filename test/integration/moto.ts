@@ -86,11 +86,23 @@ export function useMoto(): MotoSession {
   };
 }
 
-/** Starts `python3 -m moto.server` on a free loopback port and waits until it answers. */
-async function launchMoto(): Promise<Moto> {
+/** How {@link launchMoto} starts the server. */
+export interface LaunchMotoOptions {
+  /** Arguments of python3 before moto.server's own. @default ["-m", "moto.server"] */
+  script?: string[];
+  /** Who needs moto, for the error when python3 cannot import it. @default "integration tests" */
+  purpose?: string;
+  /** @default 20000 */
+  readyWithinMs?: number;
+}
+
+/** Starts moto's server (python3 with moto) on a free loopback port, configured, once it answers. */
+export async function launchMoto(options: LaunchMotoOptions = {}): Promise<Moto> {
+  const script = options.script ?? ["-m", "moto.server"];
+  const readyWithinMs = options.readyWithinMs ?? 20_000;
   const probe = spawnSync("python3", ["-c", "import moto.server"], { encoding: "utf8" });
   if (probe.status !== 0)
-    throw new Error(`integration tests need python3 with moto[server] (pip install 'moto[server]==5.2.1'): ${probe.error?.message ?? probe.stderr.trim().split("\n").pop()}`);
+    throw new Error(`${options.purpose ?? "integration tests"} need python3 with moto[server] (pip install 'moto[server]==5.2.1'): ${probe.error?.message ?? probe.stderr.trim().split("\n").pop()}`);
   const port = await new Promise<number>((resolve, reject) => {
     const server = createServer().listen(0, "127.0.0.1", () => {
       const { port } = server.address() as { port: number };
@@ -98,7 +110,7 @@ async function launchMoto(): Promise<Moto> {
     });
     server.on("error", reject);
   });
-  const child: ChildProcess = spawn("python3", ["-m", "moto.server", "-H", "127.0.0.1", "-p", String(port)], { stdio: ["ignore", "ignore", "pipe"] });
+  const child: ChildProcess = spawn("python3", [...script, "-H", "127.0.0.1", "-p", String(port)], { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr?.on("data", (d) => {
     stderr = (stderr + d).slice(-4000);
@@ -106,14 +118,14 @@ async function launchMoto(): Promise<Moto> {
   });
   const endpoint = `http://127.0.0.1:${port}`;
   let ready = false;
-  for (let i = 0; i < 400 && !ready; i++) {
+  for (let i = 0; i < readyWithinMs / 50 && !ready; i++) {
     if (child.exitCode !== null) throw new Error(`moto.server exited with ${child.exitCode}: ${stderr}`);
     ready = await fetch(`${endpoint}/moto-api/`).then((r) => r.ok, () => false);
     if (!ready) await new Promise((r) => setTimeout(r, 50));
   }
   if (!ready) {
     child.kill("SIGKILL");
-    throw new Error(`moto.server did not answer on ${endpoint} within 20 s: ${stderr}`);
+    throw new Error(`moto.server did not answer on ${endpoint} within ${readyWithinMs / 1000} s: ${stderr}`);
   }
   const configure = async () => {
     const res = await fetch(`${endpoint}/moto-api/config`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(CONFIG) });
