@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from "node:crypto";
-import { appendFile, mkdir, readFile, readdir, rename, writeFile } from "node:fs/promises";
+import { appendFile, mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { OperationEvent, isTerminalOperationState } from "./events";
-import { ExecutionRef, ExecutionRefSchema, IdempotencyEntry, IdempotencyEntrySchema, NodeRecord, NodeRecordSchema, OperationRecord, OperationRecordSchema } from "./records";
+import { ExecutionRef, ExecutionRefSchema, IdempotencyEntry, IdempotencyEntrySchema, NodeRecord, NodeRecordSchema, OperationRecord, OperationRecordSchema, WorkflowDefinitionRecord, WorkflowDefinitionRecordSchema } from "./records";
 import { ProvisionStore } from "./store";
 
 // Ids become file names; anything else is refused before it reaches the file system.
@@ -93,6 +93,31 @@ export class FileProvisionStore implements ProvisionStore {
   async getExecutionRef(executionId: string) {
     if (!SAFE_NAME.test(executionId)) return undefined;
     return this.readJson(this.path("executions", executionId), ExecutionRefSchema);
+  }
+
+  async putWorkflow(definition: WorkflowDefinitionRecord) {
+    await this.writeJson(this.workflowPath(definition.nodeId, definition.name), WorkflowDefinitionRecordSchema.parse(definition));
+  }
+
+  async getWorkflow(nodeId: string, name: string) {
+    if (!SAFE_NAME.test(nodeId) || !SAFE_NAME.test(name)) return undefined;
+    return this.readJson(this.workflowPath(nodeId, name), WorkflowDefinitionRecordSchema);
+  }
+
+  async listWorkflows(nodeId: string) {
+    if (!SAFE_NAME.test(nodeId)) return [];
+    const all = await this.readAll(join("workflows", nodeId), WorkflowDefinitionRecordSchema);
+    return all.sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  async deleteWorkflow(nodeId: string, name: string) {
+    if (!SAFE_NAME.test(nodeId) || !SAFE_NAME.test(name)) return;
+    await rm(this.workflowPath(nodeId, name), { force: true });
+  }
+
+  private workflowPath(nodeId: string, name: string): string {
+    if (!SAFE_NAME.test(nodeId) || !SAFE_NAME.test(name)) throw new Error(`internal: unsafe workflow key "${nodeId}/${name}" reached the file store`);
+    return join(this.root, "workflows", nodeId, `${name}.json`);
   }
 
   private path(kind: string, id: string): string {

@@ -1,5 +1,5 @@
 import { OperationEvent } from "./events";
-import { ExecutionRef, IdempotencyEntry, NodeRecord, OperationRecord } from "./records";
+import { ExecutionRef, IdempotencyEntry, NodeRecord, OperationRecord, WorkflowDefinitionRecord } from "./records";
 
 /**
  * Where the provisioner keeps its state so that a restart loses nothing: nodes, operations with
@@ -25,4 +25,9 @@ export interface ProvisionStore {
   claimIdempotencyKey(entry: IdempotencyEntry): Promise<IdempotencyEntry | undefined>;
   putExecutionRef(ref: ExecutionRef): Promise<void>;
   getExecutionRef(executionId: string): Promise<ExecutionRef | undefined>;
+  putWorkflow(definition: WorkflowDefinitionRecord): Promise<void>;
+  getWorkflow(nodeId: string, name: string): Promise<WorkflowDefinitionRecord | undefined>;
+  /** A node's definitions, by name. */
+  listWorkflows(nodeId: string): Promise<WorkflowDefinitionRecord[]>;
+  deleteWorkflow(nodeId: string, name: string): Promise<void>;
 }
