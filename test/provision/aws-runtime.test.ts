@@ -20,8 +20,10 @@ const node = (id: string, outputs: Record<string, unknown> | undefined = { compu
 const record = (executionId: string, computeNodeId: string, status: ExecutionStatus) => ({ executionId, computeNodeId, status }) as ExecutionRecord;
 
 /** Records as the table holds them, and what Step Functions says now (a record may lag behind). */
-function fakeAws(table: ExecutionRecord[], actual: Record<string, ExecutionStatus>, withCleanup = true) {
+function fakeAws(table: ExecutionRecord[], actual: Record<string, ExecutionStatus>, withCleanup = true, extra: Partial<AwsRuntimeApi> = {}) {
   const cleanups: { computeNodeId: string; force?: boolean }[] = [];
+  const deploys: unknown[] = [];
+  const workflowCleanups: { workflowName: string }[] = [];
   const stores: { table?: string; dir: string }[] = [];
   const store = { list: async () => table } as unknown as ExecutionRecordStore;
   const api: AwsRuntimeApi = {
@@ -31,8 +33,11 @@ function fakeAws(table: ExecutionRecord[], actual: Record<string, ExecutionStatu
     startWorkflowExecution: async () => ({ executionId: "wi-new" }),
     getExecutionRecord: async ({ executionId }) => ({ ...table.find((r) => r.executionId === executionId)!, status: actual[executionId] }),
     ...(withCleanup ? { cleanupNodeResources: async (o: { computeNodeId: string; force?: boolean }) => void cleanups.push(o) } : {}),
+    deployWorkflow: async (o) => (deploys.push(o), { stateMachineArn: "arn:sm", definitionHash: "h1", mutatingCalls: deploys.length === 1 ? 3 : 0 }),
+    cleanupWorkflow: async (o) => void workflowCleanups.push(o),
+    ...extra,
   };
-  return { api, cleanups, stores };
+  return { api, cleanups, stores, deploys, workflowCleanups };
 }
 
 describe("AwsWorkflowRuntime", () => {
