@@ -3,7 +3,7 @@ import { DeploymentMode } from "../model/mode";
 import { OperationKind } from "./events";
 import { NodeLease, OperationContext, OperationManager } from "./operation-manager";
 import { NodeRecord, NodeStatus, OperationRecord } from "./records";
-import { NodeSpec, StackEngine, StackOperationOptions, StackOutputs } from "./stack-engine";
+import { NodeSpec, PreviewResult, StackEngine, StackOperationOptions, StackOutputs } from "./stack-engine";
 import { ProvisionStore } from "./store";
 import { WorkflowRuntime } from "./workflow-runtime";
 import { systemClock } from "../clock";
@@ -86,6 +86,19 @@ export class NodeService {
     return this.mutate(id, "update", (lease) => ({ ...node, ...spec, status: "updating", updatedAt: this.now().toISOString(), lastOperationId: lease.operationId }), (ctx, next) =>
       this.converge(ctx, next),
     );
+  }
+
+  /**
+   * What `update` with this request would change, from the engine's preview; changes nothing and
+   * takes no operation slot (a preview writes no state). The node's stored spec is the base.
+   */
+  async preview(id: string, request: UpdateNodeRequest): Promise<PreviewResult & { spec: NodeSpec }> {
+    const node = await this.get(id);
+    const spec: NodeSpec = { id, mode: request.mode ?? node.mode, region: node.region, options: request.options ?? node.options };
+    this.options.validateSpec?.(spec);
+    await this.options.engine.ensureAvailable();
+    const result = await this.options.engine.preview(spec);
+    return { ...result, spec };
   }
 
   /** Destroys the node's stack after the per-node cleanup; refuses while an execution runs unless `force`. */

@@ -1,0 +1,127 @@
+import { ExecutionRecord, ExecutionStatus, isTerminalExecutionStatus, ProcessorStatus } from "../model/execution-record";
+import { systemClock } from "../clock";
+
+/** A status change of an execution or of one of its processors, as `GET /v1/executions/{id}/events` streams it. */
+export type ExecutionEventBody =
+  | { type: "execution-status"; status: ExecutionStatus; error?: { error: string; cause?: string } }
+  | { type: "processor-status"; processorId: string; status: ProcessorStatus; exitCode?: number; cause?: string };
+
+/** `sequence` starts at 1 and grows by one per execution; the last event is an `execution-status` with a terminal status. */
+export type ExecutionEvent = { sequence: number; timestamp: string; executionId: string } & ExecutionEventBody;
+
+interface Observed {
+  status: ExecutionStatus;
+  processors: Record<string, ProcessorStatus>;
+}
+
+/**
+ * Turns successive readings of a record into status events, in order. A change both sides of
+ * which were missed between two readings is filled in (a processor seen NOT_STARTED then SUCCEEDED
+ * also gets its STARTED; a run seen PENDING then finished also gets RUNNING), so a stream always
+ * shows the whole path.
+ */
+export function diffRecord(before: Observed, record: ExecutionRecord): ExecutionEventBody[] {
+  const events: ExecutionEventBody[] = [];
+  const terminal = isTerminalExecutionStatus(record.status);
+  const status = record.status;
+  if (before.status === "PENDING" && status !== "PENDING" && status !== "RUNNING" && record.startedAt) events.push({ type: "execution-status", status: "RUNNING" });
+  if (status !== before.status && !terminal && status !== "CANCELING") events.push({ type: "execution-status", status });
+  const changes: { at: string; id: string; body: ExecutionEventBody }[] = [];
+  for (const [id, state] of Object.entries(record.processors)) {
+    const was = before.processors[id] ?? "NOT_STARTED";
+    if (state.status === was) continue;
+    if (was === "NOT_STARTED" && state.status !== "STARTED" && state.startedAt) changes.push({ at: state.startedAt, id, body: { type: "processor-status", processorId: id, status: "STARTED" } });
+    if (state.status !== "NOT_STARTED")
+      changes.push({
+        at: (state.status === "STARTED" ? state.startedAt : state.finishedAt) ?? "",
+        id,
+        body: { type: "processor-status", processorId: id, status: state.status, ...(state.exitCode !== undefined ? { exitCode: state.exitCode } : {}), ...(state.cause ? { cause: state.cause } : {}) },
+      });
+  }
+  // Stable: by time, then processor id; a processor's own STARTED stays before its end.
+  changes.sort((a, b) => (a.at === b.at ? a.id.localeCompare(b.id) : a.at.localeCompare(b.at)));
+  const cancelingFirst = status === "CANCELING" && before.status !== "CANCELING";
+  if (cancelingFirst) events.push({ type: "execution-status", status: "CANCELING" });
+  events.push(...changes.map((c) => c.body));
+  if (terminal && status !== before.status) events.push({ type: "execution-status", status, ...(record.error ? { error: record.error } : {}) });
+  return events;
+}
+
+const observedOf = (record: ExecutionRecord): Observed => ({ status: record.status, processors: Object.fromEntries(Object.entries(record.processors).map(([id, p]) => [id, p.status])) });
+
+interface Log {
+  events: ExecutionEvent[];
+  observed: Observed;
+  listeners: Set<(event: ExecutionEvent) => void>;
+  finished: boolean;
+}
+
+export interface ExecutionEventHubOptions {
+  /** Reads the execution's current record. */
+  read: (executionId: string) => Promise<ExecutionRecord>;
+  /** How often a watched execution's record is read. @default 250 */
+  pollMs?: number;
+  now?: () => Date;
+}
+
+/**
+ * The event log of each execution this process has looked at, kept in memory: built from the
+ * record's readings (the first reading fills in the path from PENDING), so ids are stable for the
+ * life of the process, and a stream resumed with Last-Event-ID gets only later events.
+ */
+export class ExecutionEventHub {
+  private readonly logs = new Map<string, Log>();
+  private readonly polling = new Map<string, Promise<void>>();
+
+  constructor(private readonly options: ExecutionEventHubOptions) {}
+
+  /**
+   * Events after `after`, then every later one to `listener` until the terminal status.
+   * `live` false means the execution has finished and the backlog is all there is.
+   */
+  async watch(executionId: string, after: number, listener: (event: ExecutionEvent) => void): Promise<{ backlog: ExecutionEvent[]; live: boolean; unsubscribe: () => void }> {
+    const log = await this.observe(executionId);
+    const backlog = log.events.filter((e) => e.sequence > after);
+    if (log.finished) return { backlog, live: false, unsubscribe: () => undefined };
+    log.listeners.add(listener);
+    this.poll(executionId, log);
+    return { backlog, live: true, unsubscribe: () => log.listeners.delete(listener) };
+  }
+
+  /** Reads the record now and appends what changed; the runtime calls it when it knows something changed. */
+  async observe(executionId: string): Promise<Log> {
+    const record = await this.options.read(executionId);
+    let log = this.logs.get(executionId);
+    if (!log) {
+      log = { events: [], observed: { status: "PENDING", processors: {} }, listeners: new Set(), finished: false };
+      this.logs.set(executionId, log);
+      this.append(executionId, log, [{ type: "execution-status", status: "PENDING" }]);
+    }
+    if (!log.finished) {
+      this.append(executionId, log, diffRecord(log.observed, record));
+      log.observed = observedOf(record);
+      if (isTerminalExecutionStatus(record.status)) log.finished = true;
+    }
+    return log;
+  }
+
+  private append(executionId: string, log: Log, bodies: ExecutionEventBody[]) {
+    const now = (this.options.now ?? systemClock)().toISOString();
+    for (const body of bodies) {
+      const event = { sequence: log.events.length + 1, timestamp: now, executionId, ...body } as ExecutionEvent;
+      log.events.push(event);
+      for (const listener of [...log.listeners]) listener(event);
+    }
+  }
+
+  private poll(executionId: string, log: Log) {
+    if (this.polling.has(executionId)) return;
+    const loop = (async () => {
+      while (!log.finished && log.listeners.size > 0) {
+        await new Promise((r) => setTimeout(r, this.options.pollMs ?? 250));
+        await this.observe(executionId).catch(() => undefined);
+      }
+    })().finally(() => this.polling.delete(executionId));
+    this.polling.set(executionId, loop);
+  }
+}
