@@ -56,8 +56,9 @@ export class LocalWorkflowRuntime implements WorkflowRuntime {
     this.running.set(node.id, running);
     const entry: RunningExecution = { controller, done: Promise.resolve(), workflowName: plan.workflow.name };
     // A cancelled run is CANCELED before it stops counting as running: nobody sees it ABORTED in between.
+    // One that finished on its own before the abort took effect keeps its status.
     const finished = execution.done
-      .then(async (record) => (entry.cancel ? this.markCanceled(workdir, record, entry.cancel) : record))
+      .then(async (record) => (entry.cancel && record.status === "ABORTED" ? this.markCanceled(workdir, record, entry.cancel) : record))
       .finally(() => running.delete(execution.executionId));
     entry.done = finished.catch(() => undefined);
     running.set(execution.executionId, entry);

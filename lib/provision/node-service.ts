@@ -118,6 +118,8 @@ export class NodeService {
         throw err;
       });
       await this.saveNode({ ...current, status: "destroyed", outputs: undefined, secretOutputs: undefined });
+      // Its workflow definitions went with it: a node created again under the same id starts without them.
+      for (const workflow of await this.options.store.listWorkflows(id)) await this.options.store.deleteWorkflow(id, workflow.name);
       return result;
     });
   }

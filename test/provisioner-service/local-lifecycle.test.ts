@@ -194,10 +194,16 @@ describe("serve --local without a Pulumi CLI: the local node engine", function (
     await svc.get("/v1/nodes/lab/workflows/pipeline").expect(404);
     await svc.del("/v1/nodes/lab/workflows/pipeline").expect(404);
 
+    await svc.put("/v1/nodes/lab/workflows/quick", quick).expect(201);
     const destroyed = await svc.del("/v1/nodes/lab").expect(202);
     expect((await waitForOperation(svc, destroyed.body.operation.id)).state).to.equal("succeeded");
     await svc.get("/v1/nodes/lab").expect(404);
     expect(existsSync(join(svc.dataDir, "runtime", "lab"))).to.equal(false);
+    // Created again under the same id, the node has none of the old one's definitions or executions.
+    const again = await svc.post("/v1/nodes", { id: "lab", region: "us-east-1" }).expect(202);
+    await waitForOperation(svc, again.body.operation.id);
+    expect((await svc.get("/v1/nodes/lab/workflows").expect(200)).body.workflows).to.deep.equal([]);
+    expect((await svc.get("/v1/nodes/lab/executions").expect(200)).body.executions).to.deep.equal([]);
   });
 
   it("previews a change without making it: counts and the per-resource step with the properties that change", async () => {
