@@ -4,8 +4,8 @@ import { basename, isAbsolute, join, relative, resolve } from "node:path";
 import { ConflictError, NotFoundError, ValidationError } from "../errors";
 import { ExecutionRecord, ExecutionRecordSchema, isTerminalExecutionStatus } from "../model/execution-record";
 import { ResolvedPlan } from "../plan/resolve";
-import { localRecordStore, startLocalExecution, LocalRunOptions } from "../runtime/local/runner";
-import { compileForLocal } from "../runtime/local/compile-local";
+import type { startLocalExecution, LocalRunOptions } from "../runtime/local/runner";
+import { localRecordStore } from "../runtime/local/records";
 import { assertSafeExecutionId } from "../runtime/file-record-store";
 import { systemClock } from "../clock";
 import { NodeRecord } from "./records";
@@ -49,7 +49,9 @@ export class LocalWorkflowRuntime implements WorkflowRuntime {
     const workdir = this.workdir(node.id);
     await mkdir(workdir, { recursive: true });
     const input = inputDir === undefined ? await this.emptyInputDir(workdir) : this.resolveInput(inputDir);
-    const start = this.options.start ?? startLocalExecution;
+    // Loaded on the first start: the runner brings the embedded Step Functions interpreter, which
+    // restart recovery, lists and reads never need (`serve --local` answers sooner).
+    const start = this.options.start ?? (require("../runtime/local/runner") as typeof import("../runtime/local/runner")).startLocalExecution;
     const controller = new AbortController();
     const execution = start({ ...this.options.runnerOptions, plan, inputDir: input, workdir, signal: controller.signal });
     const running = this.running.get(node.id) ?? new Map<string, RunningExecution>();
@@ -128,7 +130,8 @@ export class LocalWorkflowRuntime implements WorkflowRuntime {
 
   async registerWorkflow(node: NodeRecord, plan: ResolvedPlan): Promise<RegisterWorkflowResult> {
     // Locally, registering is compiling: the runner compiles again from the plan at each start.
-    const bundle = (this.options.runnerOptions?.compile ?? compileForLocal)(plan, { efsMountPath: join(this.workdir(node.id), "efs"), computeNodeId: node.id });
+    const compile = this.options.runnerOptions?.compile ?? (require("../runtime/local/compile-local") as typeof import("../runtime/local/compile-local")).compileForLocal;
+    const bundle = compile(plan, { efsMountPath: join(this.workdir(node.id), "efs"), computeNodeId: node.id });
     return { definitionHash: createHash("sha256").update(JSON.stringify([bundle.definition, [...bundle.children]])).digest("hex") };
   }
 

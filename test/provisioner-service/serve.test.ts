@@ -64,6 +64,15 @@ describe("compute-node serve", () => {
     expect(out.join("")).to.not.include("file-token-0123456789");
   });
 
+  it("refuses --node-engine local without --local, and an unknown engine, as invalid input naming the option", async () => {
+    const { io, err } = captureIo({ PATH: process.env.PATH }, dir);
+    const args = ["node", "compute-node", "serve", "--insecure-no-auth", "--data-dir", join(dir, "data"), "--port", "0"];
+    expect(await main([...args, "--node-engine", "local"], io)).to.equal(2);
+    expect(err.join("")).to.include("--node-engine local needs --local");
+    expect(await main([...args, "--local", "--node-engine", "docker"], io)).to.equal(2);
+    expect(err.join("")).to.include("--node-engine").and.include("auto, local, pulumi");
+  });
+
   it("refuses a second process on the same data directory while the first runs, and lets one start after it stopped", async () => {
     const tokenFile = join(dir, "token");
     await writeFile(tokenFile, "file-token-0123456789\n", { mode: 0o600 });
