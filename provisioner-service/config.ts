@@ -8,7 +8,7 @@ import { discoverEngine } from "../lib/provision/engine-discovery";
 import { AwsWorkflowRuntime } from "../lib/provision/aws-runtime";
 import type { LocalWorkflowRuntimeOptions } from "../lib/provision/local-runtime";
 import { defaultNodeProgram, NodeProgramSource } from "../lib/provision/node-program";
-import { StackEngine } from "../lib/provision/stack-engine";
+import { NodeSpec, StackEngine } from "../lib/provision/stack-engine";
 import { ProvisionStore } from "../lib/provision/store";
 import { WorkflowRuntime } from "../lib/provision/workflow-runtime";
 import { AuthConfig } from "./auth";
@@ -89,6 +89,14 @@ export async function createDefaultService(options: ServeOptions, deps: { env: N
   } else if (!env.PULUMI_BACKEND_URL && !env.PULUMI_ACCESS_TOKEN) {
     logger.warn("no PULUMI_BACKEND_URL or PULUMI_ACCESS_TOKEN: stack state goes to the backend the Pulumi CLI is logged in to");
   }
+  const validateSpec = (spec: NodeSpec) => {
+    try {
+      program.validate(spec);
+    } catch (err) {
+      // Without the node program every node call is refused by the engine check anyway.
+      if (!(err instanceof UnavailableError)) throw err;
+    }
+  };
   const choice = options.nodeEngine ?? "auto";
   if (choice === "local" && !options.local)
     throw new ValidationError([{ code: "invalid_node_engine", path: ["--node-engine"], message: "--node-engine local needs --local: local nodes run executions with the embedded runner, which only --local uses" }]);
@@ -105,6 +113,8 @@ export async function createDefaultService(options: ServeOptions, deps: { env: N
       runtime: lazyLocalRuntime({ root: runtimeRoot, inputRoot: join(dataDir, "inputs") }),
       maxConcurrentOperations: options.maxConcurrentOperations,
       engineInfo: { nodeEngine: "local", stateBackend: "local directories" },
+      // The same options as a real node, so what works locally is accepted on AWS.
+      validateSpec,
     });
   }
   logger.info(`engine: ${found.description}`);
@@ -131,14 +141,7 @@ export async function createDefaultService(options: ServeOptions, deps: { env: N
     runtime,
     maxConcurrentOperations: options.maxConcurrentOperations,
     engineInfo: { nodeEngine: "pulumi", stateBackend: backendKind(envVars.PULUMI_BACKEND_URL ?? env.PULUMI_BACKEND_URL, env) },
-    validateSpec: (spec) => {
-      try {
-        program.validate(spec);
-      } catch (err) {
-        // Without the node program every node call is refused by the engine check anyway.
-        if (!(err instanceof UnavailableError)) throw err;
-      }
-    },
+    validateSpec,
   });
 }
 

@@ -220,6 +220,9 @@ describe("serve --local without a Pulumi CLI: the local node engine", function (
     expect(node.mode).to.equal("basic");
     expect(node.options).to.deep.equal({});
     await svc.post("/v1/nodes/plan/preview", { mode: "nope" }).expect(400);
+    // Options are checked against the node program's config schema, as for a real node.
+    const bad = await svc.post("/v1/nodes/plan/preview", { options: { vpcCidr: "not-a-cidr" } }).expect(400);
+    expect(bad.body.error.issues[0].field).to.equal("body.options.vpcCidr");
     await svc.post("/v1/nodes/ghost/preview").expect(404);
   });
 
