@@ -61,6 +61,8 @@ export interface ExecutionEventHubOptions {
   read: (executionId: string) => Promise<ExecutionRecord>;
   /** How often a watched execution's record is read. @default 250 */
   pollMs?: number;
+  /** Finished executions whose logs are kept; older ones are rebuilt from their record when asked for again. @default 1000 */
+  maxFinished?: number;
   now?: () => Date;
 }
 
@@ -72,6 +74,7 @@ export interface ExecutionEventHubOptions {
 export class ExecutionEventHub {
   private readonly logs = new Map<string, Log>();
   private readonly polling = new Map<string, Promise<void>>();
+  private readonly finishedOrder: string[] = [];
 
   constructor(private readonly options: ExecutionEventHubOptions) {}
 
@@ -100,9 +103,22 @@ export class ExecutionEventHub {
     if (!log.finished) {
       this.append(executionId, log, diffRecord(log.observed, record));
       log.observed = observedOf(record);
-      if (isTerminalExecutionStatus(record.status)) log.finished = true;
+      if (isTerminalExecutionStatus(record.status)) {
+        log.finished = true;
+        this.finishedOrder.push(executionId);
+        this.evict();
+      }
     }
     return log;
+  }
+
+  private evict() {
+    const max = this.options.maxFinished ?? 1000;
+    while (this.finishedOrder.length > max) {
+      const oldest = this.finishedOrder.shift()!;
+      const log = this.logs.get(oldest);
+      if (log && log.listeners.size === 0) this.logs.delete(oldest);
+    }
   }
 
   private append(executionId: string, log: Log, bodies: ExecutionEventBody[]) {

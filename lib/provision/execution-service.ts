@@ -71,10 +71,19 @@ export class ExecutionService {
   private readonly now: () => Date;
 
   constructor(
-    private readonly options: { store: ProvisionStore; nodes: NodeService; runtime: WorkflowRuntime; now?: () => Date; eventPollMs?: number },
+    private readonly options: {
+      store: ProvisionStore;
+      nodes: NodeService;
+      runtime: WorkflowRuntime;
+      now?: () => Date;
+      /** How often a watched execution's record is read. @default 250 locally, 2000 on AWS */
+      eventPollMs?: number;
+    },
   ) {
     this.now = options.now ?? systemClock;
-    this.events = new ExecutionEventHub({ read: (id) => this.get(id), pollMs: options.eventPollMs, now: this.now });
+    // On AWS a reading refreshes the record from Step Functions (DescribeExecution, history pages): read less often.
+    const pollMs = options.eventPollMs ?? (options.runtime.backend === "aws" ? 2000 : 250);
+    this.events = new ExecutionEventHub({ read: (id) => this.get(id), pollMs, now: this.now });
     this.idempotency = new ExecutionIdempotencyGuard(options.store, this.now);
   }
 
