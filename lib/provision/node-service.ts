@@ -90,15 +90,22 @@ export class NodeService {
 
   /**
    * What `update` with this request would change, from the engine's preview; changes nothing and
-   * takes no operation slot (a preview writes no state). The node's stored spec is the base.
+   * records no operation. The node's stored spec is the base. It holds the node's lock while it
+   * runs (the engine's per-stack work directory is not shared), so it is refused (409) while an
+   * operation runs, and a mutating call meanwhile is too.
    */
   async preview(id: string, request: UpdateNodeRequest): Promise<PreviewResult & { spec: NodeSpec }> {
     const node = await this.get(id);
     const spec: NodeSpec = { id, mode: request.mode ?? node.mode, region: node.region, options: request.options ?? node.options };
     this.options.validateSpec?.(spec);
     await this.options.engine.ensureAvailable();
-    const result = await this.options.engine.preview(spec);
-    return { ...result, spec };
+    const lease = this.options.manager.lease(id);
+    try {
+      const result = await this.options.engine.preview(spec);
+      return { ...result, spec };
+    } finally {
+      lease.release();
+    }
   }
 
   /** Destroys the node's stack after the per-node cleanup; refuses while an execution runs unless `force`. */
