@@ -5,6 +5,7 @@ import { z } from "zod";
 import { OperationEvent, isTerminalOperationState } from "./events";
 import { ExecutionRef, ExecutionRefSchema, IdempotencyEntry, IdempotencyEntrySchema, NodeRecord, NodeRecordSchema, OperationRecord, OperationRecordSchema, WorkflowDefinitionRecord, WorkflowDefinitionRecordSchema } from "./records";
 import { ProvisionStore } from "./store";
+import type { ExecutionEvent } from "./execution-events";
 import { isConditionalCheckFailed } from "../runtime/aws/errors";
 
 export interface DynamoProvisionStoreOptions {
@@ -117,6 +118,23 @@ export class DynamoProvisionStore implements ProvisionStore {
 
   getExecutionRef(executionId: string) {
     return this.getItem(`exec#${executionId}`, "exec", ExecutionRefSchema);
+  }
+
+  async appendExecutionEvent(event: ExecutionEvent) {
+    await this.putItem({ pk: `execev#${event.executionId}`, sk: `event#${String(event.sequence).padStart(10, "0")}`, kind: "execev", data: JSON.stringify(event) });
+  }
+
+  async readExecutionEvents(executionId: string): Promise<ExecutionEvent[]> {
+    const events: ExecutionEvent[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.options.client.send(
+        new QueryCommand({ TableName: this.options.tableName, KeyConditionExpression: "pk = :pk AND begins_with(sk, :event)", ExpressionAttributeValues: { ":pk": `execev#${executionId}`, ":event": "event#" }, ConsistentRead: true, ExclusiveStartKey: start }),
+      );
+      for (const item of page.Items ?? []) events.push(JSON.parse(item.data as string) as ExecutionEvent);
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return events;
   }
 
   async putWorkflow(definition: WorkflowDefinitionRecord) {

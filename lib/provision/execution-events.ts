@@ -54,6 +54,24 @@ interface Log {
   observed: Observed;
   listeners: Set<(event: ExecutionEvent) => void>;
   finished: boolean;
+  /** Appends to the store, in order. */
+  persisted: Promise<void>;
+}
+
+/** Where event logs outlive the process (the provision store). */
+export interface ExecutionEventLogStore {
+  appendExecutionEvent(event: ExecutionEvent): Promise<void>;
+  readExecutionEvents(executionId: string): Promise<ExecutionEvent[]>;
+}
+
+/** The state a log's events lead to: what the next reading is compared with. */
+function replay(events: ExecutionEvent[]): Observed {
+  const observed: Observed = { status: "PENDING", processors: {} };
+  for (const event of events) {
+    if (event.type === "execution-status") observed.status = event.status;
+    else observed.processors[event.processorId] = event.status;
+  }
+  return observed;
 }
 
 export interface ExecutionEventHubOptions {
@@ -61,20 +79,24 @@ export interface ExecutionEventHubOptions {
   read: (executionId: string) => Promise<ExecutionRecord>;
   /** How often a watched execution's record is read. @default 250 */
   pollMs?: number;
-  /** Finished executions whose logs are kept; older ones are rebuilt from their record when asked for again. @default 1000 */
+  /** Finished executions whose logs are kept in memory; older ones are read back from `store`. @default 1000 */
   maxFinished?: number;
+  /** Persists the logs, so ids survive a restart. @default memory only */
+  store?: ExecutionEventLogStore;
   now?: () => Date;
 }
 
 /**
- * The event log of each execution this process has looked at, kept in memory: built from the
- * record's readings (the first reading fills in the path from PENDING), so ids are stable for the
- * life of the process, and a stream resumed with Last-Event-ID gets only later events.
+ * The event log of each execution: built from the record's readings (the first reading fills in the
+ * path from PENDING) and appended to the store, so ids are stable across restarts and a stream
+ * resumed with Last-Event-ID gets only later events. A log read back from the store goes on from
+ * the state its events lead to.
  */
 export class ExecutionEventHub {
   private readonly logs = new Map<string, Log>();
   private readonly polling = new Map<string, Promise<void>>();
   private readonly finishedOrder: string[] = [];
+  private readonly loading = new Map<string, Promise<Log>>();
 
   constructor(private readonly options: ExecutionEventHubOptions) {}
 
@@ -94,12 +116,7 @@ export class ExecutionEventHub {
   /** Reads the record now and appends what changed; the runtime calls it when it knows something changed. */
   async observe(executionId: string): Promise<Log> {
     const record = await this.options.read(executionId);
-    let log = this.logs.get(executionId);
-    if (!log) {
-      log = { events: [], observed: { status: "PENDING", processors: {} }, listeners: new Set(), finished: false };
-      this.logs.set(executionId, log);
-      this.append(executionId, log, [{ type: "execution-status", status: "PENDING" }]);
-    }
+    const log = await this.load(executionId);
     if (!log.finished) {
       this.append(executionId, log, diffRecord(log.observed, record));
       log.observed = observedOf(record);
@@ -112,13 +129,48 @@ export class ExecutionEventHub {
     return log;
   }
 
+  /** Executions whose logs have not reached a terminal status yet. */
+  unfinished(): string[] {
+    return [...this.logs].filter(([, log]) => !log.finished).map(([id]) => id);
+  }
+
+  /** Resolves once every event so far is in the store (service shutdown). */
+  async flush(): Promise<void> {
+    await Promise.all([...this.logs.values()].map((log) => log.persisted));
+  }
+
   private evict() {
     const max = this.options.maxFinished ?? 1000;
     while (this.finishedOrder.length > max) {
       const oldest = this.finishedOrder.shift()!;
       const log = this.logs.get(oldest);
-      if (log && log.listeners.size === 0) this.logs.delete(oldest);
+      // Dropped once its events are in the store: a later reader gets them all back from there.
+      void log?.persisted.then(() => {
+        if (this.logs.get(oldest) === log && log.listeners.size === 0) this.logs.delete(oldest);
+      });
     }
+  }
+
+  /** The log in memory, else read back from the store, else a new one starting at PENDING; one per execution even when asked for concurrently. */
+  private load(executionId: string): Promise<Log> {
+    const known = this.logs.get(executionId);
+    if (known) return Promise.resolve(known);
+    let loading = this.loading.get(executionId);
+    if (!loading) {
+      loading = (async () => {
+        const stored = (await this.options.store?.readExecutionEvents(executionId)) ?? [];
+        const events = stored.filter((e, i) => e.sequence === i + 1);
+        const log: Log = { events, observed: replay(events), listeners: new Set(), finished: false, persisted: Promise.resolve() };
+        const last = events[events.length - 1];
+        log.finished = last?.type === "execution-status" && isTerminalExecutionStatus(last.status);
+        if (!events.length) this.append(executionId, log, [{ type: "execution-status", status: "PENDING" }]);
+        this.logs.set(executionId, log);
+        if (log.finished) this.finishedOrder.push(executionId);
+        return log;
+      })().finally(() => this.loading.delete(executionId));
+      this.loading.set(executionId, loading);
+    }
+    return loading;
   }
 
   private append(executionId: string, log: Log, bodies: ExecutionEventBody[]) {
@@ -126,6 +178,9 @@ export class ExecutionEventHub {
     for (const body of bodies) {
       const event = { sequence: log.events.length + 1, timestamp: now, executionId, ...body } as ExecutionEvent;
       log.events.push(event);
+      const store = this.options.store;
+      // A failed append loses that event for a later process only; this one still streams it.
+      if (store) log.persisted = log.persisted.then(() => store.appendExecutionEvent(event)).catch(() => undefined);
       for (const listener of [...log.listeners]) listener(event);
     }
   }

@@ -83,7 +83,7 @@ export class ExecutionService {
     this.now = options.now ?? systemClock;
     // On AWS a reading refreshes the record from Step Functions (DescribeExecution, history pages): read less often.
     const pollMs = options.eventPollMs ?? (options.runtime.backend === "aws" ? 2000 : 250);
-    this.events = new ExecutionEventHub({ read: (id) => this.get(id), pollMs, now: this.now });
+    this.events = new ExecutionEventHub({ read: (id) => this.get(id), pollMs, now: this.now, store: options.store });
     this.idempotency = new ExecutionIdempotencyGuard(options.store, this.now);
   }
 
@@ -200,8 +200,11 @@ export class ExecutionService {
   }
 
   /** Service shutdown: the executions this process runs are stopped, so no record stays RUNNING. */
-  shutdown(): Promise<void> {
-    return this.options.runtime.shutdown();
+  async shutdown(): Promise<void> {
+    await this.options.runtime.shutdown();
+    // The runs' last states reach their event logs before the process goes.
+    await Promise.all(this.events.unfinished().map((id) => this.events.observe(id).catch(() => undefined)));
+    await this.events.flush();
   }
 
   private async locate(executionId: string): Promise<{ node: NodeRecord | undefined }> {

@@ -1,4 +1,5 @@
 import { OperationEvent } from "./events";
+import type { ExecutionEvent } from "./execution-events";
 import { ExecutionRef, IdempotencyEntry, NodeRecord, OperationRecord, WorkflowDefinitionRecord } from "./records";
 
 /**
@@ -25,6 +26,10 @@ export interface ProvisionStore {
   claimIdempotencyKey(entry: IdempotencyEntry): Promise<IdempotencyEntry | undefined>;
   putExecutionRef(ref: ExecutionRef): Promise<void>;
   getExecutionRef(executionId: string): Promise<ExecutionRef | undefined>;
+  /** Appends one status event of an execution; a single writer appends them in sequence order. */
+  appendExecutionEvent(event: ExecutionEvent): Promise<void>;
+  /** An execution's events in sequence order, so a restarted service resumes a stream with the same ids. */
+  readExecutionEvents(executionId: string): Promise<ExecutionEvent[]>;
   putWorkflow(definition: WorkflowDefinitionRecord): Promise<void>;
   getWorkflow(nodeId: string, name: string): Promise<WorkflowDefinitionRecord | undefined>;
   /** A node's definitions, by name. */

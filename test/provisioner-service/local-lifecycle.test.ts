@@ -309,4 +309,27 @@ describe("serve --local: shutdown and restart", function () {
     expect((await waitForOperation(svc, destroyed.body.operation.id)).state).to.equal("succeeded");
     expect(await svc.stop()).to.equal(0);
   });
+
+  it("resumes an execution's event stream after a restart with the same event ids", async () => {
+    let svc = await serveLocal(dir);
+    const created = await svc.post("/v1/nodes", { id: "resume", region: "us-east-1" }).expect(202);
+    await waitForOperation(svc, created.body.operation.id);
+    const started = await svc.post("/v1/nodes/resume/workflows/pipeline/executions", pipeline(dir)).expect(202);
+    const id = started.body.executionId;
+    const stream = svc.sse(`/v1/executions/${id}/events`);
+    await until("both processors STARTED", async () => (await svc.get(`/v1/executions/${id}`)).body, (r) => r.processors.a.status === "STARTED" && r.processors.b.status === "STARTED");
+    await svc.post(`/v1/executions/${id}/cancel`).expect(202);
+    const live = (await stream).messages;
+    expect(statusesOf(live)).to.include("CANCELING");
+    expect(await svc.stop()).to.equal(0);
+
+    svc = await serveLocal(dir);
+    try {
+      const resumed = await svc.sse(`/v1/executions/${id}/events`, { "Last-Event-ID": "2" });
+      expect(resumed.messages.map((m) => [m.id, m.data.type, m.data.status, m.data.processorId])).to.deep.equal(live.slice(2).map((m) => [m.id, m.data.type, m.data.status, m.data.processorId]));
+      expect((await svc.sse(`/v1/executions/${id}/events`, { "Last-Event-ID": String(live.length) })).status).to.equal(204);
+    } finally {
+      expect(await svc.stop()).to.equal(0);
+    }
+  });
 });
