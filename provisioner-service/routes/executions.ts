@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ValidationError } from "../../lib/errors";
+import { isTerminalExecutionStatus } from "../../lib/model/execution-record";
 import { ExecutionEvent } from "../../lib/provision/execution-events";
 import { ExecutionService } from "../../lib/provision/execution-service";
 import { defineRoute, RouteSpec } from "../route";
@@ -126,7 +127,7 @@ export function executionRoutes(deps: ExecutionRouteDeps): RouteSpec[] {
         const write = (event: ExecutionEvent) => {
           if (finished) return;
           res.write(`id: ${event.sequence}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
-          if (event.type === "execution-status" && TERMINAL.has(event.status)) {
+          if (event.type === "execution-status" && isTerminalExecutionStatus(event.status)) {
             finished = true;
             res.end();
           }
@@ -225,8 +226,6 @@ export function executionRoutes(deps: ExecutionRouteDeps): RouteSpec[] {
     }),
   ];
 }
-
-const TERMINAL = new Set(["SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT", "CANCELED"]);
 
 function afterSequence(header: string | undefined, query: string | undefined): number {
   const raw = header ?? query;

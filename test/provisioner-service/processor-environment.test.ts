@@ -1,5 +1,4 @@
 import { expect } from "chai";
-import { readFile } from "node:fs/promises";
 import { createReadyNode, removeDir, startTestService, TestService } from "./helpers";
 
 const printEnv = [process.execPath, "-e", `console.log(JSON.stringify(process.env))`];
