@@ -55,7 +55,7 @@ export function apiRoutes(deps: AppDeps): RouteSpec[] {
     ...healthRoutes({ readiness: deps.readiness }),
     ...nodeRoutes({ nodes: deps.nodes, manager: deps.manager, idempotency: deps.idempotency, retryAfterSeconds: deps.retryAfterSeconds ?? 2 }),
     ...operationRoutes({ manager: deps.manager, sseHeartbeatMs: deps.sseHeartbeatMs }),
-    ...executionRoutes({ executions: deps.executions }),
+    ...executionRoutes({ executions: deps.executions, sseHeartbeatMs: deps.sseHeartbeatMs }),
     ...costRoutes(deps.costs),
   ];
   const document = () => buildOpenApiDocument([...routes, openapiRoute(() => ({}))], { title: "compute-node provisioner", version: "1.0.0", description: "Provision compute nodes (one Pulumi stack each) and run workflows on them." });

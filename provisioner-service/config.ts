@@ -3,11 +3,12 @@ import { join, resolve } from "node:path";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { UnavailableError, ValidationError } from "../lib/errors";
 import { AutomationStackEngine } from "../lib/provision/automation-engine";
+import { LocalNodeEngine } from "../lib/provision/local-node-engine";
 import { discoverEngine } from "../lib/provision/engine-discovery";
 import { AwsWorkflowRuntime } from "../lib/provision/aws-runtime";
 import type { LocalWorkflowRuntimeOptions } from "../lib/provision/local-runtime";
 import { defaultNodeProgram, NodeProgramSource } from "../lib/provision/node-program";
-import { StackEngine } from "../lib/provision/stack-engine";
+import { NodeSpec, StackEngine } from "../lib/provision/stack-engine";
 import { ProvisionStore } from "../lib/provision/store";
 import { WorkflowRuntime } from "../lib/provision/workflow-runtime";
 import { AuthConfig } from "./auth";
@@ -37,7 +38,15 @@ export interface ServeOptions {
    * stale (30 s) instead of failing. @default 35
    */
   lockWaitSeconds?: number;
+  /**
+   * Which engine provisions nodes: `pulumi` (the Automation API), `local` (a node is a directory
+   * under the data dir; only with `local`), or `auto`: the local engine under `local` when no Pulumi
+   * CLI is found, Pulumi otherwise. @default "auto"
+   */
+  nodeEngine?: NodeEngineChoice;
 }
+
+export type NodeEngineChoice = "auto" | "local" | "pulumi";
 
 /**
  * The bearer token: `--token-file` (first line) or COMPUTE_NODE_API_TOKEN. Without one the service
@@ -80,6 +89,34 @@ export async function createDefaultService(options: ServeOptions, deps: { env: N
   } else if (!env.PULUMI_BACKEND_URL && !env.PULUMI_ACCESS_TOKEN) {
     logger.warn("no PULUMI_BACKEND_URL or PULUMI_ACCESS_TOKEN: stack state goes to the backend the Pulumi CLI is logged in to");
   }
+  const validateSpec = (spec: NodeSpec) => {
+    try {
+      program.validate(spec);
+    } catch (err) {
+      // Without the node program every node call is refused by the engine check anyway.
+      if (!(err instanceof UnavailableError)) throw err;
+    }
+  };
+  const choice = options.nodeEngine ?? "auto";
+  if (choice === "local" && !options.local)
+    throw new ValidationError([{ code: "invalid_node_engine", path: ["--node-engine"], message: "--node-engine local needs --local: local nodes run executions with the embedded runner, which only --local uses" }]);
+  const useLocalEngine = choice === "local" || (choice === "auto" && options.local && found.source === "none");
+  const runtimeRoot = join(dataDir, "runtime");
+  if (useLocalEngine) {
+    logger.info(`engine: local nodes (directories under ${runtimeRoot}; no Pulumi, no AWS)${choice === "auto" ? `; ${found.description}` : ""}`);
+    return buildService({
+      dataDir,
+      store: options.stateTable ? dynamoStore(options.stateTable, env) : undefined,
+      auth: deps.auth,
+      logger,
+      engine: new LocalNodeEngine({ root: runtimeRoot }),
+      runtime: lazyLocalRuntime({ root: runtimeRoot, inputRoot: join(dataDir, "inputs") }),
+      maxConcurrentOperations: options.maxConcurrentOperations,
+      engineInfo: { nodeEngine: "local", stateBackend: "local directories" },
+      // The same options as a real node, so what works locally is accepted on AWS.
+      validateSpec,
+    });
+  }
   logger.info(`engine: ${found.description}`);
   const engine: StackEngine = new AutomationStackEngine({
     program: (spec) => program.program(spec),
@@ -93,7 +130,7 @@ export async function createDefaultService(options: ServeOptions, deps: { env: N
     plugins: found.awsPluginInstalled ? [] : awsPlugin(),
   });
   const runtime: WorkflowRuntime = options.local
-    ? lazyLocalRuntime({ root: join(dataDir, "runtime"), inputRoot: join(dataDir, "inputs") })
+    ? lazyLocalRuntime({ root: runtimeRoot, inputRoot: join(dataDir, "inputs") })
     : new AwsWorkflowRuntime({ executionTable: options.executionsTable ?? env.COMPUTE_NODE_EXECUTIONS_TABLE, recordsDir: join(dataDir, "records") });
   return buildService({
     dataDir,
@@ -103,14 +140,8 @@ export async function createDefaultService(options: ServeOptions, deps: { env: N
     engine,
     runtime,
     maxConcurrentOperations: options.maxConcurrentOperations,
-    validateSpec: (spec) => {
-      try {
-        program.validate(spec);
-      } catch (err) {
-        // Without the node program every node call is refused by the engine check anyway.
-        if (!(err instanceof UnavailableError)) throw err;
-      }
-    },
+    engineInfo: { nodeEngine: "pulumi", stateBackend: backendKind(envVars.PULUMI_BACKEND_URL ?? env.PULUMI_BACKEND_URL, env) },
+    validateSpec,
   });
 }
 
@@ -134,6 +165,14 @@ export function lazyLocalRuntime(options: LocalWorkflowRuntimeOptions): Workflow
       return typeof value === "function" ? value.bind(real) : value;
     },
   });
+}
+
+/** The kind of Pulumi state backend, without its location (readiness is unauthenticated). */
+function backendKind(url: string | undefined, env: NodeJS.ProcessEnv): string {
+  if (url?.startsWith("file://")) return "file";
+  if (url?.startsWith("s3://")) return "s3";
+  if (url) return url.split("://")[0] || "custom";
+  return env.PULUMI_ACCESS_TOKEN ? "pulumi-cloud" : "pulumi CLI login";
 }
 
 function dynamoStore(tableName: string, env: NodeJS.ProcessEnv): ProvisionStore {

@@ -54,7 +54,7 @@ export function buildOpenApiDocument(routes: RouteSpec[], info: OpenApiInfo): Re
       summary: route.summary,
       ...(route.auth === false ? { security: [] } : {}),
       ...(parameters.length ? { parameters } : {}),
-      ...(route.body ? { requestBody: { required: true, content: { "application/json": { schema: toSchema(route.body as z.ZodTypeAny, "input") } } } } : {}),
+      ...(route.body ? { requestBody: { required: route.bodyRequired ?? true, content: { "application/json": { schema: toSchema(route.body as z.ZodTypeAny, "input") } } } } : {}),
       responses,
     };
   }

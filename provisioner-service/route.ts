@@ -30,7 +30,7 @@ export interface HttpResult {
  * document is generated from it, so the two cannot drift.
  */
 export interface RouteSpec<P = unknown, Q = unknown, B = unknown> {
-  method: "get" | "post" | "patch" | "delete";
+  method: "get" | "post" | "put" | "patch" | "delete";
   /** OpenAPI style: `/v1/nodes/{id}`. */
   path: string;
   operationId: string;
@@ -40,6 +40,8 @@ export interface RouteSpec<P = unknown, Q = unknown, B = unknown> {
   params?: z.ZodType<P>;
   query?: z.ZodType<Q>;
   body?: z.ZodType<B>;
+  /** Whether the body may be left out (its schema then accepts undefined). @default true when `body` is set */
+  bodyRequired?: boolean;
   /** Header parameters worth documenting (Idempotency-Key, Last-Event-ID). */
   headers?: { name: string; description: string; required?: boolean; pattern?: string }[];
   responses: Record<number, ResponseSpec>;

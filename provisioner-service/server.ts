@@ -32,6 +32,10 @@ export interface ServiceOptions {
   retryAfterSeconds?: number;
   sseHeartbeatMs?: number;
   now?: () => Date;
+  /** What `/readyz` says about the node engine, e.g. `{ nodeEngine: "local" }` or `{ nodeEngine: "pulumi", stateBackend: "file" }`. */
+  engineInfo?: Record<string, string>;
+  /** How often a watched execution's record is read for its event stream. @default 250 */
+  executionPollMs?: number;
 }
 
 export interface Service {
@@ -39,6 +43,8 @@ export interface Service {
   deps: AppDeps;
   /** Marks what a previous process left unfinished and starts recover operations. */
   recover(): Promise<void>;
+  /** Stops the executions this process runs (their records end ABORTED or CANCELED, never RUNNING). */
+  shutdown(): Promise<void>;
 }
 
 /** Wires store, operation manager, node and execution services and the express app; listens nowhere. */
@@ -61,7 +67,7 @@ export function buildService(options: ServiceOptions): Service {
       }),
   });
   const nodes = new NodeService({ store, manager, engine: options.engine, runtime: options.runtime, validateSpec: options.validateSpec, now });
-  const executions = new ExecutionService({ store, nodes, runtime: options.runtime, now });
+  const executions = new ExecutionService({ store, nodes, runtime: options.runtime, now, eventPollMs: options.executionPollMs });
   let recovered = false;
   const deps: AppDeps = {
     nodes,
@@ -87,6 +93,7 @@ export function buildService(options: ServiceOptions): Service {
         checks.engine = `unavailable: ${err instanceof Error ? err.message : String(err)}`;
       }
       checks.runtime = options.runtime.backend;
+      Object.assign(checks, options.engineInfo ?? {});
       return { ready: recovered && checks.store === "ok", checks };
     },
   };
@@ -96,8 +103,10 @@ export function buildService(options: ServiceOptions): Service {
     recover: async () => {
       const started = await nodes.recover();
       for (const op of started) options.logger.warn("recovering an interrupted operation", { operationId: op.id, nodeId: op.nodeId, interruptedOperationId: op.recoversOperationId });
+      for (const executionId of await executions.recover()) options.logger.warn("marked an interrupted execution FAILED", { executionId });
       recovered = true;
     },
+    shutdown: () => executions.shutdown(),
   };
 }
 
@@ -133,7 +142,7 @@ export async function startServer(service: Service, listen: { port: number; host
     close: async () => {
       const closed = new Promise<void>((r) => server.close(() => r()));
       server.closeIdleConnections();
-      await service.deps.manager.shutdown();
+      await Promise.all([service.deps.manager.shutdown(), service.shutdown()]);
       server.closeAllConnections();
       await closed;
     },

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { EngineEvent, InlineProgramArgs, LocalWorkspaceOptions, OutputMap, PulumiFn, Stack, StackSettings } from "@pulumi/pulumi/automation";
 import { ComputeNodeError, ConflictError, NotFoundError, UnavailableError } from "../errors";
 import { EngineEventBody } from "./events";
-import { NodeSpec, RefreshStackOptions, StackChangeResult, StackEngine, StackOperationOptions, StackOutputs } from "./stack-engine";
+import { NodeSpec, PreviewResult, PreviewStep, RefreshStackOptions, StackChangeResult, StackEngine, StackOperationOptions, StackOutputs } from "./stack-engine";
 
 /** The Automation API calls the engine makes; swapped in tests that run without the Pulumi CLI. */
 export interface AutomationApi {
@@ -93,10 +93,17 @@ export class AutomationStackEngine implements StackEngine {
     });
   }
 
-  preview(node: NodeSpec, options: StackOperationOptions = {}) {
+  preview(node: NodeSpec, options: StackOperationOptions = {}): Promise<PreviewResult> {
     return this.withStack(node, "createOrSelect", async (stack) => {
-      const result = await stack.preview(commandOptions(options));
-      return { resourceChanges: { ...result.changeSummary } as Record<string, number> };
+      // The per-resource steps are the preview's resource-pre events (names of changed properties only).
+      const steps: PreviewStep[] = [];
+      const onEvent: StackOperationOptions["onEvent"] = (event) => {
+        if (event.type === "resource-pre" && !event.resourceType.startsWith("pulumi:pulumi:"))
+          steps.push({ urn: event.urn, resourceType: event.resourceType, op: event.op, ...(event.diffs ? { diffs: event.diffs } : {}) });
+        options.onEvent?.(event);
+      };
+      const result = await stack.preview(commandOptions({ ...options, onEvent }));
+      return { resourceChanges: { ...result.changeSummary } as Record<string, number>, steps };
     });
   }
 

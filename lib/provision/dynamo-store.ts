@@ -1,10 +1,11 @@
 import { createHash } from "node:crypto";
-import { GetCommand, PutCommand, QueryCommand, ScanCommand, DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, ScanCommand, DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
 import { z } from "zod";
 import { OperationEvent, isTerminalOperationState } from "./events";
-import { ExecutionRef, ExecutionRefSchema, IdempotencyEntry, IdempotencyEntrySchema, NodeRecord, NodeRecordSchema, OperationRecord, OperationRecordSchema } from "./records";
+import { ExecutionRef, ExecutionRefSchema, IdempotencyEntry, IdempotencyEntrySchema, NodeRecord, NodeRecordSchema, OperationRecord, OperationRecordSchema, WorkflowDefinitionRecord, WorkflowDefinitionRecordSchema } from "./records";
 import { ProvisionStore } from "./store";
+import type { ExecutionEvent } from "./execution-events";
 import { isConditionalCheckFailed } from "../runtime/aws/errors";
 
 export interface DynamoProvisionStoreOptions {
@@ -117,6 +118,49 @@ export class DynamoProvisionStore implements ProvisionStore {
 
   getExecutionRef(executionId: string) {
     return this.getItem(`exec#${executionId}`, "exec", ExecutionRefSchema);
+  }
+
+  async appendExecutionEvent(event: ExecutionEvent) {
+    await this.putItem({ pk: `execev#${event.executionId}`, sk: `event#${String(event.sequence).padStart(10, "0")}`, kind: "execev", data: JSON.stringify(event) });
+  }
+
+  async readExecutionEvents(executionId: string): Promise<ExecutionEvent[]> {
+    const events: ExecutionEvent[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.options.client.send(
+        new QueryCommand({ TableName: this.options.tableName, KeyConditionExpression: "pk = :pk AND begins_with(sk, :event)", ExpressionAttributeValues: { ":pk": `execev#${executionId}`, ":event": "event#" }, ConsistentRead: true, ExclusiveStartKey: start }),
+      );
+      for (const item of page.Items ?? []) events.push(JSON.parse(item.data as string) as ExecutionEvent);
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return events;
+  }
+
+  async putWorkflow(definition: WorkflowDefinitionRecord) {
+    const parsed = WorkflowDefinitionRecordSchema.parse(definition);
+    await this.putItem({ pk: `wf#${parsed.nodeId}`, sk: `wf#${parsed.name}`, kind: "wf", data: JSON.stringify(parsed) });
+  }
+
+  getWorkflow(nodeId: string, name: string) {
+    return this.getItem(`wf#${nodeId}`, `wf#${name}`, WorkflowDefinitionRecordSchema);
+  }
+
+  async listWorkflows(nodeId: string): Promise<WorkflowDefinitionRecord[]> {
+    const out: WorkflowDefinitionRecord[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.options.client.send(
+        new QueryCommand({ TableName: this.options.tableName, KeyConditionExpression: "pk = :pk AND begins_with(sk, :wf)", ExpressionAttributeValues: { ":pk": `wf#${nodeId}`, ":wf": "wf#" }, ConsistentRead: true, ExclusiveStartKey: start }),
+      );
+      for (const item of page.Items ?? []) out.push(WorkflowDefinitionRecordSchema.parse(JSON.parse(item.data as string)));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return out.sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  async deleteWorkflow(nodeId: string, name: string) {
+    await this.options.client.send(new DeleteCommand({ TableName: this.options.tableName, Key: { pk: `wf#${nodeId}`, sk: `wf#${name}` } }));
   }
 
   private async getItem<S extends z.ZodTypeAny>(pk: string, sk: string, schema: S): Promise<z.output<S> | undefined> {

@@ -1,10 +1,11 @@
 import { createHash, randomBytes } from "node:crypto";
-import { appendFile, mkdir, readFile, readdir, rename, writeFile } from "node:fs/promises";
+import { appendFile, mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { OperationEvent, isTerminalOperationState } from "./events";
-import { ExecutionRef, ExecutionRefSchema, IdempotencyEntry, IdempotencyEntrySchema, NodeRecord, NodeRecordSchema, OperationRecord, OperationRecordSchema } from "./records";
+import { ExecutionRef, ExecutionRefSchema, IdempotencyEntry, IdempotencyEntrySchema, NodeRecord, NodeRecordSchema, OperationRecord, OperationRecordSchema, WorkflowDefinitionRecord, WorkflowDefinitionRecordSchema } from "./records";
 import { ProvisionStore } from "./store";
+import type { ExecutionEvent } from "./execution-events";
 
 // Ids become file names; anything else is refused before it reaches the file system.
 const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -95,6 +96,47 @@ export class FileProvisionStore implements ProvisionStore {
     return this.readJson(this.path("executions", executionId), ExecutionRefSchema);
   }
 
+  async appendExecutionEvent(event: ExecutionEvent) {
+    await mkdir(join(this.root, "execution-events"), { recursive: true });
+    await appendFile(this.executionEventsPath(event.executionId), JSON.stringify(event) + "\n");
+  }
+
+  async readExecutionEvents(executionId: string): Promise<ExecutionEvent[]> {
+    if (!SAFE_NAME.test(executionId)) return [];
+    const text = await readFile(this.executionEventsPath(executionId), "utf8").catch(notFoundAs(""));
+    return parseLines<ExecutionEvent>(text);
+  }
+
+  private executionEventsPath(executionId: string): string {
+    if (!SAFE_NAME.test(executionId)) throw new Error(`internal: unsafe execution id "${executionId}" reached the file store`);
+    return join(this.root, "execution-events", `${executionId}.ndjson`);
+  }
+
+  async putWorkflow(definition: WorkflowDefinitionRecord) {
+    await this.writeJson(this.workflowPath(definition.nodeId, definition.name), WorkflowDefinitionRecordSchema.parse(definition));
+  }
+
+  async getWorkflow(nodeId: string, name: string) {
+    if (!SAFE_NAME.test(nodeId) || !SAFE_NAME.test(name)) return undefined;
+    return this.readJson(this.workflowPath(nodeId, name), WorkflowDefinitionRecordSchema);
+  }
+
+  async listWorkflows(nodeId: string) {
+    if (!SAFE_NAME.test(nodeId)) return [];
+    const all = await this.readAll(join("workflows", nodeId), WorkflowDefinitionRecordSchema);
+    return all.sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  async deleteWorkflow(nodeId: string, name: string) {
+    if (!SAFE_NAME.test(nodeId) || !SAFE_NAME.test(name)) return;
+    await rm(this.workflowPath(nodeId, name), { force: true });
+  }
+
+  private workflowPath(nodeId: string, name: string): string {
+    if (!SAFE_NAME.test(nodeId) || !SAFE_NAME.test(name)) throw new Error(`internal: unsafe workflow key "${nodeId}/${name}" reached the file store`);
+    return join(this.root, "workflows", nodeId, `${name}.json`);
+  }
+
   private path(kind: string, id: string): string {
     if (!SAFE_NAME.test(id)) throw new Error(`internal: unsafe ${kind} id "${id}" reached the file store`);
     return join(this.root, kind, `${id}.json`);
@@ -133,6 +175,20 @@ export class FileProvisionStore implements ProvisionStore {
     await writeFile(tmp, JSON.stringify(value, null, 2));
     await rename(tmp, file);
   }
+}
+
+/** One JSON value per line; a crash mid-append tears only the last line, which is skipped. */
+function parseLines<T>(text: string): T[] {
+  const out: T[] = [];
+  for (const line of text.split("\n")) {
+    if (!line) continue;
+    try {
+      out.push(JSON.parse(line) as T);
+    } catch {
+      // torn last line
+    }
+  }
+  return out;
 }
 
 function notFoundAs<T>(fallback: T) {

@@ -62,12 +62,53 @@ export class IdempotencyGuard {
   private async runOnce(key: string, fingerprint: string, action: () => Promise<OperationRecord>) {
     const bound = await this.store.getIdempotencyKey(key);
     if (bound) {
-      if (bound.fingerprint !== fingerprint) throw new IdempotencyKeyReusedError(key);
+      if (bound.fingerprint !== fingerprint || !bound.operationId) throw new IdempotencyKeyReusedError(key);
       return { operation: await this.getOperation(bound.operationId), replayed: true };
     }
     const operation = await action();
     const existing = await this.store.claimIdempotencyKey({ key, fingerprint, operationId: operation.id, createdAt: this.now().toISOString() });
     if (existing && existing.operationId !== operation.id) throw new Error(`internal: Idempotency-Key "${key}" was bound by another process meanwhile`);
     return { operation, replayed: false };
+  }
+}
+
+/**
+ * The same contract for `POST …/executions`: the first start with a key binds it to its execution;
+ * a repeat with the same request gets that execution back without a second start; a repeat with
+ * another request is refused (422). A start that fails binds nothing.
+ */
+export class ExecutionIdempotencyGuard {
+  private readonly inFlight = new Map<string, Promise<{ executionId: string; replayed: boolean }>>();
+
+  constructor(
+    private readonly store: ProvisionStore,
+    private readonly now: Clock = systemClock,
+  ) {}
+
+  async run(key: string, fingerprint: string, start: () => Promise<string>): Promise<{ executionId: string; replayed: boolean }> {
+    const pending = this.inFlight.get(key);
+    if (pending) {
+      await pending.catch(() => undefined);
+      return this.run(key, fingerprint, start);
+    }
+    const result = this.runOnce(key, fingerprint, start);
+    this.inFlight.set(key, result);
+    try {
+      return await result;
+    } finally {
+      this.inFlight.delete(key);
+    }
+  }
+
+  private async runOnce(key: string, fingerprint: string, start: () => Promise<string>) {
+    const bound = await this.store.getIdempotencyKey(key);
+    if (bound) {
+      if (bound.fingerprint !== fingerprint || !bound.executionId) throw new IdempotencyKeyReusedError(key);
+      return { executionId: bound.executionId, replayed: true };
+    }
+    const executionId = await start();
+    const existing = await this.store.claimIdempotencyKey({ key, fingerprint, executionId, createdAt: this.now().toISOString() });
+    if (existing && existing.executionId !== executionId) throw new Error(`internal: Idempotency-Key "${key}" was bound by another process meanwhile`);
+    return { executionId, replayed: false };
   }
 }

@@ -3,7 +3,7 @@ import { DeploymentMode } from "../model/mode";
 import { OperationKind } from "./events";
 import { NodeLease, OperationContext, OperationManager } from "./operation-manager";
 import { NodeRecord, NodeStatus, OperationRecord } from "./records";
-import { NodeSpec, StackEngine, StackOperationOptions, StackOutputs } from "./stack-engine";
+import { NodeSpec, PreviewResult, StackEngine, StackOperationOptions, StackOutputs } from "./stack-engine";
 import { ProvisionStore } from "./store";
 import { WorkflowRuntime } from "./workflow-runtime";
 import { systemClock } from "../clock";
@@ -88,6 +88,26 @@ export class NodeService {
     );
   }
 
+  /**
+   * What `update` with this request would change, from the engine's preview; changes nothing and
+   * records no operation. The node's stored spec is the base. It holds the node's lock while it
+   * runs (the engine's per-stack work directory is not shared), so it is refused (409) while an
+   * operation runs, and a mutating call meanwhile is too.
+   */
+  async preview(id: string, request: UpdateNodeRequest): Promise<PreviewResult & { spec: NodeSpec }> {
+    const node = await this.get(id);
+    const spec: NodeSpec = { id, mode: request.mode ?? node.mode, region: node.region, options: request.options ?? node.options };
+    this.options.validateSpec?.(spec);
+    await this.options.engine.ensureAvailable();
+    const lease = this.options.manager.lease(id);
+    try {
+      const result = await this.options.engine.preview(spec);
+      return { ...result, spec };
+    } finally {
+      lease.release();
+    }
+  }
+
   /** Destroys the node's stack after the per-node cleanup; refuses while an execution runs unless `force`. */
   async destroy(id: string, options: { force: boolean }): Promise<NodeOperationResult> {
     const node = await this.get(id);
@@ -105,6 +125,8 @@ export class NodeService {
         throw err;
       });
       await this.saveNode({ ...current, status: "destroyed", outputs: undefined, secretOutputs: undefined });
+      // Its workflow definitions went with it: a node created again under the same id starts without them.
+      for (const workflow of await this.options.store.listWorkflows(id)) await this.options.store.deleteWorkflow(id, workflow.name);
       return result;
     });
   }

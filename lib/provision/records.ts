@@ -57,7 +57,10 @@ export type NodeRecord = z.infer<typeof NodeRecordSchema>;
 export const IdempotencyEntrySchema = z.object({
   key: z.string(),
   fingerprint: z.string(),
-  operationId: z.string(),
+  /** The operation a node call started; absent for a key bound to an execution start. */
+  operationId: z.string().optional(),
+  /** The execution a `POST …/executions` started. */
+  executionId: z.string().optional(),
   createdAt: z.string(),
 });
 export type IdempotencyEntry = z.infer<typeof IdempotencyEntrySchema>;
@@ -70,3 +73,21 @@ export const ExecutionRefSchema = z.object({
   createdAt: z.string(),
 });
 export type ExecutionRef = z.infer<typeof ExecutionRefSchema>;
+
+/** A workflow definition registered on a node with `PUT /v1/nodes/{id}/workflows/{name}`. */
+export const WorkflowDefinitionRecordSchema = z.object({
+  nodeId: z.string(),
+  name: z.string(),
+  /** The workflow as given (its `name` is the definition's). */
+  workflow: z.record(z.string(), z.unknown()),
+  /** The registrations as given; absent means every processor defaults to ECS. */
+  processors: z.array(z.record(z.string(), z.unknown())).optional(),
+  /** sha256 of the workflow and registrations (canonical JSON): what `changed` compares locally. */
+  contentHash: z.string(),
+  /** sha256 of the compiled main and child definitions. */
+  definitionHash: z.string().optional(),
+  stateMachineArn: z.string().optional(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type WorkflowDefinitionRecord = z.infer<typeof WorkflowDefinitionRecordSchema>;

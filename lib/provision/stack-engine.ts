@@ -34,6 +34,22 @@ export interface StackChangeResult {
   outputs: StackOutputs;
 }
 
+/** One planned resource change of a preview. */
+export interface PreviewStep {
+  urn: string;
+  resourceType: string;
+  /** `create`, `update`, `replace`, `delete`, `same`… */
+  op: string;
+  /** Names of the properties that change (never their values). */
+  diffs?: string[];
+}
+
+export interface PreviewResult {
+  resourceChanges: Record<string, number>;
+  /** Per-resource steps, where the engine reports them. */
+  steps?: PreviewStep[];
+}
+
 /** Options of {@link StackEngine.refresh}. */
 export interface RefreshStackOptions extends StackOperationOptions {
   /** Drop pending creates an interrupted update left in the state (they would block the next update). @default false */
@@ -51,7 +67,8 @@ export interface StackEngine {
   /** Resolves when operations can run; rejects with UnavailableError naming what to install otherwise. */
   ensureAvailable(): Promise<void>;
   up(node: NodeSpec, options?: StackOperationOptions): Promise<StackChangeResult>;
-  preview(node: NodeSpec, options?: StackOperationOptions): Promise<{ resourceChanges: Record<string, number> }>;
+  /** Plans the change `up` would make, changing nothing. */
+  preview(node: NodeSpec, options?: StackOperationOptions): Promise<PreviewResult>;
   refresh(node: NodeSpec, options?: RefreshStackOptions): Promise<StackChangeResult>;
   /** Deletes every resource and then the stack itself. */
   destroy(node: NodeSpec, options?: StackOperationOptions): Promise<{ resourceChanges: Record<string, number> }>;

@@ -1,5 +1,6 @@
 import { OperationEvent } from "./events";
-import { ExecutionRef, IdempotencyEntry, NodeRecord, OperationRecord } from "./records";
+import type { ExecutionEvent } from "./execution-events";
+import { ExecutionRef, IdempotencyEntry, NodeRecord, OperationRecord, WorkflowDefinitionRecord } from "./records";
 
 /**
  * Where the provisioner keeps its state so that a restart loses nothing: nodes, operations with
@@ -25,4 +26,13 @@ export interface ProvisionStore {
   claimIdempotencyKey(entry: IdempotencyEntry): Promise<IdempotencyEntry | undefined>;
   putExecutionRef(ref: ExecutionRef): Promise<void>;
   getExecutionRef(executionId: string): Promise<ExecutionRef | undefined>;
+  /** Appends one status event of an execution; a single writer appends them in sequence order. */
+  appendExecutionEvent(event: ExecutionEvent): Promise<void>;
+  /** An execution's events in sequence order, so a restarted service resumes a stream with the same ids. */
+  readExecutionEvents(executionId: string): Promise<ExecutionEvent[]>;
+  putWorkflow(definition: WorkflowDefinitionRecord): Promise<void>;
+  getWorkflow(nodeId: string, name: string): Promise<WorkflowDefinitionRecord | undefined>;
+  /** A node's definitions, by name. */
+  listWorkflows(nodeId: string): Promise<WorkflowDefinitionRecord[]>;
+  deleteWorkflow(nodeId: string, name: string): Promise<void>;
 }

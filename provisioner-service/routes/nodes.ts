@@ -5,7 +5,7 @@ import { OperationManager } from "../../lib/provision/operation-manager";
 import { OperationRecord } from "../../lib/provision/records";
 import { defineRoute, HandlerContext, RouteSpec } from "../route";
 import { IdParamsSchema } from "../schemas/common";
-import { CreateNodeBodySchema, DestroyQuerySchema, NodeDetailSchema, NodeListSchema, NodeOperationResponseSchema, UpdateNodeBodySchema } from "../schemas/nodes";
+import { CreateNodeBodySchema, DestroyQuerySchema, NodeDetailSchema, NodeListSchema, NodeOperationResponseSchema, NodePreviewSchema, PreviewNodeBodySchema, UpdateNodeBodySchema } from "../schemas/nodes";
 import { errorResponses, idempotencyKeyOf, OPERATION_HEADERS, operationAccepted } from "./responses";
 
 export interface NodeRouteDeps {
@@ -81,6 +81,20 @@ export function nodeRoutes(deps: NodeRouteDeps): RouteSpec[] {
       headers: [IDEMPOTENCY_HEADER],
       responses: { ...accepted, ...errorResponses(400, 401, 404, 409, 413, 415, 422, 503) },
       handler: (ctx) => mutation(ctx, ctx.params.id, () => deps.nodes.update(ctx.params.id, ctx.body)),
+    }),
+    defineRoute<z.output<typeof IdParamsSchema>, Record<string, never>, z.output<typeof PreviewNodeBodySchema>>({
+      method: "post",
+      path: "/v1/nodes/{id}/preview",
+      operationId: "previewNode",
+      summary: "Plan a change (the body a PATCH would send, or nothing for the stored spec) with the engine's preview; changes nothing.",
+      params: IdParamsSchema,
+      body: PreviewNodeBodySchema,
+      bodyRequired: false,
+      responses: { 200: { description: "The planned resource changes.", schema: NodePreviewSchema }, ...errorResponses(400, 401, 404, 409, 413, 415, 503) },
+      handler: async ({ params, body }) => {
+        const { spec, resourceChanges, steps } = await deps.nodes.preview(params.id, body ?? {});
+        return { status: 200, body: { nodeId: spec.id, mode: spec.mode, resourceChanges, ...(steps ? { steps } : {}) } };
+      },
     }),
     defineRoute<z.output<typeof IdParamsSchema>, z.output<typeof DestroyQuerySchema>>({
       method: "delete",

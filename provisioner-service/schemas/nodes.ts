@@ -43,3 +43,29 @@ export const DestroyQuerySchema = z
     force: z.enum(["true", "false"]).default("false").describe("Destroy even while an execution runs: the per-node cleanup stops it first."),
   })
   .strict();
+
+/** `POST /v1/nodes/{id}/preview`: the change to plan, as for PATCH; absent plans the stored spec (drift). */
+export const PreviewNodeBodySchema = z
+  .object({
+    mode: DeploymentModeSchema.optional(),
+    options: NodeOptionsSchema.optional(),
+  })
+  .strict()
+  .optional()
+  .meta({ id: "PreviewNodeRequest", description: "The fields a PATCH would give; absent fields keep the stored ones." });
+
+export const PreviewStepSchema = z.object({
+  urn: z.string(),
+  resourceType: z.string(),
+  op: z.string().describe("create, update, replace, delete, same…"),
+  diffs: z.array(z.string()).optional().describe("Names of the properties that change (never their values)."),
+});
+
+export const NodePreviewSchema = z
+  .object({
+    nodeId: z.string(),
+    mode: DeploymentModeSchema,
+    resourceChanges: z.record(z.string(), z.number()).describe("Planned changes per operation type."),
+    steps: z.array(PreviewStepSchema).optional().describe("Per-resource steps, where the engine reports them."),
+  })
+  .meta({ id: "NodePreview" });

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { createReadyNode, removeDir, startTestService, TestService, waitForOperation } from "./helpers";
+import { createReadyNode, removeDir, startTestService, TestService, TOKEN, waitForOperation } from "./helpers";
 
 const node = (script: string) => [process.execPath, "-e", script];
 const writeOutput = node(`require("fs").writeFileSync(require("path").join(process.env.OUTPUT_DIR, "out.txt"), "ok")`);
@@ -75,6 +75,20 @@ describe("provisioner service: workflow executions", () => {
     const record = (await svc.get(`/v1/executions/${executionId}`).expect(200)).body;
     expect(record.status).to.equal("ABORTED");
     expect((await svc.get("/v1/nodes/wf-4").expect(404)).body.error.message).to.include("destroyed");
+  });
+
+  it("keeps an idle event stream open with heartbeat comments until the execution ends", async () => {
+    await createReadyNode(svc, "wf-6");
+    const started = await svc.post("/v1/nodes/wf-6/workflows/idle/executions", workflowBody({ a: sleepLong })).expect(202);
+    const res = await fetch(`${svc.url}/v1/executions/${started.body.executionId}/events`, { headers: { Authorization: `Bearer ${TOKEN}` } });
+    expect(res.headers.get("content-type")).to.match(/^text\/event-stream/);
+    const reader = res.body!.getReader();
+    let text = "";
+    while (!text.includes(": keep-alive")) text += new TextDecoder().decode((await reader.read()).value);
+    await svc.post(`/v1/executions/${started.body.executionId}/cancel`).expect(202);
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) text += new TextDecoder().decode(chunk.value);
+    const last = text.trim().split("\n\n").filter((block) => block.includes("data: ")).pop()!;
+    expect(JSON.parse(last.split("data: ")[1])).to.include({ type: "execution-status", status: "CANCELED" });
   });
 
   it("keeps a local inputDir inside the service's input root", async () => {

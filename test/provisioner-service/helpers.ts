@@ -22,6 +22,7 @@ export interface TestService {
   get(path: string): request.Test;
   post(path: string, body?: unknown): request.Test;
   patch(path: string, body?: unknown): request.Test;
+  put(path: string, body?: unknown): request.Test;
   del(path: string): request.Test;
   close(): Promise<void>;
   /** Stops answering without finishing or cancelling anything, as a killed process would. */
@@ -69,6 +70,7 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
     get: (path) => auth(request(server.url).get(path)),
     post: (path, body) => auth(request(server.url).post(path)).send(body as object),
     patch: (path, body) => auth(request(server.url).patch(path)).send(body as object),
+    put: (path, body) => auth(request(server.url).put(path)).send(body as object),
     del: (path) => auth(request(server.url).delete(path)),
     close: () => server.close(),
     crash: async () => {

@@ -160,4 +160,21 @@ describe("provisioner service: nodes", () => {
     const ready = await svc.get("/readyz").expect(200);
     expect(ready.body.checks.engine).to.match(/^unavailable: .*Pulumi CLI/);
   });
+
+  it("previews a change with the engine without changing the node, and refuses while an operation holds the node", async () => {
+    await createReadyNode(svc, "pre-1");
+    const before = svc.engine.calls.filter((c) => c.kind === "up").length;
+    const planned = (await svc.post("/v1/nodes/pre-1/preview", { mode: "compliant" }).expect(200)).body;
+    expect(planned).to.include({ nodeId: "pre-1", mode: "compliant" });
+    expect(planned.resourceChanges).to.be.an("object");
+    expect(svc.engine.calls.filter((c) => c.kind === "up").length).to.equal(before);
+    expect((await svc.get("/v1/nodes/pre-1").expect(200)).body.mode).to.equal("basic");
+
+    const hold = svc.engine.holdNext("pre-1", "up");
+    const update = await svc.patch("/v1/nodes/pre-1", { options: { gpu: true } }).expect(202);
+    const busy = await svc.post("/v1/nodes/pre-1/preview").expect(409);
+    expect(busy.body.error.holderId).to.equal(update.body.operation.id);
+    hold.release();
+    await waitForOperation(svc, update.body.operation.id);
+  });
 });

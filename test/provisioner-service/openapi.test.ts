@@ -38,6 +38,15 @@ describe("provisioner service: OpenAPI document", () => {
       "post /v1/operations/{id}/cancel",
       "post /v1/nodes/{id}/workflows/{name}/executions",
       "get /v1/executions/{id}",
+      "get /v1/nodes/{id}/executions",
+      "get /v1/executions/{id}/events",
+      "post /v1/executions/{id}/cancel",
+      "get /v1/executions/{id}/processors/{pid}/logs",
+      "put /v1/nodes/{id}/workflows/{name}",
+      "get /v1/nodes/{id}/workflows/{name}",
+      "delete /v1/nodes/{id}/workflows/{name}",
+      "get /v1/nodes/{id}/workflows",
+      "post /v1/nodes/{id}/preview",
       "get /healthz",
       "get /readyz",
       "get /openapi.json",
@@ -110,5 +119,51 @@ describe("provisioner service: OpenAPI document", () => {
     check("get", "/v1/operations/{id}/events", await svc.get(`/v1/operations/${destroy.body.operation.id}/events`).set("Last-Event-ID", "999"));
     check("get", "/openapi.json", await svc.get("/openapi.json"));
     await createReadyNode(svc, "doc-3");
+  });
+
+  it("matches every response of the execution, workflow and preview routes", async () => {
+    const ajv = new Ajv2020({ strict: false, validateFormats: false });
+    for (const [name, schema] of Object.entries(doc.components.schemas)) ajv.addSchema(schema as object, `#/components/schemas/${name}`);
+    const check = (method: string, template: string, res: request.Response) => {
+      const documented = doc.paths[template][method].responses[String(res.status)];
+      expect(documented, `${method} ${template} answered ${res.status}, which is not documented`).to.not.equal(undefined);
+      const content = documented.content?.["application/json"];
+      if (!content) return res;
+      const validate = ajv.compile(content.schema);
+      expect(validate(res.body), `${method} ${template} ${res.status}: ${JSON.stringify(validate.errors)}`).to.equal(true);
+      return res;
+    };
+    await createReadyNode(svc, "doc-4");
+    const writeOut = ["/bin/sh", "-c", 'echo hi; echo ok > "$OUTPUT_DIR/out.txt"'];
+    const body = { workflow: { name: "w", processors: [{ id: "a", sourceUrl: "local/a" }] }, processors: [{ sourceUrl: "local/a", localCommand: writeOut }] };
+    check("put", "/v1/nodes/{id}/workflows/{name}", await svc.put("/v1/nodes/doc-4/workflows/w", body));
+    check("put", "/v1/nodes/{id}/workflows/{name}", await svc.put("/v1/nodes/doc-4/workflows/w", body));
+    check("put", "/v1/nodes/{id}/workflows/{name}", await svc.put("/v1/nodes/doc-4/workflows/w", { workflow: { processors: [] } }));
+    check("get", "/v1/nodes/{id}/workflows/{name}", await svc.get("/v1/nodes/doc-4/workflows/w"));
+    check("get", "/v1/nodes/{id}/workflows/{name}", await svc.get("/v1/nodes/doc-4/workflows/none"));
+    check("get", "/v1/nodes/{id}/workflows", await svc.get("/v1/nodes/doc-4/workflows"));
+    const started = check("post", "/v1/nodes/{id}/workflows/{name}/executions", await svc.post("/v1/nodes/doc-4/workflows/w/executions", {}).set("Idempotency-Key", "doc-exec"));
+    check("post", "/v1/nodes/{id}/workflows/{name}/executions", await svc.post("/v1/nodes/doc-4/workflows/w/executions", {}).set("Idempotency-Key", "doc-exec"));
+    check("post", "/v1/nodes/{id}/workflows/{name}/executions", await svc.post("/v1/nodes/doc-4/workflows/w/executions", body).set("Idempotency-Key", "doc-exec"));
+    const id = started.body.executionId;
+    for (let i = 0; i < 1000; i++) {
+      const record = check("get", "/v1/executions/{id}", await svc.get(`/v1/executions/${id}`));
+      if (["SUCCEEDED", "FAILED"].includes(record.body.status)) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    check("get", "/v1/nodes/{id}/executions", await svc.get("/v1/nodes/doc-4/executions?limit=1"));
+    check("get", "/v1/nodes/{id}/executions", await svc.get("/v1/nodes/doc-4/executions?cursor=zzz"));
+    check("get", "/v1/nodes/{id}/executions", await svc.get("/v1/nodes/none/executions"));
+    check("post", "/v1/executions/{id}/cancel", await svc.post(`/v1/executions/${id}/cancel`));
+    check("post", "/v1/executions/{id}/cancel", await svc.post("/v1/executions/none/cancel"));
+    check("get", "/v1/executions/{id}/events", await svc.get(`/v1/executions/${id}/events`));
+    check("get", "/v1/executions/{id}/events", await svc.get(`/v1/executions/${id}/events`).set("Last-Event-ID", "999"));
+    check("get", "/v1/executions/{id}/events", await svc.get(`/v1/executions/${id}/events`).set("Last-Event-ID", "x"));
+    check("get", "/v1/executions/{id}/processors/{pid}/logs", await svc.get(`/v1/executions/${id}/processors/a/logs`));
+    check("get", "/v1/executions/{id}/processors/{pid}/logs", await svc.get(`/v1/executions/${id}/processors/zz/logs`));
+    check("post", "/v1/nodes/{id}/preview", await svc.post("/v1/nodes/doc-4/preview", { mode: "secure" }));
+    check("post", "/v1/nodes/{id}/preview", await svc.post("/v1/nodes/none/preview"));
+    check("delete", "/v1/nodes/{id}/workflows/{name}", await svc.del("/v1/nodes/doc-4/workflows/w"));
+    check("delete", "/v1/nodes/{id}/workflows/{name}", await svc.del("/v1/nodes/doc-4/workflows/w"));
   });
 });

@@ -1,5 +1,4 @@
 import { expect } from "chai";
-import { readFile } from "node:fs/promises";
 import { createReadyNode, removeDir, startTestService, TestService } from "./helpers";
 
 const printEnv = [process.execPath, "-e", `console.log(JSON.stringify(process.env))`];
@@ -33,7 +32,8 @@ describe("provisioner service: processor environment", () => {
       if (!["SUCCEEDED", "FAILED"].includes(record.status)) await new Promise((r) => setTimeout(r, 20));
     }
     expect(record.status).to.equal("SUCCEEDED");
-    const log = await readFile(record.processors.a.logFile, "utf8");
+    expect(record.processors.a).to.not.have.property("logFile");
+    const log = (await svc.get(`/v1/executions/${started.body.executionId}/processors/a/logs`).expect(200)).text;
     const printed = JSON.parse(log.split("\n").find((line) => line.startsWith("{"))!) as Record<string, string>;
     expect(printed).to.have.property("OUTPUT_DIR");
     for (const [name, value] of Object.entries(hostSecrets)) {

@@ -28,7 +28,7 @@ describe("compute-node serve", () => {
     expect(err.join("")).to.include("COMPUTE_NODE_API_TOKEN").and.include("--insecure-no-auth");
   });
 
-  it("runs the API locally without the Pulumi CLI: health answers, node calls get 503 saying what to install", async () => {
+  it("answers node calls with 503 saying what to install when the Pulumi engine is chosen and no Pulumi CLI is found", async () => {
     const tokenFile = join(dir, "token");
     await writeFile(tokenFile, "file-token-0123456789\n", { mode: 0o600 });
     // An empty PATH and an empty engine cache (not the checkout's .engine/): no pulumi binary can be found.
@@ -38,7 +38,7 @@ describe("compute-node serve", () => {
     const stopped = new Promise<void>((r) => (stop = r));
     const listening = new Promise<void>((ready) => {
       void runServe(
-        { port: 0, host: "127.0.0.1", local: true, dataDir: join(dir, "data"), tokenFile, insecureNoAuth: false, maxConcurrentOperations: 2 },
+        { port: 0, host: "127.0.0.1", local: true, dataDir: join(dir, "data"), tokenFile, insecureNoAuth: false, maxConcurrentOperations: 2, nodeEngine: "pulumi" },
         io,
         { onListening: (s) => ((server = s), ready()), stopped },
       );
@@ -62,6 +62,15 @@ describe("compute-node serve", () => {
     const lines = out.join("").trim().split("\n").map((l) => JSON.parse(l));
     expect(lines.some((l) => l.msg === "listening")).to.equal(true);
     expect(out.join("")).to.not.include("file-token-0123456789");
+  });
+
+  it("refuses --node-engine local without --local, and an unknown engine, as invalid input naming the option", async () => {
+    const { io, err } = captureIo({ PATH: process.env.PATH }, dir);
+    const args = ["node", "compute-node", "serve", "--insecure-no-auth", "--data-dir", join(dir, "data"), "--port", "0"];
+    expect(await main([...args, "--node-engine", "local"], io)).to.equal(2);
+    expect(err.join("")).to.include("--node-engine local needs --local");
+    expect(await main([...args, "--local", "--node-engine", "docker"], io)).to.equal(2);
+    expect(err.join("")).to.include("--node-engine").and.include("auto, local, pulumi");
   });
 
   it("refuses a second process on the same data directory while the first runs, and lets one start after it stopped", async () => {

@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import type { ServeOptions } from "../../../provisioner-service/config";
 import type { ServeHooks } from "../../../provisioner-service/serve";
 import { CliCommand, CliIo, EXIT } from "../io";
@@ -26,7 +26,7 @@ export const serveCommand: CliCommand = {
       .command("serve")
       .description(
         "Run the provisioner HTTP service (API under /v1, OpenAPI at /openapi.json). Needs a bearer token in COMPUTE_NODE_API_TOKEN or --token-file. " +
-          "--local keeps stack state in a local file backend and runs executions with the local runner.",
+          "--local runs executions with the local runner, and nodes with the local node engine when no Pulumi CLI is found (else a local file backend for stack state).",
       )
       .option("--port <n>", "port to listen on", positiveInt("--port"), 8080)
       .option("--host <address>", "address to listen on", "127.0.0.1")
@@ -38,8 +38,13 @@ export const serveCommand: CliCommand = {
       .option("--pulumi-root <dir>", "directory containing bin/pulumi (default: PULUMI_CLI_ROOT, else PATH)")
       .option("--state-table <name>", "keep operations, nodes and idempotency keys in this DynamoDB table instead of the data dir")
       .option("--lock-wait <seconds>", "how long to wait for another process's lock on the data dir (and lease on the --state-table) to be released or go stale", positiveInt("--lock-wait"), 35)
+      .addOption(
+        new Option("--node-engine <engine>", "what provisions nodes: pulumi, local (a node is a directory under the data dir; needs --local), or auto (local under --local when no Pulumi CLI is found)")
+          .choices(["auto", "local", "pulumi"])
+          .default("auto"),
+      )
       .option("--executions-table <name>", "AWS mode: DynamoDB table of execution records (default: COMPUTE_NODE_EXECUTIONS_TABLE, else the node's executionTableName output)")
-      .action((opts: { port: number; host: string; local?: boolean; dataDir: string; tokenFile?: string; insecureNoAuth?: boolean; maxOperations: number; pulumiRoot?: string; stateTable?: string; executionsTable?: string; lockWait: number }) =>
+      .action((opts: { port: number; host: string; local?: boolean; dataDir: string; tokenFile?: string; insecureNoAuth?: boolean; maxOperations: number; pulumiRoot?: string; stateTable?: string; executionsTable?: string; lockWait: number; nodeEngine: "auto" | "local" | "pulumi" }) =>
         runAction(ctx, { json: false }, () =>
           runServe(
             {
@@ -54,6 +59,7 @@ export const serveCommand: CliCommand = {
               stateTable: opts.stateTable,
               executionsTable: opts.executionsTable,
               lockWaitSeconds: opts.lockWait,
+              nodeEngine: opts.nodeEngine,
             },
             ctx.io,
           ),
