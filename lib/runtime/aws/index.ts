@@ -17,6 +17,8 @@ export { newExecutionId } from "../execution-id";
 export type { DeployWorkflowOptions, DeployWorkflowResult, StartWorkflowExecutionOptions, StartWorkflowExecutionResult } from "./executions";
 export { refreshExecutionStatus, getExecutionRecord, createFinishedIterations } from "./tracking";
 export type { RefreshExecutionOptions, FinishedIterations } from "./tracking";
+export { stopWorkflowExecution, CANCEL_CAUSE } from "./cancel";
+export type { StopWorkflowExecutionOptions } from "./cancel";
 export { cleanupNodeResources, cleanupWorkflow } from "./cleanup";
 export type { CleanupResult, CleanupNodeOptions, CleanupWorkflowOptions } from "./cleanup";
 export { DynamoRecordStore, executionTableDefinition } from "./dynamo-record-store";
