@@ -19,6 +19,8 @@ export { refreshExecutionStatus, getExecutionRecord, createFinishedIterations } 
 export type { RefreshExecutionOptions, FinishedIterations } from "./tracking";
 export { stopWorkflowExecution, CANCEL_CAUSE } from "./cancel";
 export type { StopWorkflowExecutionOptions } from "./cancel";
+export { readProcessorLogs } from "./logs";
+export type { ReadProcessorLogsOptions } from "./logs";
 export { cleanupNodeResources, cleanupWorkflow } from "./cleanup";
 export type { CleanupResult, CleanupNodeOptions, CleanupWorkflowOptions } from "./cleanup";
 export { DynamoRecordStore, executionTableDefinition } from "./dynamo-record-store";
