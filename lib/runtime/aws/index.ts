@@ -19,6 +19,8 @@ export { refreshExecutionStatus, getExecutionRecord, createFinishedIterations } 
 export type { RefreshExecutionOptions, FinishedIterations } from "./tracking";
 export { stopWorkflowExecution, CANCEL_CAUSE } from "./cancel";
 export type { StopWorkflowExecutionOptions } from "./cancel";
+export { describeChange } from "./changes";
+export type { PlannedChange } from "./changes";
 export { readProcessorLogs } from "./logs";
 export type { ReadProcessorLogsOptions } from "./logs";
 export { cleanupNodeResources, cleanupWorkflow } from "./cleanup";
