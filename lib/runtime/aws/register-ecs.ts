@@ -6,7 +6,7 @@ import { taskDefinitionFamily } from "../../model/names";
 import { AwsClients } from "./clients";
 import { isEcsClientException, toRuntimeError } from "./errors";
 import { resourceTags, staticEnvironment, canonicalJson, workflowUseTag, nodeAccount, nodePartition } from "./node";
-import { applyChange, ChangeRecorder } from "./changes";
+import { applyChange, ChangeRecorder, changeRecorder } from "./changes";
 import { PROCESSOR_CONTAINER } from "../../integrations/processor/contract";
 import { TAG } from "../../model/tags";
 
@@ -79,12 +79,15 @@ export async function registerTaskDefinitions(options: RegisterOptions): Promise
     byFamily.set(input.family!, entry);
   }
   const result: RegistrationResult = {};
+  const families = [...byFamily.values()];
+  // One recorder per family, joined in order: families are checked concurrently, and a plan must list the same order as the deploy.
+  const recorders = families.map(() => (changes ? changeRecorder(changes.dryRun) : undefined));
   await Promise.all(
-    [...byFamily.values()].map(async ({ input, ids }) => {
-      const arn = await ensureTaskDefinition(clients, node, input, resourceTags(node, plan.workflow.name), plan.workflow.name, changes);
+    families.map(async ({ input, ids }, i) => {
+      const arn = await ensureTaskDefinition(clients, node, input, resourceTags(node, plan.workflow.name), plan.workflow.name, recorders[i]);
       for (const id of ids) result[id] = arn;
     }),
-  );
+  ).finally(() => changes?.changes.push(...recorders.flatMap((r) => r?.changes ?? [])));
   return result;
 }
 

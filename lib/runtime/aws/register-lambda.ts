@@ -17,7 +17,7 @@ import { AwsClients } from "./clients";
 import { awsStyleError, isNotFound, toRuntimeError } from "./errors";
 import { EFS_MOUNT_PATH, RegisterOptions, RegistrationResult, TAG_FINGERPRINT, fingerprintOf } from "./register-ecs";
 import { resourceTags, staticEnvironment, workflowUseTag, nodeAccount, nodePartition } from "./node";
-import { applyChange, ChangeRecorder } from "./changes";
+import { applyChange, ChangeRecorder, changeRecorder } from "./changes";
 import { TAG } from "../../model/tags";
 
 /** What a processor function must look like; compared field by field with what Lambda reports. */
@@ -81,9 +81,12 @@ export async function registerLambdaFunctions(options: RegisterOptions): Promise
   const result: RegistrationResult = {};
   const tags = resourceTags(node, plan.workflow.name);
   const plannedArn = (name: string) => `arn:${nodePartition(node)}:lambda:${node.region}:${nodeAccount(node)}:function:${name}`;
+  const specs = [...lambdaFunctionSpecs(node, plan.processors).values()];
+  // One recorder per function, joined in spec order: the functions are checked concurrently, and a plan must list the same order as the deploy.
+  const recorders = specs.map(() => (changes ? changeRecorder(changes.dryRun) : undefined));
   await Promise.all(
-    [...lambdaFunctionSpecs(node, plan.processors).values()].map(async ({ spec, ids }) => {
-      const arn = await ensureFunction(clients, spec, tags, { useTag: workflowUseTag(plan.workflow.name), workflowName: plan.workflow.name, changes, plannedArn: plannedArn(spec.name) }).catch((err) => {
+    specs.map(async ({ spec, ids }, i) => {
+      const arn = await ensureFunction(clients, spec, tags, { useTag: workflowUseTag(plan.workflow.name), workflowName: plan.workflow.name, changes: recorders[i], plannedArn: plannedArn(spec.name) }).catch((err) => {
         // Lambda rejected what we asked for (e.g. an image outside ECR): say which processors it was for.
         if (!(err instanceof ValidationError)) throw err;
         throw new ValidationError(
@@ -93,7 +96,7 @@ export async function registerLambdaFunctions(options: RegisterOptions): Promise
       });
       for (const id of ids) result[id] = arn;
     }),
-  );
+  ).finally(() => changes?.changes.push(...recorders.flatMap((r) => r?.changes ?? [])));
   return result;
 }
 
