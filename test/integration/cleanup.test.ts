@@ -31,7 +31,7 @@ describe("cleanup (moto)", function () {
     return deployWorkflow({ node, plan: resolvePlan(workflow(name, [...lambda, ...ecs]), { processors: regs(lambda, ecs), mode: "secure" }), clients: moto.clients });
   }
 
-  it("removes every function, state machine and task definition of a node and nothing of another node, idempotently", async () => {
+  it("removes every function, state machine and task definition of a node and nothing of another node, idempotently, as its dry run listed", async () => {
     const { clients } = moto;
     const a = await motoNode(moto.endpoint, "node-a");
     // "node-a-b" starts with "node-a-": name prefixes alone would confuse the two.
@@ -47,7 +47,12 @@ describe("cleanup (moto)", function () {
 
     const before = await inventory(clients);
     expect(before.functions).to.have.length(3);
+    const planner = motoClients(moto.endpoint);
+    const planned = await cleanupNodeResources({ computeNodeId: "node-a", region: "us-east-1", clients: planner, dryRun: true });
+    expect(planner.mutations.calls).to.deep.equal([]);
+    expect(await inventory(clients)).to.deep.equal(before);
     const result = await cleanupNodeResources({ computeNodeId: "node-a", region: "us-east-1", clients });
+    for (const key of ["deletedFunctions", "deletedStateMachines", "deregisteredTaskDefinitions", "deletedNetworkInterfaces"] as const) expect(result[key], key).to.deep.equal(planned[key]);
     expect(result.deletedFunctions.sort()).to.deep.equal(Object.values(deployedA.lambdaFunctions).map((arn) => arn.split(":").pop()!).sort());
     expect(result.deletedStateMachines).to.deep.equal([deployedA.stateMachineArn]);
     expect(result.deletedNetworkInterfaces).to.deep.equal([eni.NetworkInterface!.NetworkInterfaceId]);
@@ -97,12 +102,20 @@ describe("cleanup (moto)", function () {
     expect((await inventory(clients)).machines).to.deep.equal([]);
   });
 
-  it("deletes a workflow's machines and the functions only it used, keeping shared ones for the other workflow", async () => {
+  it("deletes a workflow's machines and the functions only it used, keeping shared ones for the other workflow, after a dry run that listed the same and deleted nothing", async () => {
     const { clients } = moto;
     const node = await motoNode(moto.endpoint, "node-wf");
     await deployOn(node, "first", ["shared:1", "only-first:1"], ["ecs-shared:1"]);
     await deployOn(node, "second", ["shared:1"], ["ecs-shared:1"]);
+    const deployed = await inventory(clients);
+    const planner = motoClients(moto.endpoint);
+    const planned = await cleanupWorkflow({ computeNodeId: "node-wf", workflowName: "first", region: "us-east-1", clients: planner, dryRun: true });
+    expect(planner.mutations.calls).to.deep.equal([]);
+    expect(planned.dryRun).to.equal(true);
+    expect(await inventory(clients)).to.deep.equal(deployed);
     const result = await cleanupWorkflow({ computeNodeId: "node-wf", workflowName: "first", region: "us-east-1", clients });
+    const { dryRun, mutatingCalls, ...lists } = planned;
+    expect(result).to.deep.include(lists);
     expect(result.deletedFunctions).to.have.length(1);
     expect(result.releasedResources).to.have.length(2);
     const left = await inventory(clients);

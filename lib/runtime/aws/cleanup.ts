@@ -10,6 +10,7 @@ import { isEcsClientException, isNetworkInterfaceInUse, isNotFound, isUnsupporte
 import { TAG_NODE, TAG_WORKFLOW_USE_PREFIX, workflowUseTag } from "./node";
 import { deleteTokenSecret } from "../../integrations/tokens/aws";
 import { tokenSecretPrefix } from "../../integrations/tokens/contract";
+import { ChangeRecorder } from "./changes";
 
 export interface CleanupResult {
   deletedFunctions: string[];
@@ -25,6 +26,8 @@ export interface CleanupResult {
   /** Tags removed from resources other workflows still use. */
   releasedResources: string[];
   mutatingCalls: number;
+  /** Set on a dry run: nothing was sent, and the lists above are what a cleanup would delete, stop and release. */
+  dryRun?: true;
 }
 
 export interface CleanupNodeOptions {
@@ -33,10 +36,13 @@ export interface CleanupNodeOptions {
   endpoint?: string;
   /** Stop running executions instead of refusing. @default false */
   force?: boolean;
+  /** Only list what would be deleted (and stopped, with `force`): no mutating call is sent. @default false */
+  dryRun?: boolean;
   clients?: AwsClients;
 }
 
-const emptyResult = (): CleanupResult => ({
+const emptyResult = (dryRun?: boolean): CleanupResult => ({
+  ...(dryRun ? { dryRun: true as const } : {}),
   deletedFunctions: [],
   deletedStateMachines: [],
   deregisteredTaskDefinitions: [],
@@ -58,7 +64,7 @@ const emptyResult = (): CleanupResult => ({
 export async function cleanupNodeResources(options: CleanupNodeOptions): Promise<CleanupResult> {
   const clients = options.clients ?? createAwsClients({ region: options.region, endpoint: options.endpoint });
   const before = clients.mutations.calls.length;
-  const result = emptyResult();
+  const result = emptyResult(options.dryRun);
   const machines = await nodeStateMachines(clients, options.computeNodeId);
   await settleRunning(clients, machines, { force: !!options.force, what: `node "${options.computeNodeId}"` }, result);
 
@@ -71,7 +77,7 @@ export async function cleanupNodeResources(options: CleanupNodeOptions): Promise
   for (const family of families) for (const arn of await familyRevisions(clients, family)) await deregister(clients, arn, result);
   const inactive: string[] = [];
   for (const family of families) inactive.push(...(await familyRevisions(clients, family, "INACTIVE")));
-  await deleteTaskDefinitions(clients, inactive);
+  if (!result.dryRun) await deleteTaskDefinitions(clients, inactive);
   await deleteNodeSecrets(clients, options.computeNodeId, result);
   result.mutatingCalls = clients.mutations.calls.length - before;
   return result;
@@ -83,6 +89,8 @@ export interface CleanupWorkflowOptions {
   region: string;
   endpoint?: string;
   force?: boolean;
+  /** Only list what would be deleted and released: no mutating call is sent. @default false */
+  dryRun?: boolean;
   clients?: AwsClients;
 }
 
@@ -94,7 +102,7 @@ export interface CleanupWorkflowOptions {
 export async function cleanupWorkflow(options: CleanupWorkflowOptions): Promise<CleanupResult> {
   const clients = options.clients ?? createAwsClients({ region: options.region, endpoint: options.endpoint });
   const before = clients.mutations.calls.length;
-  const result = emptyResult();
+  const result = emptyResult(options.dryRun);
   const main = stateMachineName(options.computeNodeId, options.workflowName);
   const machines = (await nodeStateMachines(clients, options.computeNodeId)).filter((arn) => {
     const name = arn.split(":").pop()!;
@@ -106,7 +114,7 @@ export async function cleanupWorkflow(options: CleanupWorkflowOptions): Promise<
   for (const use of uses.functions) await releaseFunction(clients, use, useTag, result);
   for (const arn of machines) await deleteStateMachine(clients, arn, result);
   for (const use of uses.revisions) await releaseTaskDefinition(clients, use, useTag, result);
-  await deleteTaskDefinitions(clients, result.deregisteredTaskDefinitions);
+  if (!result.dryRun) await deleteTaskDefinitions(clients, result.deregisteredTaskDefinitions);
   result.mutatingCalls = clients.mutations.calls.length - before;
   return result;
 }
@@ -117,6 +125,8 @@ export interface ReleaseUnusedOptions {
   /** ARNs of the functions and task definition revisions the workflow's current machines use. */
   keep: string[];
   clients: AwsClients;
+  /** Where the deletions and untags are reported; with `dryRun`, nothing is sent. @default none */
+  changes?: ChangeRecorder;
 }
 
 /**
@@ -128,7 +138,7 @@ export interface ReleaseUnusedOptions {
 export async function releaseUnusedResources(options: ReleaseUnusedOptions): Promise<CleanupResult & { deferred: boolean }> {
   const { clients, computeNodeId, workflowName } = options;
   const before = clients.mutations.calls.length;
-  const result = { ...emptyResult(), deferred: false };
+  const result = { ...emptyResult(options.changes?.dryRun), deferred: false };
   const useTag = workflowUseTag(workflowName);
   const { functions, revisions } = await workflowUses(clients, computeNodeId, useTag, new Set(options.keep));
   if (functions.length === 0 && revisions.length === 0) return result;
@@ -139,8 +149,14 @@ export async function releaseUnusedResources(options: ReleaseUnusedOptions): Pro
   }
   for (const use of functions) await releaseFunction(clients, use, useTag, result);
   for (const use of revisions) await releaseTaskDefinition(clients, use, useTag, result);
-  await deleteTaskDefinitions(clients, result.deregisteredTaskDefinitions);
+  if (!result.dryRun) await deleteTaskDefinitions(clients, result.deregisteredTaskDefinitions);
   result.mutatingCalls = clients.mutations.calls.length - before;
+  const why = `no longer used by workflow "${workflowName}"`;
+  options.changes?.changes.push(
+    ...result.deletedFunctions.map((name) => ({ action: "delete" as const, kind: "function" as const, name, why: `${why} nor any other` })),
+    ...result.deregisteredTaskDefinitions.map((name) => ({ action: "delete" as const, kind: "task definition" as const, name, why: `${why} nor any other` })),
+    ...result.releasedResources.map((name) => ({ action: "untag" as const, kind: name.includes(":lambda:") ? ("function" as const) : ("task definition" as const), name, why: `${why}; another workflow still uses it` })),
+  );
   return result;
 }
 
@@ -183,7 +199,7 @@ async function workflowUses(clients: AwsClients, computeNodeId: string, useTag: 
 /** A function other workflows still use only loses this workflow's tag; otherwise it is deleted with its ENIs. */
 async function releaseFunction(clients: AwsClients, { fn, usedByOthers }: FunctionUse, useTag: string, result: CleanupResult): Promise<void> {
   if (usedByOthers) {
-    await clients.limits.run("lambda:UntagResource", () => clients.lambda.send(new LambdaUntag({ Resource: fn.arn, TagKeys: [useTag] })));
+    if (!result.dryRun) await clients.limits.run("lambda:UntagResource", () => clients.lambda.send(new LambdaUntag({ Resource: fn.arn, TagKeys: [useTag] })));
     result.releasedResources.push(fn.arn);
     return;
   }
@@ -194,7 +210,7 @@ async function releaseFunction(clients: AwsClients, { fn, usedByOthers }: Functi
 /** A revision other workflows still use only loses this workflow's tag; otherwise it is deregistered. */
 async function releaseTaskDefinition(clients: AwsClients, { arn, usedByOthers }: RevisionUse, useTag: string, result: CleanupResult): Promise<void> {
   if (!usedByOthers) return deregister(clients, arn, result);
-  await clients.limits.run("ecs:UntagResource", () => clients.ecs.send(new EcsUntag({ resourceArn: arn, tagKeys: [useTag] })));
+  if (!result.dryRun) await clients.limits.run("ecs:UntagResource", () => clients.ecs.send(new EcsUntag({ resourceArn: arn, tagKeys: [useTag] })));
   result.releasedResources.push(arn);
 }
 
@@ -206,7 +222,8 @@ async function settleRunning(clients: AwsClients, machines: string[], { force, w
       const page = await clients.limits.run("sfn:ListExecutions", () => clients.sfn.send(new ListExecutionsCommand({ stateMachineArn: arn, statusFilter: "RUNNING", nextToken })));
       for (const execution of page.executions ?? []) {
         if (!force) throw new ConflictError(`cannot clean up ${what}: execution ${execution.executionArn} is RUNNING; wait for it or pass force to stop it`, execution.executionArn);
-        await clients.limits.run("sfn:StopExecution", () => clients.sfn.send(new StopExecutionCommand({ executionArn: execution.executionArn, error: "CleanupForced", cause: "stopped by compute-node cleanup" })));
+        if (!result.dryRun)
+          await clients.limits.run("sfn:StopExecution", () => clients.sfn.send(new StopExecutionCommand({ executionArn: execution.executionArn, error: "CleanupForced", cause: "stopped by compute-node cleanup" })));
         result.stoppedExecutions.push(execution.executionArn!);
       }
       nextToken = page.nextToken;
@@ -251,7 +268,7 @@ async function nodeFunctions(clients: AwsClients, computeNodeId: string): Promis
 
 async function deleteFunction(clients: AwsClients, fn: { name: string; arn: string }, result: CleanupResult): Promise<void> {
   try {
-    await clients.limits.run("lambda:DeleteFunction", () => clients.lambda.send(new DeleteFunctionCommand({ FunctionName: fn.name })));
+    if (!result.dryRun) await clients.limits.run("lambda:DeleteFunction", () => clients.lambda.send(new DeleteFunctionCommand({ FunctionName: fn.name })));
     result.deletedFunctions.push(fn.name);
   } catch (err) {
     if (!isNotFound(err)) throw toRuntimeError(err, `DeleteFunction ${fn.name}`);
@@ -279,7 +296,7 @@ async function releaseNetworkInterfaces(clients: AwsClients, descriptionPrefix: 
         continue;
       }
       try {
-        await clients.limits.run("ec2:DeleteNetworkInterface", () => clients.ec2.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: eni.NetworkInterfaceId })));
+        if (!result.dryRun) await clients.limits.run("ec2:DeleteNetworkInterface", () => clients.ec2.send(new DeleteNetworkInterfaceCommand({ NetworkInterfaceId: eni.NetworkInterfaceId })));
         result.deletedNetworkInterfaces.push(eni.NetworkInterfaceId!);
       } catch (err) {
         if (isNetworkInterfaceInUse(err)) result.pendingNetworkInterfaces.push(eni.NetworkInterfaceId!);
@@ -292,7 +309,7 @@ async function releaseNetworkInterfaces(clients: AwsClients, descriptionPrefix: 
 
 async function deleteStateMachine(clients: AwsClients, arn: string, result: CleanupResult): Promise<void> {
   try {
-    await clients.limits.run("sfn:DeleteStateMachine", () => clients.sfn.send(new DeleteStateMachineCommand({ stateMachineArn: arn })));
+    if (!result.dryRun) await clients.limits.run("sfn:DeleteStateMachine", () => clients.sfn.send(new DeleteStateMachineCommand({ stateMachineArn: arn })));
     result.deletedStateMachines.push(arn);
   } catch (err) {
     if (!isNotFound(err)) throw toRuntimeError(err, `DeleteStateMachine ${arn}`);
@@ -326,7 +343,7 @@ async function familyRevisions(clients: AwsClients, family: string, status: "ACT
 
 async function deregister(clients: AwsClients, arn: string, result: CleanupResult): Promise<void> {
   try {
-    await clients.limits.run("ecs:DeregisterTaskDefinition", () => clients.ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition: arn })));
+    if (!result.dryRun) await clients.limits.run("ecs:DeregisterTaskDefinition", () => clients.ecs.send(new DeregisterTaskDefinitionCommand({ taskDefinition: arn })));
     result.deregisteredTaskDefinitions.push(arn);
   } catch (err) {
     if (!isEcsClientException(err) && !isNotFound(err)) throw toRuntimeError(err, `DeregisterTaskDefinition ${arn}`);
@@ -353,6 +370,10 @@ async function deleteNodeSecrets(clients: AwsClients, computeNodeId: string, res
     const page = await clients.limits.run("secretsmanager:ListSecrets", () => clients.secrets.send(new ListSecretsCommand({ Filters: [{ Key: "name", Values: [prefix] }], NextToken: nextToken })));
     for (const s of page.SecretList ?? []) {
       if (!s.Name?.startsWith(prefix) || !(s.Tags ?? []).some((t) => t.Key === TAG_NODE && t.Value === computeNodeId)) continue;
+      if (result.dryRun) {
+        result.deletedSecrets.push(s.Name);
+        continue;
+      }
       const deleted = await deleteTokenSecret(clients.secrets, s.ARN!, { limit: (call) => clients.limits.run("secretsmanager:DeleteSecret", call) }).catch((err) => {
         throw toRuntimeError(err, `DeleteSecret ${s.Name}`);
       });

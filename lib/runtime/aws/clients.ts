@@ -5,6 +5,7 @@ import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EC2Client } from "@aws-sdk/client-ec2";
 import { S3Client } from "@aws-sdk/client-s3";
+import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import { RateLimits, createRateLimits } from "./rate-limit";
 
 type Sender = { send: (command: never, options?: never) => Promise<unknown> };
@@ -19,6 +20,8 @@ export interface AwsClients {
   ec2: Pick<EC2Client, "send">;
   /** Deletes executions' environment files once they end. @default absent in fakes: tracking then leaves them to finalize and the bucket's expiry */
   s3?: Pick<S3Client, "send">;
+  /** Reads processors' logs from the node's log group (readProcessorLogs). @default absent in fakes: reading logs then fails with a clear error */
+  logs?: Pick<CloudWatchLogsClient, "send">;
   /** Shared per set of clients, so concurrent registrations respect one budget per operation. */
   limits: RateLimits;
   /** Every AWS call that created, updated, deleted, tagged or started something, in order. */
@@ -82,6 +85,7 @@ export function createAwsClients(options: CreateAwsClientsOptions): AwsClients {
     ec2: new EC2Client(config),
     // Path-style against a local endpoint (moto), whose buckets are not DNS names.
     s3: new S3Client({ ...config, forcePathStyle: local }),
+    logs: new CloudWatchLogsClient(config),
   };
   for (const [service, client] of Object.entries(clients)) countMutations(client, service, mutations);
   return { ...clients, limits: options.limits ?? createRateLimits(), mutations, region: options.region, stateMachineVersions: options.stateMachineVersions ?? !local };

@@ -22,6 +22,7 @@ import { releaseUnusedResources } from "./cleanup";
 import { registerLambdaFunctions } from "./register-lambda";
 import { deployStateMachines, workflowMachineArns } from "./state-machines";
 import { systemClock } from "../../clock";
+import { changeRecorder, PlannedChange } from "./changes";
 
 export interface DeployWorkflowOptions {
   node: NodeOutputs;
@@ -30,11 +31,17 @@ export interface DeployWorkflowOptions {
   clients: AwsClients;
   /** Compile options other than the target (hints, structure, limits). */
   compile?: Omit<CompileOptions, "target">;
+  /** Only read what exists and report in `changes` what a deploy would create, update, tag or delete: no mutating call is sent. @default false */
+  dryRun?: boolean;
 }
 
 export interface DeployWorkflowResult {
+  /** True when nothing was changed and `changes` is the plan. */
+  dryRun: boolean;
+  /** Each create, update, tag, publish or delete, in the order made (or, on a dry run, planned). */
+  changes: PlannedChange[];
   stateMachineArn: string;
-  /** What executions start: the version this deploy published (or the machine where the endpoint has no versions). */
+  /** What executions start: the version this deploy published (or the machine where the endpoint has no versions). On a dry run of a changed machine, a placeholder ending `:planned`. */
   startArn: string;
   childStateMachineArns: Record<string, string>;
   /** Processor id → task definition ARN (ECS processors). */
@@ -58,12 +65,19 @@ export async function deployWorkflow(options: DeployWorkflowOptions): Promise<De
   const { node, clients } = options;
   const plan = planForNode(node, options.plan);
   const before = clients.mutations.calls.length;
-  const [taskDefinitions, lambdaFunctions] = await Promise.all([registerTaskDefinitions({ node, plan, clients }), registerLambdaFunctions({ node, plan, clients })]);
+  const dryRun = !!options.dryRun;
+  // One recorder per kind of resource, so concurrent registrations keep a stable order in `changes`.
+  const ecs = changeRecorder(dryRun);
+  const lambda = changeRecorder(dryRun);
+  const rest = changeRecorder(dryRun);
+  const [taskDefinitions, lambdaFunctions] = await Promise.all([registerTaskDefinitions({ node, plan, clients, changes: ecs }), registerLambdaFunctions({ node, plan, clients, changes: lambda })]);
   const compiled = compileForNode(node, plan, taskDefinitions, lambdaFunctions, options.compile);
-  const machines = await deployStateMachines({ node, workflowName: plan.workflow.name, definition: compiled.definition, children: compiled.children, clients });
+  const machines = await deployStateMachines({ node, workflowName: plan.workflow.name, definition: compiled.definition, children: compiled.children, clients, changes: rest });
   // Only once the machines are updated: what an earlier version of the workflow used (an old image's function) is released.
-  await releaseUnusedResources({ computeNodeId: node.computeNodeId, workflowName: plan.workflow.name, keep: [...Object.values(taskDefinitions), ...Object.values(lambdaFunctions)], clients });
+  await releaseUnusedResources({ computeNodeId: node.computeNodeId, workflowName: plan.workflow.name, keep: [...Object.values(taskDefinitions), ...Object.values(lambdaFunctions)], clients, changes: rest });
   return {
+    dryRun,
+    changes: [...lambda.changes, ...ecs.changes, ...rest.changes],
     ...machines,
     taskDefinitions,
     lambdaFunctions,
@@ -131,7 +145,7 @@ export function definitionHash(compiled: Pick<CompiledWorkflow, "definition" | "
   return createHash("sha256").update(canonicalJson({ definition: compiled.definition, children: compiled.children })).digest("hex");
 }
 
-export interface StartWorkflowExecutionOptions extends DeployWorkflowOptions {
+export interface StartWorkflowExecutionOptions extends Omit<DeployWorkflowOptions, "dryRun"> {
   store: ExecutionRecordStore;
   /** Written to the execution's own secret, never to its input. @default PENNSIEVE_SESSION_TOKEN / PENNSIEVE_REFRESH_TOKEN of `env` */
   tokens?: ExecutionTokens;

@@ -16,6 +16,8 @@ export const DEFAULT_RATES: Readonly<Record<string, number>> = {
   "lambda:UpdateFunctionConfiguration": 5,
   "lambda:UpdateFunctionCode": 5,
   "lambda:DeleteFunction": 5,
+  "logs:FilterLogEvents": 5,
+  "logs:GetLogEvents": 25,
 };
 const FALLBACK_RATE = 10;
 

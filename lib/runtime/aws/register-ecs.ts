@@ -1,11 +1,12 @@
 import { createHash } from "node:crypto";
-import { DescribeTaskDefinitionCommand, RegisterTaskDefinitionCommand, RegisterTaskDefinitionCommandInput, TagResourceCommand, Tag } from "@aws-sdk/client-ecs";
+import { DescribeTaskDefinitionCommand, RegisterTaskDefinitionCommand, RegisterTaskDefinitionCommandInput, TagResourceCommand, Tag, TaskDefinition } from "@aws-sdk/client-ecs";
 import { NodeOutputs } from "../../model/node-outputs";
 import { ResolvedPlan, ResolvedProcessor } from "../../plan/resolve";
 import { taskDefinitionFamily } from "../../model/names";
 import { AwsClients } from "./clients";
 import { isEcsClientException, toRuntimeError } from "./errors";
-import { resourceTags, staticEnvironment, canonicalJson, workflowUseTag } from "./node";
+import { resourceTags, staticEnvironment, canonicalJson, workflowUseTag, nodeAccount, nodePartition } from "./node";
+import { applyChange, ChangeRecorder, changeRecorder } from "./changes";
 import { PROCESSOR_CONTAINER } from "../../integrations/processor/contract";
 import { TAG } from "../../model/tags";
 
@@ -17,6 +18,8 @@ export interface RegisterOptions {
   node: NodeOutputs;
   plan: ResolvedPlan;
   clients: AwsClients;
+  /** Where each change is reported; with `dryRun` set, nothing is sent and planned ARNs stand in. @default none: changes are made, not reported */
+  changes?: ChangeRecorder;
 }
 
 /** Processor id → ARN of the registered (or reused) resource. */
@@ -67,7 +70,7 @@ export function fingerprintOf(input: unknown): string {
  * configuration registers a new revision; a revision left by an interrupted attempt is adopted.
  */
 export async function registerTaskDefinitions(options: RegisterOptions): Promise<RegistrationResult> {
-  const { node, plan, clients } = options;
+  const { node, plan, clients, changes } = options;
   const byFamily = new Map<string, { input: RegisterTaskDefinitionCommandInput; ids: string[] }>();
   for (const p of plan.processors.filter((p) => p.computeType === "ecs")) {
     const input = taskDefinitionInput(node, p);
@@ -76,16 +79,26 @@ export async function registerTaskDefinitions(options: RegisterOptions): Promise
     byFamily.set(input.family!, entry);
   }
   const result: RegistrationResult = {};
+  const families = [...byFamily.values()];
+  // One recorder per family, joined in order: families are checked concurrently, and a plan must list the same order as the deploy.
+  const recorders = families.map(() => (changes ? changeRecorder(changes.dryRun) : undefined));
   await Promise.all(
-    [...byFamily.values()].map(async ({ input, ids }) => {
-      const arn = await ensureTaskDefinition(clients, input, resourceTags(node, plan.workflow.name), plan.workflow.name);
+    families.map(async ({ input, ids }, i) => {
+      const arn = await ensureTaskDefinition(clients, node, input, resourceTags(node, plan.workflow.name), plan.workflow.name, recorders[i]);
       for (const id of ids) result[id] = arn;
     }),
-  );
+  ).finally(() => changes?.changes.push(...recorders.flatMap((r) => r?.changes ?? [])));
   return result;
 }
 
-async function ensureTaskDefinition(clients: AwsClients, input: RegisterTaskDefinitionCommandInput, tags: Record<string, string>, workflowName: string): Promise<string> {
+async function ensureTaskDefinition(
+  clients: AwsClients,
+  node: NodeOutputs,
+  input: RegisterTaskDefinitionCommandInput,
+  tags: Record<string, string>,
+  workflowName: string,
+  changes: ChangeRecorder | undefined,
+): Promise<string> {
   const family = input.family!;
   const fingerprint = fingerprintOf(input);
   const existing = await describeLatest(clients, family);
@@ -94,28 +107,60 @@ async function ensureTaskDefinition(clients: AwsClients, input: RegisterTaskDefi
     // This workflow's use, and node tags a revision registered before them lacks (cost allocation); another workflow's name tag stays.
     const missing = Object.fromEntries(Object.entries(tags).filter(([k]) => existing.tags[k] === undefined && (k === useTag || k !== TAG.workflow)));
     if (Object.keys(missing).length) {
-      await clients.limits
-        .run("ecs:TagResource", () => clients.ecs.send(new TagResourceCommand({ resourceArn: existing.arn, tags: toTags(missing) })))
-        .catch((err) => {
-          throw toRuntimeError(err, `TagResource ${existing.arn}`);
-        });
+      const why = missing[useTag] !== undefined ? `now also used by workflow "${workflowName}"` : `add tags ${Object.keys(missing).join(", ")}`;
+      await applyChange(
+        changes,
+        { action: "tag", kind: "task definition", name: existing.arn, why },
+        () =>
+          clients.limits
+            .run("ecs:TagResource", () => clients.ecs.send(new TagResourceCommand({ resourceArn: existing.arn, tags: toTags(missing) })))
+            .catch((err) => {
+              throw toRuntimeError(err, `TagResource ${existing.arn}`);
+            }),
+        () => undefined,
+      );
     }
     return existing.arn;
   }
-  const out = await clients.limits
-    .run("ecs:RegisterTaskDefinition", () => clients.ecs.send(new RegisterTaskDefinitionCommand({ ...input, tags: toTags({ ...tags, [TAG_FINGERPRINT]: fingerprint }) })))
-    .catch((err) => {
-      throw toRuntimeError(err, `RegisterTaskDefinition ${family}`);
-    });
-  return out.taskDefinition!.taskDefinitionArn!;
+  const why = existing ? `new revision (${revisionChanges(existing.definition, input)})` : "new family (no active revision for this image and size)";
+  return applyChange(
+    changes,
+    { action: existing ? "update" : "create", kind: "task definition", name: family, why },
+    async () => {
+      const out = await clients.limits
+        .run("ecs:RegisterTaskDefinition", () => clients.ecs.send(new RegisterTaskDefinitionCommand({ ...input, tags: toTags({ ...tags, [TAG_FINGERPRINT]: fingerprint }) })))
+        .catch((err) => {
+          throw toRuntimeError(err, `RegisterTaskDefinition ${family}`);
+        });
+      return out.taskDefinition!.taskDefinitionArn!;
+    },
+    // The revision ECS would number it (the latest active one's successor): what the compiled machine would name.
+    () => `arn:${nodePartition(node)}:ecs:${node.region}:${nodeAccount(node)}:task-definition/${family}:${(existing?.definition.revision ?? 0) + 1}`,
+  );
 }
 
-async function describeLatest(clients: AwsClients, family: string): Promise<{ arn: string; tags: Record<string, string> } | undefined> {
+/** What differs between the latest revision and what the processors need, for a dry run's "why". */
+function revisionChanges(current: TaskDefinition, wanted: RegisterTaskDefinitionCommandInput): string {
+  const have = current.containerDefinitions?.[0];
+  const want = wanted.containerDefinitions?.[0];
+  const env = (xs: { name?: string; value?: string }[] | undefined) => canonicalJson([...(xs ?? [])].sort((a, b) => (a.name ?? "").localeCompare(b.name ?? "")));
+  const changed = [
+    have?.image !== want?.image ? "image changed" : "",
+    current.cpu !== wanted.cpu || current.memory !== wanted.memory ? "size changed" : "",
+    current.taskRoleArn !== wanted.taskRoleArn || current.executionRoleArn !== wanted.executionRoleArn ? "roles changed" : "",
+    env(have?.environment) !== env(want?.environment) ? "environment changed" : "",
+    canonicalJson(have?.command ?? []) !== canonicalJson(want?.command ?? []) ? "command changed" : "",
+    canonicalJson(have?.logConfiguration ?? null) !== canonicalJson(want?.logConfiguration ?? null) ? "logging changed" : "",
+  ].filter(Boolean);
+  return changed.length ? changed.join(", ") : "configuration changed";
+}
+
+async function describeLatest(clients: AwsClients, family: string): Promise<{ arn: string; tags: Record<string, string>; definition: TaskDefinition } | undefined> {
   try {
     const out = await clients.limits.run("ecs:DescribeTaskDefinition", () => clients.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: family, include: ["TAGS"] })));
     const td = out.taskDefinition;
     if (!td?.taskDefinitionArn || td.status !== "ACTIVE") return undefined;
-    return { arn: td.taskDefinitionArn, tags: Object.fromEntries((out.tags ?? []).map((t) => [t.key ?? "", t.value ?? ""])) };
+    return { arn: td.taskDefinitionArn, tags: Object.fromEntries((out.tags ?? []).map((t) => [t.key ?? "", t.value ?? ""])), definition: td };
   } catch (err) {
     // ECS answers an unknown family with a generic ClientException.
     if (isEcsClientException(err)) return undefined;

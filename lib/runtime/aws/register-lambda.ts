@@ -16,7 +16,8 @@ import { ValidationError } from "../../errors";
 import { AwsClients } from "./clients";
 import { awsStyleError, isNotFound, toRuntimeError } from "./errors";
 import { EFS_MOUNT_PATH, RegisterOptions, RegistrationResult, TAG_FINGERPRINT, fingerprintOf } from "./register-ecs";
-import { resourceTags, staticEnvironment, workflowUseTag } from "./node";
+import { resourceTags, staticEnvironment, workflowUseTag, nodeAccount, nodePartition } from "./node";
+import { applyChange, ChangeRecorder, changeRecorder } from "./changes";
 import { TAG } from "../../model/tags";
 
 /** What a processor function must look like; compared field by field with what Lambda reports. */
@@ -76,12 +77,16 @@ export function lambdaFunctionSpecs(node: NodeOutputs, processors: ResolvedProce
  * behind is adopted (and updated if it differs), and one that Lambda marked Failed is replaced.
  */
 export async function registerLambdaFunctions(options: RegisterOptions): Promise<RegistrationResult> {
-  const { node, plan, clients } = options;
+  const { node, plan, clients, changes } = options;
   const result: RegistrationResult = {};
   const tags = resourceTags(node, plan.workflow.name);
+  const plannedArn = (name: string) => `arn:${nodePartition(node)}:lambda:${node.region}:${nodeAccount(node)}:function:${name}`;
+  const specs = [...lambdaFunctionSpecs(node, plan.processors).values()];
+  // One recorder per function, joined in spec order: the functions are checked concurrently, and a plan must list the same order as the deploy.
+  const recorders = specs.map(() => (changes ? changeRecorder(changes.dryRun) : undefined));
   await Promise.all(
-    [...lambdaFunctionSpecs(node, plan.processors).values()].map(async ({ spec, ids }) => {
-      const arn = await ensureFunction(clients, spec, tags, workflowUseTag(plan.workflow.name)).catch((err) => {
+    specs.map(async ({ spec, ids }, i) => {
+      const arn = await ensureFunction(clients, spec, tags, { useTag: workflowUseTag(plan.workflow.name), workflowName: plan.workflow.name, changes: recorders[i], plannedArn: plannedArn(spec.name) }).catch((err) => {
         // Lambda rejected what we asked for (e.g. an image outside ECR): say which processors it was for.
         if (!(err instanceof ValidationError)) throw err;
         throw new ValidationError(
@@ -91,11 +96,21 @@ export async function registerLambdaFunctions(options: RegisterOptions): Promise
       });
       for (const id of ids) result[id] = arn;
     }),
-  );
+  ).finally(() => changes?.changes.push(...recorders.flatMap((r) => r?.changes ?? [])));
   return result;
 }
 
-async function ensureFunction(clients: AwsClients, spec: LambdaFunctionSpec, tags: Record<string, string>, useTag: string): Promise<string> {
+interface EnsureContext {
+  useTag: string;
+  workflowName: string;
+  changes?: ChangeRecorder;
+  /** The ARN a function of this name gets: what a dry run compiles with. */
+  plannedArn: string;
+}
+
+async function ensureFunction(clients: AwsClients, spec: LambdaFunctionSpec, tags: Record<string, string>, ctx: EnsureContext): Promise<string> {
+  const { changes, useTag } = ctx;
+  const dryRun = !!changes?.dryRun;
   const call = <T>(op: string, fn: () => Promise<T>) =>
     clients.limits.run(`lambda:${op}`, fn).catch((err) => {
       throw toRuntimeError(err, `${op} ${spec.name}`);
@@ -104,39 +119,62 @@ async function ensureFunction(clients: AwsClients, spec: LambdaFunctionSpec, tag
     if (isNotFound(err)) return undefined;
     throw toRuntimeError(err, `GetFunction ${spec.name}`);
   });
+  let replaced = false;
   if (current?.Configuration?.State === "Failed") {
-    await call("DeleteFunction", () => clients.lambda.send(new DeleteFunctionCommand({ FunctionName: spec.name })));
+    await applyChange(changes, { action: "delete", kind: "function", name: spec.name, why: "Lambda marked it Failed: it is replaced" }, () => call("DeleteFunction", () => clients.lambda.send(new DeleteFunctionCommand({ FunctionName: spec.name }))), () => undefined);
     current = undefined;
+    replaced = true;
   }
   if (!current?.Configuration) {
-    const created = await call("CreateFunction", () => clients.lambda.send(new CreateFunctionCommand(createInput(spec, { ...tags, [TAG_FINGERPRINT]: fingerprintOf(spec) }))));
-    await waitUntilReady(clients, spec.name, created);
-    return created.FunctionArn!;
+    return applyChange(
+      changes,
+      { action: "create", kind: "function", name: spec.name, why: replaced ? "replaces the Failed function" : `new image ${spec.image}` },
+      async () => {
+        const created = await call("CreateFunction", () => clients.lambda.send(new CreateFunctionCommand(createInput(spec, { ...tags, [TAG_FINGERPRINT]: fingerprintOf(spec) }))));
+        await waitUntilReady(clients, spec.name, created);
+        return created.FunctionArn!;
+      },
+      () => ctx.plannedArn,
+    );
   }
   const config = current.Configuration;
   // A function an interrupted attempt created may still be Pending (or mid-update): an update or an
-  // invocation now would be rejected, so wait (reads only) before using it.
-  await waitUntilReady(clients, spec.name, config);
+  // invocation now would be rejected, so wait (reads only) before using it. A dry run changes nothing, so need not wait.
+  if (!dryRun) await waitUntilReady(clients, spec.name, config);
   const have = current.Tags ?? {};
   const fingerprint = fingerprintOf(spec);
   // The fingerprint tag covers what GetFunction may not report (moto drops FileSystemConfigs).
-  const configChanged = configDiffers(config, spec) || have[TAG_FINGERPRINT] !== fingerprint;
+  const differs = configDifferences(config, spec);
+  const configChanged = differs.length > 0 || have[TAG_FINGERPRINT] !== fingerprint;
   if (configChanged) {
-    const updated = await call("UpdateFunctionConfiguration", () =>
-      clients.lambda.send(
-        new UpdateFunctionConfigurationCommand({ FunctionName: spec.name, ...functionConfiguration(spec) }),
-      ),
+    await applyChange(
+      changes,
+      { action: "update", kind: "function", name: spec.name, why: `configuration (${differs.length ? differs.join(", ") : "settings not reported by Lambda changed"})` },
+      async () => {
+        const updated = await call("UpdateFunctionConfiguration", () => clients.lambda.send(new UpdateFunctionConfigurationCommand({ FunctionName: spec.name, ...functionConfiguration(spec) })));
+        await waitUntilReady(clients, spec.name, updated);
+      },
+      () => undefined,
     );
-    await waitUntilReady(clients, spec.name, updated);
   }
   const image = current.Code?.ImageUri;
   if (image !== undefined && image !== spec.image) {
-    const updated = await call("UpdateFunctionCode", () => clients.lambda.send(new UpdateFunctionCodeCommand({ FunctionName: spec.name, ImageUri: spec.image })));
-    await waitUntilReady(clients, spec.name, updated);
+    await applyChange(
+      changes,
+      { action: "update", kind: "function", name: spec.name, why: `code (image changed from ${image} to ${spec.image})` },
+      async () => {
+        const updated = await call("UpdateFunctionCode", () => clients.lambda.send(new UpdateFunctionCodeCommand({ FunctionName: spec.name, ImageUri: spec.image })));
+        await waitUntilReady(clients, spec.name, updated);
+      },
+      () => undefined,
+    );
   }
   const missing: Record<string, string> = Object.fromEntries(Object.entries(tags).filter(([k]) => have[k] === undefined && (k === useTag || k !== TAG.workflow)));
   if (configChanged || image !== spec.image) missing[TAG_FINGERPRINT] = fingerprint;
-  if (Object.keys(missing).length) await call("TagResource", () => clients.lambda.send(new TagResourceCommand({ Resource: config.FunctionArn!, Tags: missing })));
+  if (Object.keys(missing).length) {
+    const why = missing[useTag] !== undefined ? `now also used by workflow "${ctx.workflowName}"` : `tags ${Object.keys(missing).join(", ")}`;
+    await applyChange(changes, { action: "tag", kind: "function", name: spec.name, why }, () => call("TagResource", () => clients.lambda.send(new TagResourceCommand({ Resource: config.FunctionArn!, Tags: missing }))), () => undefined);
+  }
   return config.FunctionArn!;
 }
 
@@ -163,21 +201,20 @@ function functionConfiguration(spec: LambdaFunctionSpec) {
   };
 }
 
-function configDiffers(config: FunctionConfiguration, spec: LambdaFunctionSpec): boolean {
+/** The settings Lambda reports that differ from the spec (empty: nothing visible differs). */
+function configDifferences(config: FunctionConfiguration, spec: LambdaFunctionSpec): string[] {
   const sorted = (xs: string[] | undefined) => JSON.stringify([...(xs ?? [])].sort());
   const env = config.Environment?.Variables ?? {};
   const fs = config.FileSystemConfigs ?? [];
-  return (
-    config.Role !== spec.role ||
-    config.MemorySize !== spec.memory ||
-    config.Timeout !== spec.timeout ||
-    sorted(config.VpcConfig?.SubnetIds) !== sorted(spec.subnetIds) ||
-    sorted(config.VpcConfig?.SecurityGroupIds) !== sorted(spec.securityGroupIds) ||
-    (config.FileSystemConfigs !== undefined && (fs.length !== 1 || fs[0].Arn !== spec.accessPointArn || fs[0].LocalMountPath !== EFS_MOUNT_PATH)) ||
-    (config.LoggingConfig?.LogGroup !== undefined && config.LoggingConfig.LogGroup !== spec.logGroup) ||
-    Object.keys(env).length !== Object.keys(spec.environment).length ||
-    Object.entries(spec.environment).some(([k, v]) => env[k] !== v)
-  );
+  return [
+    config.Role !== spec.role ? "role" : "",
+    config.MemorySize !== spec.memory ? "memory" : "",
+    config.Timeout !== spec.timeout ? "timeout" : "",
+    sorted(config.VpcConfig?.SubnetIds) !== sorted(spec.subnetIds) || sorted(config.VpcConfig?.SecurityGroupIds) !== sorted(spec.securityGroupIds) ? "VPC" : "",
+    config.FileSystemConfigs !== undefined && (fs.length !== 1 || fs[0].Arn !== spec.accessPointArn || fs[0].LocalMountPath !== EFS_MOUNT_PATH) ? "file system" : "",
+    config.LoggingConfig?.LogGroup !== undefined && config.LoggingConfig.LogGroup !== spec.logGroup ? "log group" : "",
+    Object.keys(env).length !== Object.keys(spec.environment).length || Object.entries(spec.environment).some(([k, v]) => env[k] !== v) ? "environment" : "",
+  ].filter(Boolean);
 }
 
 // Lambda rejects invocations and further updates while a function is Pending or an update InProgress.

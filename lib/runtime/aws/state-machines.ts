@@ -16,6 +16,7 @@ import { readMarkers } from "../../compile/markers";
 import { AwsClients } from "./clients";
 import { isAlreadyExists, isNotFound, toRuntimeError } from "./errors";
 import { canonicalJson, nodeAccount, nodePartition, resourceTags } from "./node";
+import { applyChange, ChangeRecorder } from "./changes";
 
 export function stateMachineArnOf(node: NodeOutputs, name: string): string {
   return `arn:${nodePartition(node)}:states:${node.region}:${nodeAccount(node)}:stateMachine:${name}`;
@@ -44,6 +45,8 @@ export interface DeployStateMachinesOptions {
   definition: AslStateMachine;
   children: Record<string, AslStateMachine>;
   clients: AwsClients;
+  /** Where each change is reported; with `dryRun` set, only reads are sent. @default none */
+  changes?: ChangeRecorder;
 }
 
 export interface DeployedStateMachines {
@@ -66,7 +69,7 @@ const PRUNE_ABOVE = 900;
  * unqualified ARN, and a run must not mix the definitions before and after it.
  */
 export async function deployStateMachines(options: DeployStateMachinesOptions): Promise<DeployedStateMachines> {
-  const { node, workflowName, clients } = options;
+  const { node, workflowName, clients, changes } = options;
   const arns = workflowMachineArns(node, workflowName, Object.keys(options.children));
   const tags = resourceTags(node, workflowName);
   const pinned: Record<string, string> = {};
@@ -77,11 +80,11 @@ export async function deployStateMachines(options: DeployStateMachinesOptions): 
     const definition = options.children[child];
     if (!definition) throw new Error(`internal: a machine starts child "${child}", which was not compiled`);
     for (const grandchild of startedChildren(definition)) await deployChild(grandchild, [...path, child]);
-    pinned[arns.children[child]] = await ensureStateMachine(clients, node, arns.children[child], pinChildren(definition, pinned), tags);
+    pinned[arns.children[child]] = await ensureStateMachine(clients, node, arns.children[child], pinChildren(definition, pinned), tags, changes);
     deployed.add(child);
   };
   for (const child of Object.keys(options.children).sort((a, b) => a.localeCompare(b, "en", { numeric: true }))) await deployChild(child, []);
-  const startArn = await ensureStateMachine(clients, node, arns.main, pinChildren(options.definition, pinned), tags);
+  const startArn = await ensureStateMachine(clients, node, arns.main, pinChildren(options.definition, pinned), tags, changes);
   return { stateMachineArn: arns.main, childStateMachineArns: arns.children, startArn };
 }
 
@@ -101,49 +104,67 @@ function pinChildren(definition: AslStateMachine, pinned: Record<string, string>
 }
 
 /** Returns the ARN to start: the published version of this definition, or the machine itself where versions are unavailable. */
-async function ensureStateMachine(clients: AwsClients, node: NodeOutputs, arn: string, definition: AslStateMachine, tags: Record<string, string>): Promise<string> {
+async function ensureStateMachine(clients: AwsClients, node: NodeOutputs, arn: string, definition: AslStateMachine, tags: Record<string, string>, changes?: ChangeRecorder): Promise<string> {
   const name = arn.split(":").pop()!;
   const logging = loggingConfiguration(node);
   const versions = clients.stateMachineVersions !== false;
   const publish = versions ? { publish: true } : {};
   const startable = (versionArn: string | undefined) => (versions && versionArn ? versionArn : arn);
+  // What a dry run stands in for a version not yet published: it differs from every real one, so parents pinning it show as changed.
+  const plannedVersion = () => (versions ? `${arn}:planned` : arn);
   const existing = await describe(clients, arn);
   if (!existing) {
     try {
-      const created = await clients.limits.run("sfn:CreateStateMachine", () =>
-        clients.sfn.send(
-          new CreateStateMachineCommand({
-            name,
-            type: "STANDARD",
-            definition: JSON.stringify(definition),
-            roleArn: node.stateMachineRoleArn,
-            loggingConfiguration: logging,
-            tags: Object.entries(tags).map(([key, value]) => ({ key, value })),
-            ...publish,
-          }),
-        ),
+      return await applyChange(
+        changes,
+        { action: "create", kind: "state machine", name, why: "new workflow machine" },
+        async () => {
+          const created = await clients.limits.run("sfn:CreateStateMachine", () =>
+            clients.sfn.send(
+              new CreateStateMachineCommand({
+                name,
+                type: "STANDARD",
+                definition: JSON.stringify(definition),
+                roleArn: node.stateMachineRoleArn,
+                loggingConfiguration: logging,
+                tags: Object.entries(tags).map(([key, value]) => ({ key, value })),
+                ...publish,
+              }),
+            ),
+          );
+          return startable(created.stateMachineVersionArn);
+        },
+        plannedVersion,
       );
-      return startable(created.stateMachineVersionArn);
     } catch (err) {
       // Another deploy created it between our describe and create: adopt it below.
       if (!isAlreadyExists(err)) throw toRuntimeError(err, `CreateStateMachine ${name}`);
+      changes?.changes.pop();
     }
   }
   const current = existing ?? (await describe(clients, arn));
-  if (current && matches(current, definition, node.stateMachineRoleArn, logging)) return versions ? currentVersion(clients, arn, current.revisionId) : arn;
-  const updated = await clients.limits
-    .run("sfn:UpdateStateMachine", () => clients.sfn.send(new UpdateStateMachineCommand({ stateMachineArn: arn, definition: JSON.stringify(definition), roleArn: node.stateMachineRoleArn, loggingConfiguration: logging, ...publish })))
-    .catch((err) => {
-      throw toRuntimeError(err, `UpdateStateMachine ${name}`);
-    });
-  // A machine created before a tag existed (cost allocation: the node's environment, the user's tags) gets it with its next change.
-  await clients.limits
-    .run("sfn:TagResource", () => clients.sfn.send(new TagResourceCommand({ resourceArn: arn, tags: Object.entries(tags).map(([key, value]) => ({ key, value })) })))
-    .catch((err) => {
-      throw toRuntimeError(err, `TagResource ${name}`);
-    });
-  if (versions) await pruneVersions(clients, arn);
-  return startable(updated.stateMachineVersionArn);
+  const differs = current ? differences(current, definition, node.stateMachineRoleArn, logging) : ["definition"];
+  if (differs.length === 0) return versions ? currentVersion(clients, arn, current!.revisionId, changes) : arn;
+  return applyChange(
+    changes,
+    { action: "update", kind: "state machine", name, why: `${differs.join(", ")} changed` },
+    async () => {
+      const updated = await clients.limits
+        .run("sfn:UpdateStateMachine", () => clients.sfn.send(new UpdateStateMachineCommand({ stateMachineArn: arn, definition: JSON.stringify(definition), roleArn: node.stateMachineRoleArn, loggingConfiguration: logging, ...publish })))
+        .catch((err) => {
+          throw toRuntimeError(err, `UpdateStateMachine ${name}`);
+        });
+      // A machine created before a tag existed (cost allocation: the node's environment, the user's tags) gets it with its next change.
+      await clients.limits
+        .run("sfn:TagResource", () => clients.sfn.send(new TagResourceCommand({ resourceArn: arn, tags: Object.entries(tags).map(([key, value]) => ({ key, value })) })))
+        .catch((err) => {
+          throw toRuntimeError(err, `TagResource ${name}`);
+        });
+      if (versions) await pruneVersions(clients, arn);
+      return startable(updated.stateMachineVersionArn);
+    },
+    plannedVersion,
+  );
 }
 
 /**
@@ -152,7 +173,7 @@ async function ensureStateMachine(clients: AwsClients, node: NodeOutputs, arn: s
  * machine from before versions gets one published. Failures are not papered over with the
  * unqualified ARN: another deploy may have changed the machine in between.
  */
-async function currentVersion(clients: AwsClients, arn: string, revisionId: string | undefined): Promise<string> {
+async function currentVersion(clients: AwsClients, arn: string, revisionId: string | undefined, changes?: ChangeRecorder): Promise<string> {
   const listed = await clients.limits
     .run("sfn:ListStateMachineVersions", () => clients.sfn.send(new ListStateMachineVersionsCommand({ stateMachineArn: arn, maxResults: 1 })))
     .catch((err) => {
@@ -164,13 +185,20 @@ async function currentVersion(clients: AwsClients, arn: string, revisionId: stri
     const version = await describe(clients, newest);
     if (version && version.revisionId === revisionId) return newest;
   }
-  const published = await clients.limits
-    .run("sfn:PublishStateMachineVersion", () => clients.sfn.send(new PublishStateMachineVersionCommand({ stateMachineArn: arn, ...(revisionId ? { revisionId } : {}) })))
-    .catch((err) => {
-      throw toRuntimeError(err, `PublishStateMachineVersion ${arn}`);
-    });
-  if (!published.stateMachineVersionArn) throw toRuntimeError(new Error("no version ARN in the answer"), `PublishStateMachineVersion ${arn}`);
-  return published.stateMachineVersionArn;
+  return applyChange(
+    changes,
+    { action: "publish", kind: "state machine version", name: arn.split(":").pop()!, why: "no version holds the machine's current revision" },
+    async () => {
+      const published = await clients.limits
+        .run("sfn:PublishStateMachineVersion", () => clients.sfn.send(new PublishStateMachineVersionCommand({ stateMachineArn: arn, ...(revisionId ? { revisionId } : {}) })))
+        .catch((err) => {
+          throw toRuntimeError(err, `PublishStateMachineVersion ${arn}`);
+        });
+      if (!published.stateMachineVersionArn) throw toRuntimeError(new Error("no version ARN in the answer"), `PublishStateMachineVersion ${arn}`);
+      return published.stateMachineVersionArn;
+    },
+    () => `${arn}:planned`,
+  );
 }
 
 async function pruneVersions(clients: AwsClients, arn: string): Promise<void> {
@@ -201,20 +229,27 @@ async function describe(clients: AwsClients, arn: string): Promise<DescribeState
   }
 }
 
-function matches(current: DescribeStateMachineCommandOutput, definition: AslStateMachine, roleArn: string, logging: LoggingConfiguration): boolean {
+/** What differs between a machine and what the deploy wants: `definition`, `role`, `logging` (empty: it matches). */
+function differences(current: DescribeStateMachineCommandOutput, definition: AslStateMachine, roleArn: string, logging: LoggingConfiguration): string[] {
   let currentDefinition: unknown;
   try {
     currentDefinition = JSON.parse(current.definition ?? "");
   } catch {
-    return false;
+    currentDefinition = null;
   }
-  if (canonicalJson(currentDefinition) !== canonicalJson(definition) || current.roleArn !== roleArn) return false;
+  const out: string[] = [];
+  if (canonicalJson(currentDefinition) !== canonicalJson(definition)) out.push("definition");
+  if (current.roleArn !== roleArn) out.push("role");
   // Some endpoints (moto) do not report logging; compare it whenever it is reported.
   const have = current.loggingConfiguration;
-  if (!have) return true;
-  return (
-    (have.level ?? "OFF") === logging.level &&
-    !!have.includeExecutionData === !!logging.includeExecutionData &&
-    canonicalJson((have.destinations ?? []).map((d) => d.cloudWatchLogsLogGroup?.logGroupArn)) === canonicalJson(logging.destinations!.map((d) => d.cloudWatchLogsLogGroup?.logGroupArn))
-  );
+  if (
+    have &&
+    !(
+      (have.level ?? "OFF") === logging.level &&
+      !!have.includeExecutionData === !!logging.includeExecutionData &&
+      canonicalJson((have.destinations ?? []).map((d) => d.cloudWatchLogsLogGroup?.logGroupArn)) === canonicalJson(logging.destinations!.map((d) => d.cloudWatchLogsLogGroup?.logGroupArn))
+    )
+  )
+    out.push("logging");
+  return out;
 }

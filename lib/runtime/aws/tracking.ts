@@ -27,6 +27,9 @@ export interface RefreshExecutionOptions {
   finishedIterations?: FinishedIterations;
 }
 
+/** The cause a cancel gives StopExecution (and the record, where the endpoint reports none). */
+export const CANCEL_CAUSE = "canceled by user";
+
 const FAILURE_EVENTS = new Set(["TaskFailed", "TaskTimedOut", "TaskStartFailed", "TaskSubmitFailed"]);
 const MAX_CAUSE = 1000;
 
@@ -47,7 +50,10 @@ export async function refreshExecutionStatus(options: RefreshExecutionOptions): 
   const described = await clients.limits.run("sfn:DescribeExecution", () => clients.sfn.send(new DescribeExecutionCommand({ executionArn: record.executionArn }))).catch((err) => {
     throw toRuntimeError(err, `DescribeExecution ${record.executionArn}`);
   });
-  const status = (described.status ?? "RUNNING") as ExecutionStatus;
+  const reported = (described.status ?? "RUNNING") as ExecutionStatus;
+  // A cancel marks the record CANCELING before StopExecution: Step Functions then reports ABORTED, and
+  // until it does, RUNNING must not undo the cancel.
+  const status: ExecutionStatus = record.status === "CANCELING" ? (reported === "ABORTED" ? "CANCELED" : reported === "RUNNING" ? "CANCELING" : reported) : reported;
   const terminal = isTerminalExecutionStatus(status);
   let derived: Map<string, ProcessorRunState>;
   try {
@@ -61,15 +67,20 @@ export async function refreshExecutionStatus(options: RefreshExecutionOptions): 
   const updates: Record<string, ProcessorRunState> = {};
   for (const id of Object.keys(record.processors)) {
     let next = advanceProcessorState(record.processors[id], derived.get(id) ?? record.processors[id]);
+    // Step Functions stops whatever still runs when an execution ends (a cancel, a timeout, a sibling's failure).
     if (terminal && status !== "SUCCEEDED" && next.status === "STARTED")
-      next = { ...next, status: "FAILED", finishedAt: (described.stopDate ?? now()).toISOString(), cause: next.cause ?? `the execution ended ${status} while the processor was running` };
+      next = { ...next, status: "CANCELED", finishedAt: (described.stopDate ?? now()).toISOString(), cause: next.cause ?? `the execution ended ${status} while the processor was running` };
     if (JSON.stringify(next) !== JSON.stringify(record.processors[id])) updates[id] = next;
   }
   const patch = terminal
     ? {
         status,
         finishedAt: (described.stopDate ?? now()).toISOString(),
-        ...(status !== "SUCCEEDED" ? { error: { error: described.error ?? status, ...(described.cause ? { cause: scrubTokens(described.cause).slice(0, MAX_CAUSE) } : {}) } } : {}),
+        ...(status === "CANCELED"
+          ? { error: { error: described.error ?? "Canceled", cause: described.cause ? scrubTokens(described.cause).slice(0, MAX_CAUSE) : CANCEL_CAUSE } }
+          : status !== "SUCCEEDED"
+            ? { error: { error: described.error ?? status, ...(described.cause ? { cause: scrubTokens(described.cause).slice(0, MAX_CAUSE) } : {}) } }
+            : {}),
       }
     : record.status !== status
       ? { status }

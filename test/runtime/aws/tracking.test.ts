@@ -148,7 +148,7 @@ describe("refreshExecutionStatus", () => {
     expect(record.processors.a.status).to.equal("STARTED");
   });
 
-  it("fails every processor still STARTED when the execution ends FAILED, ABORTED or TIMED_OUT, and deletes the token secret", async () => {
+  it("cancels every processor still STARTED when the execution ends ABORTED or TIMED_OUT, and deletes the token secret", async () => {
     for (const status of ["ABORTED", "TIMED_OUT"]) {
       const { clients, sent } = fakeClients(definition, history().slice(0, 11), { status, error: "States.Timeout" });
       const id = `wi-${status}`;
@@ -157,9 +157,9 @@ describe("refreshExecutionStatus", () => {
       const record = await refreshExecutionStatus({ executionId: id, store, clients });
       expect(record.status).to.equal(status);
       expect(record.finishedAt).to.equal(t(59).toISOString());
-      expect(record.processors.b).to.deep.include({ status: "FAILED" });
+      expect(record.processors.b).to.deep.include({ status: "CANCELED" });
       expect(record.processors.b.cause).to.include(status);
-      expect(record.processors.c.status).to.equal("FAILED");
+      expect(record.processors.c.status).to.equal("CANCELED");
       expect(record.processors.d.status).to.equal("NOT_STARTED");
       expect(sent).to.include("DeleteSecret");
       // Once settled, a refresh does not call AWS again.
@@ -167,6 +167,24 @@ describe("refreshExecutionStatus", () => {
       await refreshExecutionStatus({ executionId: id, store, clients });
       expect(sent.length).to.equal(before);
     }
+  });
+
+  it("reads a canceled execution that Step Functions reports ABORTED as CANCELED, and keeps it CANCELING while it still runs", async () => {
+    const base = (await store.get("wi-1"))!;
+    await store.create({ ...base, executionId: "wi-cancel", workflowInstanceId: "wi-cancel", status: "CANCELING" });
+    const running = fakeClients(definition, history().slice(0, 11), { status: "RUNNING" });
+    expect((await refreshExecutionStatus({ executionId: "wi-cancel", store, clients: running.clients })).status).to.equal("CANCELING");
+    const stopped = fakeClients(definition, history().slice(0, 11), { status: "ABORTED", error: "Canceled", cause: "canceled by user" });
+    const record = await refreshExecutionStatus({ executionId: "wi-cancel", store, clients: stopped.clients });
+    expect(record.status).to.equal("CANCELED");
+    expect(record.error).to.deep.equal({ error: "Canceled", cause: "canceled by user" });
+    expect(Object.values(record.processors).map((p) => p.status)).to.not.include("STARTED");
+    expect(record.processors.b.status).to.equal("CANCELED");
+  });
+
+  it("keeps an ABORTED execution nobody canceled ABORTED", async () => {
+    const { clients } = fakeClients(definition, history().slice(0, 11), { status: "ABORTED" });
+    expect((await refreshExecutionStatus({ executionId: "wi-1", store, clients })).status).to.equal("ABORTED");
   });
 
   it("keeps a start that never reached Step Functions PENDING through its grace period by the given clock, then fails it and revokes its tokens", async () => {
