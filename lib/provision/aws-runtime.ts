@@ -160,6 +160,7 @@ function loadAwsRuntime(): AwsRuntimeApi {
     cleanupNodeResources: aws.cleanupNodeResources,
     deployWorkflow: aws.deployWorkflow,
     cleanupWorkflow: aws.cleanupWorkflow,
-    // stopWorkflowExecution and readProcessorLogs: wired by the lead once lib/runtime/aws exports them.
+    stopWorkflowExecution: aws.stopWorkflowExecution,
+    readProcessorLogs: aws.readProcessorLogs,
   };
 }
