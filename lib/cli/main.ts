@@ -13,6 +13,8 @@ import { cleanupCommand } from "./commands/cleanup";
 import { nodeCommand } from "./commands/node";
 import { llmCommand } from "./commands/llm";
 import { costCommand } from "./commands/cost";
+import { executionsCommand } from "./commands/executions";
+import { cancelCommand } from "./commands/cancel";
 
 // Each command lives in its own module under ./commands; add one line here per command. Registering
 // must stay cheap (see CliCommand): what a command runs with is imported inside its action.
@@ -29,6 +31,8 @@ const COMMANDS: CliCommand[] = [
   nodeCommand,
   llmCommand,
   costCommand,
+  executionsCommand,
+  cancelCommand,
 ];
 
 export function buildProgram(ctx: CliContext): Command {
