@@ -15,6 +15,7 @@ import { llmCommand } from "./commands/llm";
 import { costCommand } from "./commands/cost";
 import { executionsCommand } from "./commands/executions";
 import { cancelCommand } from "./commands/cancel";
+import { logsCommand } from "./commands/logs";
 
 // Each command lives in its own module under ./commands; add one line here per command. Registering
 // must stay cheap (see CliCommand): what a command runs with is imported inside its action.
@@ -33,6 +34,7 @@ const COMMANDS: CliCommand[] = [
   costCommand,
   executionsCommand,
   cancelCommand,
+  logsCommand,
 ];
 
 export function buildProgram(ctx: CliContext): Command {

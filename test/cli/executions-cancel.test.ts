@@ -103,3 +103,20 @@ describe("compute-node cancel", () => {
     expect(result.stderr).to.contain("not available in this build");
   });
 });
+
+describe("compute-node logs", () => {
+  it("prints one processor's log, or every processor's with its id before each line", async function () {
+    this.timeout(20_000);
+    const { root, input, workdir } = await scratch();
+    const say = (text: string) => [process.execPath, "-e", `console.log(${JSON.stringify(text)})`];
+    await runLocalWorkflow({ plan: planOf("logs", [{ id: "a", command: say("from a") }, { id: "b", dependsOn: ["a"], command: say("from b") }]), inputDir: input, workdir, compile: levelsMachine(), executionId: "wi-logs" });
+    const one = await cli(["logs", "wi-logs", "--processor", "b", "--workdir", workdir], { cwd: root });
+    expect(one.code).to.equal(0);
+    expect(one.stdout).to.contain("from b").and.not.contain("from a");
+    const all = await cli(["logs", "wi-logs", "--workdir", workdir], { cwd: root });
+    expect(all.stdout).to.contain("a | from a").and.contain("b | from b");
+    const unknown = await cli(["logs", "wi-logs", "--processor", "zz", "--workdir", workdir], { cwd: root });
+    expect(unknown.code).to.equal(1);
+    expect(unknown.stderr).to.contain('no processor "zz" (known: a, b)');
+  });
+});
