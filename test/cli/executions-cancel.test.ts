@@ -120,3 +120,31 @@ describe("compute-node logs", () => {
     expect(unknown.stderr).to.contain('no processor "zz" (known: a, b)');
   });
 });
+
+describe("compute-node status --watch", () => {
+  it("shows each change of a running execution and returns once it ends, with its exit code", async function () {
+    this.timeout(20_000);
+    const { root, input, workdir } = await scratch();
+    const controller = new AbortController();
+    let watched: Promise<{ code: number; stdout: string }> | undefined;
+    const execution = startLocalExecution({
+      plan: planOf("watch", [{ id: "sleepy", command: [process.execPath, "-e", "setTimeout(() => {}, 30000)"] }]),
+      inputDir: input,
+      workdir,
+      compile: levelsMachine(),
+      executionId: "wi-watch",
+      signal: controller.signal,
+      stopGraceMs: 200,
+      onEvent: (e) => {
+        if (e.type === "processor-started") {
+          watched = cli(["status", "wi-watch", "--watch", "--workdir", workdir], { cwd: root });
+          controller.abort(cancelReason());
+        }
+      },
+    });
+    await execution.done;
+    const result = await watched!;
+    expect(result.code).to.equal(1);
+    expect(result.stdout).to.contain("CANCELED");
+  });
+});
