@@ -13,6 +13,9 @@ import { cleanupCommand } from "./commands/cleanup";
 import { nodeCommand } from "./commands/node";
 import { llmCommand } from "./commands/llm";
 import { costCommand } from "./commands/cost";
+import { executionsCommand } from "./commands/executions";
+import { cancelCommand } from "./commands/cancel";
+import { logsCommand } from "./commands/logs";
 
 // Each command lives in its own module under ./commands; add one line here per command. Registering
 // must stay cheap (see CliCommand): what a command runs with is imported inside its action.
@@ -29,6 +32,9 @@ const COMMANDS: CliCommand[] = [
   nodeCommand,
   llmCommand,
   costCommand,
+  executionsCommand,
+  cancelCommand,
+  logsCommand,
 ];
 
 export function buildProgram(ctx: CliContext): Command {

@@ -68,6 +68,8 @@ export const ExecutionRecordSchema = z.object({
   finishedAt: z.string().optional(),
   error: z.object({ error: z.string(), cause: z.string().optional() }).optional(),
   processors: z.record(z.string(), ProcessorRunStateSchema),
+  /** The local runner running it (process id and host name), so another process can cancel it; absent on AWS. */
+  runner: z.object({ pid: z.number().int(), host: z.string() }).optional(),
   /** Where the execution's logs and cost report went (local path or s3:// URI). */
   artifacts: z.record(z.string(), z.string()).optional(),
 });

@@ -50,11 +50,14 @@ export const runCommand: CliCommand = {
           const plan = loadPlan(workflow, opts, ctx.io.cwd);
           // An unpriced region would only show up as a "missing" line of the report: refuse it before anything runs.
           (await import("../../cost/price-table")).priceTableFor(opts.pricingRegion, ["--pricing-region"]);
-          // Ctrl-C stops the processors and ends the record ABORTED instead of leaving it RUNNING.
+          // Ctrl-C stops the processors' process groups and ends the record ABORTED instead of leaving it RUNNING;
+          // SIGTERM (what `compute-node cancel` sends) is a cancel: cleanup and finalize run, the record ends CANCELED.
+          const { cancelReason } = await import("../../runtime/local");
           const controller = new AbortController();
-          const onSignal = () => controller.abort();
-          process.once("SIGINT", onSignal);
-          process.once("SIGTERM", onSignal);
+          const onInterrupt = () => controller.abort();
+          const onTerminate = () => controller.abort(cancelReason());
+          process.once("SIGINT", onInterrupt);
+          process.once("SIGTERM", onTerminate);
           const workdir = resolve(ctx.io.cwd, opts.workdir);
           const llm = opts.llmConfig ? await startRunGovernor(opts.llmConfig, workdir, ctx) : undefined;
           if (llm && !opts.json) ctx.io.stderr(`LLM access: governor on ${llm.url} (${llm.settings.models.map((m) => m.id).join(", ")}; usage in ${join(workdir, "llm")})\n`);
@@ -71,8 +74,8 @@ export const runCommand: CliCommand = {
             env: ctx.io.env,
             onEvent: opts.json ? (e) => ctx.io.stderr(JSON.stringify(e) + "\n") : progressPrinter(ctx),
           }).finally(async () => {
-            process.off("SIGINT", onSignal);
-            process.off("SIGTERM", onSignal);
+            process.off("SIGINT", onInterrupt);
+            process.off("SIGTERM", onTerminate);
             await llm?.close();
           });
           if (opts.json) writeJson(ctx, record);

@@ -3,7 +3,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { ResolvedProcessor } from "../../plan/resolve";
 import { ProcessorRunState } from "../../model/execution-record";
 import { RunContext } from "../../runtime/local/context";
-import { runLogged } from "./processes";
+import { killProcessGroup, runLogged } from "./processes";
 import { INVOCATION_ENV, NODE_ENV } from "./contract";
 import { processorEnvironment } from "./environment";
 import { TaskError } from "../../runtime/local/task-error";
@@ -119,12 +119,13 @@ async function runProcessor(ctx: RunContext, stateName: string, invocation: Invo
     const stoppedAt = ctx.now();
     const ok = outcome.exitCode === 0;
     const stoppedByRunner = !ok && ctx.stopping && outcome.signal !== null;
-    const cause = ok ? undefined : stoppedByRunner ? "stopped before it finished: the workflow failed elsewhere or was aborted" : describeOutcome(outcome);
+    const canceled = stoppedByRunner && !!ctx.canceling;
+    const cause = ok ? undefined : canceled ? "canceled before it finished" : stoppedByRunner ? "stopped before it finished: the workflow failed elsewhere or was aborted" : describeOutcome(outcome);
     // The compiled Retry gives a failing processor `retry.maxAttempts` more attempts; until they are
     // used up the processor stays STARTED, since FAILED is final and a later success could not undo it.
     const willRetry = !ok && !ctx.stopping && attempt <= (processor.retry?.maxAttempts ?? 0);
     recordState(ctx, processor.id, {
-      status: ok ? "SUCCEEDED" : willRetry ? "STARTED" : "FAILED",
+      status: ok ? "SUCCEEDED" : willRetry ? "STARTED" : canceled ? "CANCELED" : "FAILED",
       ...(willRetry ? {} : { finishedAt: stoppedAt.toISOString() }),
       ...(outcome.exitCode !== null ? { exitCode: outcome.exitCode } : {}),
       // A success after a retried failure clears the earlier attempt's cause.
@@ -142,7 +143,7 @@ async function runProcessor(ctx: RunContext, stateName: string, invocation: Invo
     ctx.emit({
       type: "processor-finished",
       processorId: processor.id,
-      status: ok ? "SUCCEEDED" : "FAILED",
+      status: ok ? "SUCCEEDED" : canceled ? "CANCELED" : "FAILED",
       ...(outcome.exitCode !== null ? { exitCode: outcome.exitCode } : {}),
       durationMs: stoppedAt.getTime() - startedAt.getTime(),
       ...(cause ? { cause } : {}),
@@ -213,15 +214,16 @@ function logFileName(processor: ResolvedProcessor): string {
  * Called when the body is over (Cleanup reached): a failed branch made Step Functions abandon the
  * others, whose processes would otherwise keep running. Stops them and waits for their records.
  */
-export async function stopOutstandingProcessors(ctx: RunContext, graceMs = 5000): Promise<void> {
+export async function stopOutstandingProcessors(ctx: RunContext, graceMs = ctx.stopGraceMs ?? 5000): Promise<void> {
   ctx.stopping = true;
   if (ctx.running.size === 0) return;
-  for (const child of ctx.running.values()) child.kill("SIGTERM");
+  // The whole group: a processor's own children must not outlive a stop.
+  for (const child of ctx.running.values()) killProcessGroup(child, "SIGTERM");
   // A timer, not a clock reading: the grace period is real time whatever clock the run was given.
   let graceOver = false;
   const grace = setTimeout(() => (graceOver = true), graceMs);
   while (ctx.running.size > 0 && !graceOver) await new Promise((r) => setTimeout(r, 20));
   clearTimeout(grace);
-  for (const child of ctx.running.values()) child.kill("SIGKILL");
+  for (const child of ctx.running.values()) killProcessGroup(child, "SIGKILL");
   while (ctx.running.size > 0) await new Promise((r) => setTimeout(r, 20));
 }

@@ -59,7 +59,9 @@ export function runLogged(options: LaunchOptions): Promise<ProcessOutcome> {
     };
     let child: ChildProcess;
     try {
-      child = spawn(options.argv[0], options.argv.slice(1), { cwd: options.cwd, env: options.env, stdio: ["ignore", "pipe", "pipe"] });
+      // Its own process group, so a stop reaches whatever it started (`sh -c 'a & b'`), and a
+      // terminal's Ctrl-C reaches only the runner, which then stops the group itself.
+      child = spawn(options.argv[0], options.argv.slice(1), { cwd: options.cwd, env: options.env, stdio: ["ignore", "pipe", "pipe"], detached: true });
     } catch (err) {
       finish({ exitCode: null, signal: null, spawnError: (err as NodeJS.ErrnoException).code ?? String(err) });
       return;
@@ -72,12 +74,34 @@ export function runLogged(options: LaunchOptions): Promise<ProcessOutcome> {
     if (options.timeoutMs !== undefined)
       timer = setTimeout(() => {
         timedOut = true;
-        child.kill("SIGKILL");
+        killProcessGroup(child, "SIGKILL");
       }, options.timeoutMs);
+    // The runner exiting (an uncaught error, process.exit) must not leave the group behind.
+    const onRunnerExit = () => killProcessGroup(child, "SIGKILL");
+    process.once("exit", onRunnerExit);
     options.onSpawn?.(child);
-    child.on("error", (err: NodeJS.ErrnoException) => finish({ exitCode: null, signal: null, spawnError: err.code ?? err.message }));
-    child.on("close", (code, signal) => finish({ exitCode: code, signal }));
+    child.on("error", (err: NodeJS.ErrnoException) => {
+      process.off("exit", onRunnerExit);
+      finish({ exitCode: null, signal: null, spawnError: err.code ?? err.message });
+    });
+    // What the processor left running in its group ends with it, as a container's processes end with the task;
+    // 'close' then follows once nothing holds its output pipes.
+    child.on("exit", () => killProcessGroup(child, "SIGKILL"));
+    child.on("close", (code, signal) => {
+      process.off("exit", onRunnerExit);
+      finish({ exitCode: code, signal });
+    });
   });
+}
+
+/** Signals a processor's whole process group (it was spawned detached, as its leader); a group already gone is not an error. */
+export function killProcessGroup(child: Pick<ChildProcess, "pid">, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ESRCH") throw err;
+  }
 }
 
 /** Replaces secrets in a text stream, holding back a tail that could be the start of one split across chunks. */

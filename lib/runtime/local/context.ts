@@ -63,6 +63,10 @@ export interface RunContext {
   pricingRegion: string;
   /** With LLM access: the governor's usage directory (the cost report's LLM line). */
   llmUsageDir?: string;
+  /** How long a stopped processor's group gets after SIGTERM before SIGKILL (LocalRunOptions.stopGraceMs). @default 5000 */
+  stopGraceMs?: number;
+  /** Set when the run's abort is a cancel: processors it stops end CANCELED, not FAILED. */
+  canceling?: boolean;
   /** When the execution started (its token secret's lifetime starts then). */
   startedAt: Date;
 }

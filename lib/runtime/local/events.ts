@@ -6,7 +6,7 @@ export type LocalRunEventBody =
   | { type: "step"; step: "download" | "merge" | "cleanup" | "finalize"; processorId?: string; detail: string }
   | { type: "processor-started"; processorId: string; attempt: number; logFile: string; command: string }
   | { type: "processor-retrying"; processorId: string; attempt: number; cause: string }
-  | { type: "processor-finished"; processorId: string; status: Extract<ProcessorStatus, "SUCCEEDED" | "FAILED">; exitCode?: number; durationMs: number; cause?: string; done: number; total: number }
+  | { type: "processor-finished"; processorId: string; status: Extract<ProcessorStatus, "SUCCEEDED" | "FAILED" | "CANCELED">; exitCode?: number; durationMs: number; cause?: string; done: number; total: number }
   | { type: "execution-finished"; status: ExecutionStatus; durationMs: number; error?: { error: string; cause?: string } };
 
 /** An event envelope: ordered by `sequence` within one execution. */

@@ -20,3 +20,18 @@ export async function loadExecutionRecord(executionId: string, options: LoadReco
   if (!record) throw new NotFoundError(`no local execution "${executionId}" under ${resolve(options.workdir, "executions")}`);
   return record;
 }
+
+export interface ListLocalExecutionsOptions {
+  workdir: string;
+  status?: string;
+  workflow?: string;
+  /** @default every record */
+  limit?: number;
+}
+
+/** The records of a workdir, newest first, filtered by status and workflow name. */
+export async function listLocalExecutions(options: ListLocalExecutionsOptions): Promise<ExecutionRecord[]> {
+  const all = (await localRecordStore(options.workdir).list()).reverse();
+  const matching = all.filter((r) => (!options.status || r.status === options.status) && (!options.workflow || r.snapshot.workflow.name === options.workflow));
+  return options.limit === undefined ? matching : matching.slice(0, options.limit);
+}

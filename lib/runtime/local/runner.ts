@@ -1,7 +1,7 @@
 import "./polyfill";
 import { createHash, randomBytes } from "node:crypto";
 import { chmod, mkdir, rm, stat, writeFile } from "node:fs/promises";
-import { cpus } from "node:os";
+import { cpus, hostname } from "node:os";
 import { join, resolve } from "node:path";
 import Bottleneck from "bottleneck";
 import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, RunOptions, StateMachine } from "aws-local-stepfunctions";
@@ -59,8 +59,14 @@ export interface LocalRunOptions {
   compile?: LocalCompiler;
   /** @default asks the Docker CLI (`docker info`) */
   dockerReachable?: () => Promise<boolean>;
-  /** Aborting stops the machine and its processes; the record ends ABORTED (Finalize does not run, as on AWS). */
+  /**
+   * Aborting stops the machine and every processor's process group. With {@link cancelReason} as the
+   * reason it is a cancel: RUNNING → CANCELING → FINALIZING (cleanup, finalize) → CANCELED, stopped
+   * processors CANCELED. Any other reason (Ctrl-C) ends the record ABORTED without Finalize, as on AWS.
+   */
   signal?: AbortSignal;
+  /** How long a stopped processor's process group gets after SIGTERM before SIGKILL. @default 5000 */
+  stopGraceMs?: number;
   /** LLM access for the run's processors (a local governor, `startLocalGovernor`): each gets ANTHROPIC_BASE_URL and its own key. @default none */
   llm?: LlmAccess;
   /** Refreshes the session token before a processor starts when it expires within 15 minutes, as a node with a Cognito app client does. @default no refresh */
@@ -105,6 +111,15 @@ export function runLocalWorkflow(options: LocalRunOptions): Promise<ExecutionRec
 
 export { localRecordStore } from "./records";
 
+/** The abort reason that makes a run's abort a cancel (`controller.abort(cancelReason())`). */
+export function cancelReason(): Error {
+  const reason = new Error("the execution was canceled");
+  reason.name = "ExecutionCanceled";
+  return reason;
+}
+
+const isCancel = (signal: AbortSignal | undefined) => !!signal?.aborted && (signal.reason as { name?: unknown } | undefined)?.name === "ExecutionCanceled";
+
 async function runExecution(executionId: string, options: LocalRunOptions): Promise<ExecutionRecord> {
   const { plan } = options;
   const env = options.env ?? process.env;
@@ -123,6 +138,7 @@ async function runExecution(executionId: string, options: LocalRunOptions): Prom
     createdAt,
     snapshot: snapshotOf(plan, bundle),
     status: "PENDING",
+    runner: { pid: process.pid, host: hostname() },
     processors: Object.fromEntries(plan.processors.map((p) => [p.id, { status: "NOT_STARTED" as const }])),
   });
 
@@ -171,11 +187,16 @@ async function runExecution(executionId: string, options: LocalRunOptions): Prom
     pricingRegion: options.pricingRegion ?? "us-east-1",
     ...(options.llm ? { llmUsageDir: resolve(options.llmUsageDir ?? join(options.workdir, "llm")) } : {}),
     startedAt: now(),
+    ...(options.stopGraceMs !== undefined ? { stopGraceMs: options.stopGraceMs } : {}),
   };
 
   const tokens = [env.PENNSIEVE_SESSION_TOKEN, env.PENNSIEVE_REFRESH_TOKEN].filter((t): t is string => !!t && t.length >= 4);
   const redact = (text: string) => tokens.reduce((out, t) => out.split(t).join("***"), text);
   const onAbort = () => {
+    if (isCancel(options.signal)) {
+      ctx.canceling = true;
+      store.updateExecution(executionId, { status: "CANCELING" }).catch(() => undefined);
+    }
     ctx.stopping = true;
     for (const abort of ctx.aborts) abort();
   };
@@ -211,8 +232,15 @@ async function runExecution(executionId: string, options: LocalRunOptions): Prom
     await stopOutstandingProcessors(ctx).catch(() => undefined);
     await rm(secretFile, { force: true });
     await rm(envFile, { force: true });
-    if (status === "ABORTED")
+    if (status === "ABORTED" && ctx.canceling) {
+      status = "CANCELED";
+      error = { error: "ExecutionCanceled", cause: "the execution was canceled" };
+      await store.updateExecution(executionId, { status: "FINALIZING" });
+      // The machine stopped before its Cleanup and Finalize states, as StopExecution does on AWS; a cancel still runs both.
       await cleanupAbortedExecution(ctx).catch(() => undefined);
+      await localFinalize(ctx, { action: "finalize", computeNodeId: layout.computeNodeId, workflowInstanceId: executionId, status: "FAILED" }).catch(() => undefined);
+      await markCanceled(ctx);
+    } else if (status === "ABORTED") await cleanupAbortedExecution(ctx).catch(() => undefined);
   }
   const record = await store.updateExecution(executionId, {
     status,
@@ -222,6 +250,13 @@ async function runExecution(executionId: string, options: LocalRunOptions): Prom
   });
   emit({ type: "execution-finished", status, durationMs: now().getTime() - started, ...(error ? { error } : {}) });
   return record;
+}
+
+/** After a cancel no processor stays STARTED: the record's STARTED ones were stopped. */
+async function markCanceled(ctx: RunContext): Promise<void> {
+  const record = await ctx.store.get(ctx.executionId);
+  for (const [id, state] of Object.entries(record?.processors ?? {}))
+    if (state.status === "STARTED") await ctx.store.updateProcessor(ctx.executionId, id, { status: "CANCELED", finishedAt: ctx.now().toISOString(), cause: "canceled before it finished" });
 }
 
 /** Everything that can be refused is checked here, before anything is written. */

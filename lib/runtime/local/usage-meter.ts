@@ -42,7 +42,7 @@ export class LocalUsageMeter {
       // The runner measures the last run itself; a retried run ends when the retry is announced.
       if (run) {
         run.endMs = event.type === "processor-finished" ? run.startMs + event.durationMs : at;
-        run.outcome = event.type === "processor-finished" ? event.status : "FAILED";
+        run.outcome = event.type === "processor-finished" ? (event.status === "SUCCEEDED" ? "SUCCEEDED" : "FAILED") : "FAILED";
       }
     }
   }
