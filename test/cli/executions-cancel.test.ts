@@ -97,10 +97,10 @@ describe("compute-node cancel", () => {
     expect(await exists(join(workdir, "executions", "wi-done"))).to.equal(true);
   });
 
-  it("says --node is not available in this build", async () => {
-    const result = await cli(["cancel", "wi-x", "--node", "node.json"]);
-    expect(result.code).to.equal(1);
-    expect(result.stderr).to.contain("not available in this build");
+  it("names --node when an AWS cancel's node file cannot be read, and exits 2", async () => {
+    const result = await cli(["cancel", "wi-x", "--node", "missing-node.json"]);
+    expect(result.code).to.equal(2);
+    expect(result.stderr).to.contain("--node");
   });
 });
 

@@ -63,6 +63,9 @@ describe("compute-node deploy / start / status / cleanup against moto", function
     expect(record!.processors).to.deep.equal({ a: record!.processors.a, b: record!.processors.b });
     expect([record!.processors.a.status, record!.processors.b.status]).to.deep.equal(["SUCCEEDED", "SUCCEEDED"]);
     expect(JSON.stringify(record)).to.not.include("CLI-TOKEN");
+    const late = await cli("cancel", executionId, "--node", "node.json");
+    expect(late.code, late.stderr).to.not.equal(0);
+    expect(late.stderr).to.contain("SUCCEEDED");
 
     const cleaned = await cli("cleanup", "--node", "node.json", "--json");
     expect(cleaned.code).to.equal(0);

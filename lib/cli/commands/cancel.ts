@@ -7,15 +7,21 @@ export const cancelCommand: CliCommand = {
   register(program: Command, ctx) {
     program
       .command("cancel")
-      .description("Cancel a running local execution started by `compute-node run` in another process: its processors' process groups are stopped, cleanup and finalize run, and the record ends CANCELED.")
+      .description("Cancel a running execution. Local (a `compute-node run` in another process): its processors' process groups are stopped, cleanup and finalize run, and the record ends CANCELED. AWS (--node, or an execution ARN): the record goes CANCELING and Step Functions stops the execution; the node's stop rule runs cleanup and finalize and the record ends CANCELED.")
       .argument("<execution-id>", "execution id printed by `run`")
       .option("--workdir <dir>", "workdir of the local run", ".compute-node")
-      .option("--node <file>", "AWS: the node's stack outputs (not available in this build)")
+      .option("--node <file>", "AWS: the node's stack outputs (region, record table)")
       .option("--json", "the record as it was when the cancel was sent, on stdout")
       .action((executionId: string, opts: { workdir: string; node?: string; json?: boolean }) =>
         runAction(ctx, opts, async () => {
-          const { UnavailableError } = await import("../../errors");
-          if (opts.node !== undefined) throw new UnavailableError("cancel --node (an AWS execution) is not available in this build: stop it with `aws stepfunctions stop-execution`, or cancel a local run without --node");
+          if (opts.node !== undefined || /^arn:aws[a-z-]*:states:/.test(executionId)) {
+            const { cancelAwsExecution, readNodeFile } = await import("../../runtime/aws");
+            const node = opts.node ? readNodeFile(opts.node, { cwd: ctx.io.cwd }) : undefined;
+            const record = await cancelAwsExecution({ execution: executionId, node, workdir: resolve(ctx.io.cwd, opts.workdir), env: ctx.io.env });
+            if (opts.json) writeJson(ctx, record);
+            else ctx.io.stdout(`execution ${record.executionId} is ${record.status}; \`compute-node status ${executionId}${opts.node ? ` --node ${opts.node}` : ""}\` shows it CANCELED once Step Functions has stopped it\n`);
+            return EXIT.ok;
+          }
           const { cancelLocalExecution } = await import("../../runtime/local");
           const record = await cancelLocalExecution(executionId, { workdir: resolve(ctx.io.cwd, opts.workdir) });
           if (opts.json) writeJson(ctx, record);

@@ -10,13 +10,15 @@ export const logsCommand: CliCommand = {
   register(program: Command, ctx) {
     program
       .command("logs")
-      .description("Print a local execution's processor logs: one processor's with --processor, otherwise every processor's, each line prefixed with its id.")
+      .description("Print an execution's processor logs: one processor's with --processor, otherwise every processor's, each line prefixed with its id. AWS executions (--node): from CloudWatch Logs while live, from the node's log archive after finalize.")
       .argument("<execution-id>", "execution id printed by `run`")
       .option("--processor <id>", "only this processor's log")
-      .option("--follow", "keep printing new output until the processors shown have ended")
+      .option("--follow", "keep printing new output until the processors shown have ended (AWS: with --processor)")
       .option("--workdir <dir>", "workdir of the local run", ".compute-node")
-      .action((executionId: string, opts: { processor?: string; follow?: boolean; workdir: string }) =>
+      .option("--node <file>", "AWS: the node's stack outputs (region, record table, log group, archive)")
+      .action((executionId: string, opts: { processor?: string; follow?: boolean; workdir: string; node?: string }) =>
         runAction(ctx, {}, async () => {
+          if (opts.node !== undefined) return awsLogs(executionId, { ...opts, node: opts.node });
           const [{ loadExecutionRecord }, { NotFoundError }, { readFile }] = await Promise.all([import("../../runtime/local"), import("../../errors"), import("node:fs/promises")]);
           const workdir = resolve(ctx.io.cwd, opts.workdir);
           let record = await loadExecutionRecord(executionId, { workdir });
@@ -48,5 +50,18 @@ export const logsCommand: CliCommand = {
           return EXIT.ok;
         }),
       );
+
+    async function awsLogs(executionId: string, opts: { processor?: string; follow?: boolean; workdir: string; node: string }) {
+      const { loadAwsExecutionRecord, readAwsProcessorLogs, readNodeFile } = await import("../../runtime/aws");
+      const node = readNodeFile(opts.node, { cwd: ctx.io.cwd });
+      const common = { execution: executionId, node, workdir: resolve(ctx.io.cwd, opts.workdir), env: ctx.io.env };
+      const ids = opts.processor !== undefined ? [opts.processor] : (await loadAwsExecutionRecord(common)).snapshot.resolved.map((p) => p.id);
+      for (const id of ids) {
+        for await (const line of readAwsProcessorLogs({ ...common, processorId: id, follow: opts.follow && opts.processor !== undefined })) {
+          ctx.io.stdout(opts.processor !== undefined ? `${line}\n` : `${id} | ${line}\n`);
+        }
+      }
+      return EXIT.ok;
+    }
   },
 };

@@ -5,6 +5,8 @@ import { ValidationError } from "../../errors";
 import { createAwsClients } from "./clients";
 import { recordStoreFor } from "./record-store";
 import { refreshExecutionStatus } from "./tracking";
+import { stopWorkflowExecution } from "./cancel";
+import { readProcessorLogs } from "./logs";
 import { FileRecordStore } from "../file-record-store";
 import { join, resolve } from "node:path";
 
@@ -26,6 +28,25 @@ export interface LoadAwsExecutionOptions {
 
 /** The record of an AWS execution, refreshed from Step Functions (the AWS branch of `compute-node status`). */
 export async function loadAwsExecutionRecord(options: LoadAwsExecutionOptions): Promise<ExecutionRecord> {
+  const { executionId, store, clients } = await awsExecution(options);
+  return refreshExecutionStatus({ executionId, store, clients, envFileBucket: options.node?.envFileBucket });
+}
+
+/** Cancels an AWS execution (the AWS branch of `compute-node cancel`): CANCELING, then StopExecution; the node's stop rule finalizes. */
+export async function cancelAwsExecution(options: LoadAwsExecutionOptions): Promise<ExecutionRecord> {
+  const { executionId, store, clients } = await awsExecution(options);
+  return stopWorkflowExecution({ executionId, store, clients, envFileBucket: options.node?.envFileBucket });
+}
+
+/** One processor's log lines of an AWS execution (the AWS branch of `compute-node logs`); needs the node's outputs. */
+export async function* readAwsProcessorLogs(options: LoadAwsExecutionOptions & { processorId: string; follow?: boolean; signal?: AbortSignal }): AsyncIterable<string> {
+  const node = options.node;
+  if (!node) throw new ValidationError([{ code: "node_required", path: ["--node"], message: "pass --node NODE.json: an AWS execution's logs are found from its node's outputs" }]);
+  const { executionId, store, clients } = await awsExecution(options);
+  yield* readProcessorLogs({ executionId, processorId: options.processorId, store, clients, node, follow: options.follow, signal: options.signal });
+}
+
+async function awsExecution(options: LoadAwsExecutionOptions) {
   const env = options.env ?? process.env;
   const match = EXECUTION_ARN.exec(options.execution);
   const region = options.node?.region ?? match?.[1] ?? env.AWS_REGION;
@@ -35,5 +56,5 @@ export async function loadAwsExecutionRecord(options: LoadAwsExecutionOptions): 
   const store = options.node ? recordStoreFor(options.node, clients, options.workdir) : new FileRecordStore(join(resolve(options.workdir), "aws-executions"));
   const record = await store.get(executionId);
   if (!record) throw new NotFoundError(`no record of AWS execution "${executionId}"${options.node ? ` for node "${options.node.computeNodeId}"` : ""}: was it started with compute-node start?`);
-  return refreshExecutionStatus({ executionId, store, clients, envFileBucket: options.node?.envFileBucket });
+  return { executionId, store, clients };
 }
