@@ -185,7 +185,14 @@ export function createRoles(name: string, scope: RoleScope, tags: Record<string,
         ...k,
       ])
       // The execution's environment file goes with its secret.
-      .apply((statements) => envFiles.apply((e): Statement[] => [...statements, { Sid: "DeleteExecutionEnvFiles", Effect: "Allow", Action: ["s3:DeleteObject"], Resource: e.files }])),
+      // After a stop, the skipped Cleanup state: the data-transfer function (which mounts EFS) removes the execution's dirs.
+      .apply((statements) =>
+        pulumi.all([envFiles, arn("lambda", `function:cn-${node}-data-transfer`)]).apply(([e, dataTransfer]): Statement[] => [
+          ...statements,
+          { Sid: "DeleteExecutionEnvFiles", Effect: "Allow", Action: ["s3:DeleteObject"], Resource: e.files },
+          { Sid: "CleanUpStoppedExecutions", Effect: "Allow", Action: ["lambda:InvokeFunction"], Resource: dataTransfer },
+        ]),
+      ),
   );
   attach(
     "join-role",

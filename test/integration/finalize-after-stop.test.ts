@@ -3,6 +3,7 @@ import { CreateTableCommand } from "@aws-sdk/client-dynamodb";
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { CloudWatchLogsClient, CreateLogGroupCommand, CreateLogStreamCommand, PutLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { CreateSecretCommand, DescribeSecretCommand } from "@aws-sdk/client-secrets-manager";
+import { CreateFunctionCommand, InvokeCommand } from "@aws-sdk/client-lambda";
 import { CreateStateMachineCommand, DescribeExecutionCommand, GetExecutionHistoryCommand, HistoryEvent, StartExecutionCommand } from "@aws-sdk/client-sfn";
 import { createFinalizeHandler, createStopHandler } from "../../lib/integrations/finalize/lambda";
 import type { StopResult } from "../../lib/integrations/finalize/contract";
@@ -13,7 +14,7 @@ import { stateMachineName } from "../../lib/model/names";
 import { resolvePlan } from "../../lib/plan/resolve";
 import { executionSnapshot } from "../../lib/plan/snapshot";
 import { useMoto } from "./moto";
-import { sdkConfig } from "./fixtures";
+import { motoNode, sdkConfig } from "./fixtures";
 
 const NODE = "n1";
 const SESSION = "S3SSION-VALUE-never-archived";
@@ -21,7 +22,7 @@ const TABLE = "cn-n1-executions";
 const ARCHIVE = "cn-n1-archive";
 const ENV_BUCKET = "cn-n1-env";
 const LOG_GROUP = "/cn/n1";
-const ENV = { COMPUTE_NODE_ID: NODE, EXECUTION_TABLE: TABLE, LOG_ARCHIVE_BUCKET: ARCHIVE, LOG_GROUP_NAME: LOG_GROUP, ENV_FILE_BUCKET: ENV_BUCKET, AWS_REGION: "us-east-1" };
+const ENV = { COMPUTE_NODE_ID: NODE, DATA_TRANSFER_FUNCTION: "cn-n1-data-transfer", EXECUTION_TABLE: TABLE, LOG_ARCHIVE_BUCKET: ARCHIVE, LOG_GROUP_NAME: LOG_GROUP, ENV_FILE_BUCKET: ENV_BUCKET, AWS_REGION: "us-east-1" };
 const WORKDIR = "/mnt/efs/n1/workdir";
 // a runs (STARTED when the run is stopped), b is done, c never started.
 const SNAPSHOT = executionSnapshot(resolvePlan({ name: "wf", processors: ["a", "b", "c"].map((id) => ({ id, sourceUrl: `img-${id}:1` })) }), "h");
@@ -49,6 +50,7 @@ describe("finalize after a stop (the node's EventBridge stop rule, against moto)
   let store: DynamoRecordStore;
   let t0: number;
   let calls: string[];
+  let cleanups: unknown[];
 
   beforeEach(async () => {
     const clients = moto.clients;
@@ -56,6 +58,10 @@ describe("finalize after a stop (the node's EventBridge stop rule, against moto)
     logs = new CloudWatchLogsClient(sdkConfig(moto.endpoint));
     t0 = Date.now() - 60_000;
     calls = [];
+    cleanups = [];
+    // moto echoes a function's payload (no Docker): enough to see the data-transfer cleanup was asked for.
+    const node = await motoNode(moto.endpoint, NODE);
+    await clients.lambda.send(new CreateFunctionCommand({ FunctionName: "cn-n1-data-transfer", PackageType: "Image", Code: { ImageUri: "node-fn:1" }, Role: node.lambdaExecutionRoleArn }));
     await clients.dynamodb.send(new CreateTableCommand(executionTableDefinition(TABLE)));
     store = new DynamoRecordStore({ clients, tableName: TABLE });
     for (const Bucket of [ARCHIVE, ENV_BUCKET]) await s3.send(new CreateBucketCommand({ Bucket }));
@@ -109,7 +115,13 @@ describe("finalize after a stop (the node's EventBridge stop rule, against moto)
         return clients.sfn.send(command as never);
       },
     };
-    const options = { s3, logs, sfn, dynamodb: clients.dynamodb, secrets: clients.secrets, env: ENV, now: () => new Date(t0 + 60_000) };
+    const lambda = {
+      send: async (command: unknown): Promise<unknown> => {
+        if (command instanceof InvokeCommand) cleanups.push(JSON.parse(new TextDecoder().decode(command.input.Payload as Uint8Array)));
+        return clients.lambda.send(command as never);
+      },
+    };
+    const options = { s3, logs, sfn, lambda, dynamodb: clients.dynamodb, secrets: clients.secrets, env: ENV, now: () => new Date(t0 + 60_000) };
     return createStopHandler({ ...options, finalize: createFinalizeHandler(options) });
   }
 
@@ -148,7 +160,9 @@ describe("finalize after a stop (the node's EventBridge stop rule, against moto)
     const afterFirst = await archiveObjects();
     const second = (await stop(stopEvent(ids, "ABORTED"))) as StopResult;
 
-    expect(first).to.deep.include({ outcome: "finalized", workflowInstanceId: "wi-1", status: "ABORTED", canceledProcessors: ["a"], tokenSecret: "deleted", envFile: "deleted" });
+    expect(first).to.deep.include({ outcome: "finalized", workflowInstanceId: "wi-1", status: "ABORTED", canceledProcessors: ["a"], tokenSecret: "deleted", envFile: "deleted", efsCleanup: "done" });
+    // The skipped Cleanup state, once, with the paths the compiled machine would have given it.
+    expect(cleanups).to.deep.equal([{ action: "cleanup", computeNodeId: NODE, workflowInstanceId: "wi-1", workdir: "/mnt/efs/n1/workdir/wi-1", inputDir: "/mnt/efs/n1/input/wi-1" }]);
     expect(second).to.deep.include({ outcome: "already-finalized", status: "ABORTED", canceledProcessors: [] });
     const prefix = `executions/${NODE}/wi-1`;
     const objects = await archiveObjects();
@@ -206,6 +220,7 @@ describe("finalize after a stop (the node's EventBridge stop rule, against moto)
     const result = (await handler()(stopEvent(ids, "FAILED"))) as StopResult;
     expect(result).to.deep.include({ outcome: "already-finalized", status: "FAILED", canceledProcessors: ["a"] });
     expect(calls).to.not.include("GetExecutionHistory");
+    expect(cleanups).to.deep.equal([]);
     const objects = await archiveObjects();
     expect(Object.keys(objects)).to.deep.equal([`${prefix}/cost-report.json`]);
     expect(objects[`${prefix}/cost-report.json`].body).to.equal('{"written":"by the machine"}');

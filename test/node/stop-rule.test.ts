@@ -73,7 +73,7 @@ describe("the node's stop rule (finalize after StopExecution, TIMED_OUT, ABORTED
         expect(costAllocationTags.check(results[mode].resources, mode as "basic")).to.deep.equal([]);
       });
 
-      it("gives finalize what a stopped run needs: this node's executions, its archive prefix and the record write, nothing wider", () => {
+      it("gives finalize what a stopped run needs: this node's executions, its archive prefix, the record write and the data-transfer cleanup, nothing wider", () => {
         const policy = results[mode].resources.find((x) => x.type === "aws:iam/rolePolicy:RolePolicy" && x.name === "cn-n1-finalize-role-policy")!;
         const doc = JSON.parse(String(policy.inputs.policy)) as { Statement: { Sid?: string; Action: string[]; Resource: string | string[]; Condition?: unknown }[] };
         const grant = (action: string) => doc.Statement.filter((s) => s.Action.includes(action)).flatMap((s) => [s.Resource].flat());
@@ -83,6 +83,10 @@ describe("the node's stop rule (finalize after StopExecution, TIMED_OUT, ABORTED
         expect(grant("s3:GetObject")).to.have.length(1).and.to.match(/\/executions\/n1\/\*$/);
         const list = doc.Statement.find((s) => s.Action.includes("s3:ListBucket"))!;
         expect(list.Condition).to.deep.equal({ StringLike: { "s3:prefix": "executions/n1/*" } });
+        // The Cleanup state a stop skipped: the data-transfer function only, which finalize finds in its environment.
+        expect(grant("lambda:InvokeFunction")).to.deep.equal(["arn:aws:lambda:us-east-1:123456789012:function:cn-n1-data-transfer"]);
+        const finalize = results[mode].resources.find((x) => x.type === "aws:lambda/function:Function" && x.inputs.name === "cn-n1-finalize")!;
+        expect((finalize.inputs.environment as { variables: Record<string, string> }).variables).to.include({ COMPUTE_NODE_ID: "n1", DATA_TRANSFER_FUNCTION: "cn-n1-data-transfer" });
         expect(doc.Statement.flatMap((s) => s.Action)).to.not.include.members(["states:StopExecution", "states:StartExecution", "dynamodb:DeleteItem", "s3:DeleteBucket"]);
         expect(doc.Statement.every((s) => !s.Action.includes("*"))).to.equal(true);
       });

@@ -29,6 +29,8 @@ export interface FinalizeResult {
   tokenSecret: "deleted" | "absent" | "kept";
   /** What became of the execution's environment file (ECS processors' tokens): `deleted`, or `kept` (no permission; the tracker deletes it later). Absent without ENV_FILE_BUCKET. */
   envFile?: "deleted" | "kept";
+  /** The data-transfer function's cleanup of the execution's EFS dirs (absent without DATA_TRANSFER_FUNCTION, or when finalize had run already). */
+  efsCleanup?: "done" | "failed";
 }
 
 
@@ -64,4 +66,6 @@ export interface StopResult {
   logArchive?: string;
   tokenSecret?: "deleted" | "absent" | "kept";
   envFile?: "deleted" | "kept";
+  /** The data-transfer function's cleanup of the execution's EFS dirs (absent without DATA_TRANSFER_FUNCTION, or when finalize had run already). */
+  efsCleanup?: "done" | "failed";
 }

@@ -3,10 +3,12 @@ import { DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-
 import { HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { DescribeExecutionCommand, SFNClient } from "@aws-sdk/client-sfn";
+import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { ConflictError, FinalizeConfigError, FinalizeInputError, NotFoundError } from "../../errors";
 import { awsErrorName, isNotFound } from "../../runtime/aws/errors";
 import { systemClock } from "../../clock";
 import { tokenSecretName } from "../tokens/contract";
+import { DEFAULT_EFS_MOUNT_PATH, TRANSFER_ACTIONS } from "../transfer/contract";
 import { deleteEnvFile, deleteTokenSecret } from "../tokens/aws";
 import { FINALIZE_ACTION, FinalizeEvent, FinalizeResult, STOP_EVENT_DETAIL_TYPE, STOP_EVENT_SOURCE, STOP_EVENT_STATUSES, StopEvent, StopEventStatus, StopResult } from "./contract";
 
@@ -27,7 +29,8 @@ export interface StopHandlerOptions {
   sfn?: Pick<SFNClient, "send">;
   dynamodb?: Pick<DynamoDBClient, "send">;
   secrets?: Pick<SecretsManagerClient, "send">;
-  /** COMPUTE_NODE_ID, EXECUTION_TABLE, LOG_ARCHIVE_BUCKET, ENV_FILE_BUCKET (optional). @default process.env */
+  lambda?: Pick<LambdaClient, "send">;
+  /** COMPUTE_NODE_ID, EXECUTION_TABLE, LOG_ARCHIVE_BUCKET, ENV_FILE_BUCKET (optional), DATA_TRANSFER_FUNCTION (optional: the EFS cleanup). @default process.env */
   env?: NodeJS.ProcessEnv;
   now?: () => Date;
   /** Optimistic record writes tried at most, when other writers (tracking, cancel) race this one. @default 10 */
@@ -117,7 +120,10 @@ export function createStopHandler(options: StopHandlerOptions): (event: unknown)
     const done = await objectExists(s3, bucket, `${prefix}/cost-report.json`);
     let tokenSecret: StopResult["tokenSecret"];
     let envFile: StopResult["envFile"];
+    let efsCleanup: StopResult["efsCleanup"];
     if (!done) {
+      // The machine's Cleanup state, which a stop skipped too: the data-transfer function mounts EFS, finalize does not.
+      if (env.DATA_TRANSFER_FUNCTION) efsCleanup = await cleanupEfs(options.lambda ?? new LambdaClient({}), env.DATA_TRANSFER_FUNCTION, nodeId, workflowInstanceId);
       const result = await options.finalize({
         action: FINALIZE_ACTION,
         computeNodeId: nodeId,
@@ -151,8 +157,25 @@ export function createStopHandler(options: StopHandlerOptions): (event: unknown)
       logArchive,
       ...(tokenSecret ? { tokenSecret } : {}),
       ...(envFile ? { envFile } : {}),
+      ...(efsCleanup ? { efsCleanup } : {}),
     };
   };
+}
+
+/**
+ * Invokes the data-transfer function's cleanup (merge dirs and downloaded input) with the paths the
+ * compiled machine gives it (lib/compile/envelope.ts: `<mount>/<node>/{workdir,input}/<id>`); its guard
+ * checks them again. Never fails the finalize: a failure is reported (`failed`) and node cleanup removes the dirs later.
+ */
+async function cleanupEfs(lambda: Pick<LambdaClient, "send">, functionName: string, computeNodeId: string, workflowInstanceId: string): Promise<"done" | "failed"> {
+  const root = `${DEFAULT_EFS_MOUNT_PATH}/${computeNodeId}`;
+  const payload = { action: TRANSFER_ACTIONS.cleanup, computeNodeId, workflowInstanceId, workdir: `${root}/workdir/${workflowInstanceId}`, inputDir: `${root}/input/${workflowInstanceId}` };
+  try {
+    const out = await lambda.send(new InvokeCommand({ FunctionName: functionName, Payload: new TextEncoder().encode(JSON.stringify(payload)) }));
+    return out.FunctionError ? "failed" : "done";
+  } catch {
+    return "failed";
+  }
 }
 
 /**
