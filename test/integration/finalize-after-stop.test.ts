@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { CreateTableCommand } from "@aws-sdk/client-dynamodb";
+import { CreateTableCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { CloudWatchLogsClient, CreateLogGroupCommand, CreateLogStreamCommand, PutLogEventsCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { CreateSecretCommand, DescribeSecretCommand } from "@aws-sdk/client-secrets-manager";
@@ -102,8 +102,18 @@ describe("finalize after a stop (the node's EventBridge stop rule, against moto)
   }
 
   /** The handler as the finalize function runs it; histories come from fabricated events (moto's would hold no ECS task), everything else from moto. */
-  function handler() {
+  function handler(hooks: { beforePut?: () => Promise<void> } = {}) {
     const clients = moto.clients;
+    const dynamodb = {
+      send: async (command: unknown): Promise<unknown> => {
+        if (command instanceof PutItemCommand && hooks.beforePut) {
+          const hook = hooks.beforePut;
+          hooks.beforePut = undefined;
+          await hook();
+        }
+        return clients.dynamodb.send(command as never);
+      },
+    };
     const sfn = {
       send: async (command: unknown): Promise<unknown> => {
         if (command instanceof GetExecutionHistoryCommand) {
@@ -121,7 +131,7 @@ describe("finalize after a stop (the node's EventBridge stop rule, against moto)
         return clients.lambda.send(command as never);
       },
     };
-    const options = { s3, logs, sfn, lambda, dynamodb: clients.dynamodb, secrets: clients.secrets, env: ENV, now: () => new Date(t0 + 60_000) };
+    const options = { s3, logs, sfn, lambda, dynamodb, secrets: clients.secrets, env: ENV, now: () => new Date(t0 + 60_000) };
     return createStopHandler({ ...options, finalize: createFinalizeHandler(options) });
   }
 
@@ -195,6 +205,16 @@ describe("finalize after a stop (the node's EventBridge stop rule, against moto)
     expect(record.status).to.equal("CANCELED");
     expect(record.error).to.equal(undefined);
     expect(record.processors.a.status).to.equal("CANCELED");
+  });
+
+  it("applies its change to what a racing writer wrote: a cancel recorded meanwhile still ends CANCELED", async () => {
+    const ids = await runningExecution("wi-9");
+    // Between the handler's read and its write, the runtime's cancel moves the record to CANCELING.
+    const result = (await handler({ beforePut: async () => void (await store.updateExecution("wi-9", { status: "CANCELING" })) })(stopEvent(ids, "ABORTED"))) as StopResult;
+    expect(result).to.deep.include({ outcome: "finalized", status: "CANCELED", canceledProcessors: ["a"] });
+    const record = (await store.get("wi-9"))!;
+    expect(record.status).to.equal("CANCELED");
+    expect(record.artifacts?.costReport).to.equal(`s3://${ARCHIVE}/executions/${NODE}/wi-9/cost-report.json`);
   });
 
   it("ends a timed-out run TIMED_OUT, reading the ids from a complete detail.input without DescribeExecution", async () => {

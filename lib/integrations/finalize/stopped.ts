@@ -5,7 +5,7 @@ import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { DescribeExecutionCommand, SFNClient } from "@aws-sdk/client-sfn";
 import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { ConflictError, FinalizeConfigError, FinalizeInputError, NotFoundError } from "../../errors";
-import { awsErrorName, isNotFound } from "../../runtime/aws/errors";
+import { isConditionalCheckFailed, isNotFound } from "../../runtime/aws/errors";
 import { systemClock } from "../../clock";
 import { tokenSecretName } from "../tokens/contract";
 import { DEFAULT_EFS_MOUNT_PATH, TRANSFER_ACTIONS } from "../transfer/contract";
@@ -68,7 +68,7 @@ interface StoredRecord {
 }
 
 /** The part of an execution record (lib/model/execution-record.ts) this handler reads and changes; the rest is kept as is. */
-interface RecordItem {
+export interface RecordItem {
   executionId: string;
   computeNodeId: string;
   executionArn?: string;
@@ -234,7 +234,7 @@ async function updateRecord(
       );
       return next;
     } catch (err) {
-      if (awsErrorName(err) !== "ConditionalCheckFailedException") throw err;
+      if (!isConditionalCheckFailed(err)) throw err;
       // Another writer (tracking, a cancel) got there first: apply the change to what it wrote.
       current = await readRecord(dynamodb, table, executionId);
     }
@@ -277,8 +277,9 @@ async function objectExists(s3: Pick<S3Client, "send">, bucket: string, key: str
     await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
     return true;
   } catch (err) {
+    // HeadObject has no body, so S3's 404 arrives without an error code: the status is the answer.
     const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-    if (status === 404 || awsErrorName(err) === "NotFound" || isNotFound(err)) return false;
+    if (status === 404 || isNotFound(err)) return false;
     throw err;
   }
 }
