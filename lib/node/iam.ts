@@ -172,9 +172,10 @@ export function createRoles(name: string, scope: RoleScope, tags: Record<string,
         { Sid: "ReadExecutionHistory", Effect: "Allow", Action: ["states:GetExecutionHistory", "states:DescribeExecution"], Resource: executions },
         { Sid: "ListMapRunIterations", Effect: "Allow", Action: ["states:ListExecutions"], Resource: mapRuns },
         { Effect: "Allow", Action: ["s3:PutObject"], Resource: `${bucketArn}/*` },
-        // After a stop, finalize checks whether the cost report exists already (HeadObject: GetObject, and ListBucket so a missing one answers 404).
+        // After a stop, finalize checks whether the cost report exists already (HeadObject: GetObject, and ListBucket so a missing one
+        // answers 404, not 403). No s3:prefix condition: HeadObject carries no prefix, so such a condition would never match. The bucket is this node's own.
         { Sid: "SeeFinalizedExecutions", Effect: "Allow", Action: ["s3:GetObject"], Resource: `${bucketArn}/executions/${node}/*` },
-        { Sid: "ListFinalizedExecutions", Effect: "Allow", Action: ["s3:ListBucket"], Resource: bucketArn, Condition: { StringLike: { "s3:prefix": `executions/${node}/*` } } },
+        { Sid: "ListFinalizedExecutions", Effect: "Allow", Action: ["s3:ListBucket"], Resource: bucketArn },
         // Cost report, and the execution's token secret deleted as soon as the run ends.
         { Effect: "Allow", Action: ["dynamodb:GetItem"], Resource: tableArn },
         // After a stop, finalize moves the record to its terminal status (a conditional PutItem of the whole item, as the runtime's store writes it).
