@@ -11,6 +11,7 @@ import { createLlmGovernor, llmGovernorFunctionName, llmUsageTableName } from ".
 import { createEnvFileBucket } from "../integrations/tokens/node";
 import { createNetwork } from "./network";
 import { createStorage } from "./storage";
+import { createStopRule } from "./stop-rule";
 import { TAG, nodeTags } from "../model/tags";
 
 export interface ComputeNodeArgs {
@@ -147,6 +148,8 @@ export class ComputeNode extends pulumi.ComponentResource {
       },
       this,
     );
+    // Step Functions skips Catch on StopExecution, TIMED_OUT and ABORTED: this rule brings finalize (and token revocation) to those runs.
+    createStopRule(name, { computeNodeId: config.computeNodeId, region: config.region, accountId: identity.accountId, partition: partition.partition, finalize: functions.finalize, tags }, this);
     if (config.budget)
       new aws.budgets.Budget(
         `${name}-budget`,

@@ -89,6 +89,10 @@ export function createFunctions(name: string, args: FunctionArgs, parent: pulumi
     timeout: 300,
     memorySize: NODE_FUNCTION_MEMORY_MB.finalize,
     environment: {
+      // The stop rule's events (lib/integrations/finalize/stopped.ts) are checked against it.
+      COMPUTE_NODE_ID: args.computeNodeId,
+      // After a stop, finalize has the data-transfer function remove the execution's EFS dirs (the skipped Cleanup state).
+      DATA_TRANSFER_FUNCTION: dataTransfer.name,
       LOG_GROUP_NAME: args.storage.logGroup.name,
       LOG_ARCHIVE_BUCKET: args.storage.archiveBucket.bucket,
       EXECUTION_TABLE: args.executionTableName,

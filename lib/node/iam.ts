@@ -168,18 +168,32 @@ export function createRoles(name: string, scope: RoleScope, tags: Record<string,
         { Effect: "Allow", Action: ["logs:FilterLogEvents", "logs:GetLogEvents", "logs:DescribeLogStreams"], Resource: [logGroupArn, `${logGroupArn}:*`] },
         // The execution's history (children and map-run iterations `execution:<machine>/<label>:<id>` included)
         // names its ECS tasks and Lambda invocations, whose logs are archived per processor.
-        { Sid: "ReadExecutionHistory", Effect: "Allow", Action: ["states:GetExecutionHistory"], Resource: executions },
+        // DescribeExecution: the stop rule's events may carry no (or a truncated) input, which names the run.
+        { Sid: "ReadExecutionHistory", Effect: "Allow", Action: ["states:GetExecutionHistory", "states:DescribeExecution"], Resource: executions },
         { Sid: "ListMapRunIterations", Effect: "Allow", Action: ["states:ListExecutions"], Resource: mapRuns },
         { Effect: "Allow", Action: ["s3:PutObject"], Resource: `${bucketArn}/*` },
+        // After a stop, finalize checks whether the cost report exists already (HeadObject: GetObject, and ListBucket so a missing one
+        // answers 404, not 403). No s3:prefix condition: HeadObject carries no prefix, so such a condition would never match. The bucket is this node's own.
+        { Sid: "SeeFinalizedExecutions", Effect: "Allow", Action: ["s3:GetObject"], Resource: `${bucketArn}/executions/${node}/*` },
+        { Sid: "ListFinalizedExecutions", Effect: "Allow", Action: ["s3:ListBucket"], Resource: bucketArn },
         // Cost report, and the execution's token secret deleted as soon as the run ends.
         { Effect: "Allow", Action: ["dynamodb:GetItem"], Resource: tableArn },
+        // After a stop, finalize moves the record to its terminal status (a conditional PutItem of the whole item, as the runtime's store writes it).
+        { Sid: "RecordStoppedExecutions", Effect: "Allow", Action: ["dynamodb:PutItem"], Resource: tableArn },
         // The cost report's LLM line: the execution's totals item of the usage table.
         ...(scope.llmUsageTableName ? [{ Sid: "ReadLlmTotals", Effect: "Allow" as const, Action: ["dynamodb:GetItem"], Resource: tableArn.replace(/table\/[^/]+$/, `table/${scope.llmUsageTableName}`) }] : []),
         { Effect: "Allow", Action: ["secretsmanager:DeleteSecret"], Resource: secrets },
         ...k,
       ])
       // The execution's environment file goes with its secret.
-      .apply((statements) => envFiles.apply((e): Statement[] => [...statements, { Sid: "DeleteExecutionEnvFiles", Effect: "Allow", Action: ["s3:DeleteObject"], Resource: e.files }])),
+      // After a stop, the skipped Cleanup state: the data-transfer function (which mounts EFS) removes the execution's dirs.
+      .apply((statements) =>
+        pulumi.all([envFiles, arn("lambda", `function:cn-${node}-data-transfer`)]).apply(([e, dataTransfer]): Statement[] => [
+          ...statements,
+          { Sid: "DeleteExecutionEnvFiles", Effect: "Allow", Action: ["s3:DeleteObject"], Resource: e.files },
+          { Sid: "CleanUpStoppedExecutions", Effect: "Allow", Action: ["lambda:InvokeFunction"], Resource: dataTransfer },
+        ]),
+      ),
   );
   attach(
     "join-role",

@@ -9,6 +9,7 @@ import type { CheckedResource, NodePolicy, PolicyViolation } from "./rules";
 export const TAGGABLE_TYPES: ReadonlySet<string> = new Set([
   "aws:autoscaling/group:Group",
   "aws:budgets/budget:Budget",
+  "aws:cloudwatch/eventRule:EventRule",
   "aws:cloudwatch/logGroup:LogGroup",
   "aws:dynamodb/table:Table",
   "aws:ec2/eip:Eip",
@@ -42,6 +43,7 @@ export const TAGGABLE_TYPES: ReadonlySet<string> = new Set([
 
 /** Types the node program creates that AWS (or Pulumi) gives no tags: the policy skips them. */
 export const UNTAGGABLE_TYPES: ReadonlySet<string> = new Set([
+  "aws:cloudwatch/eventTarget:EventTarget",
   "aws:ec2/route:Route",
   "aws:ec2/routeTableAssociation:RouteTableAssociation",
   "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders",
@@ -49,6 +51,7 @@ export const UNTAGGABLE_TYPES: ReadonlySet<string> = new Set([
   "aws:iam/rolePolicy:RolePolicy",
   "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
   "aws:kms/alias:Alias",
+  "aws:lambda/permission:Permission",
   "aws:lambda/functionUrl:FunctionUrl",
   "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
   "aws:s3/bucketOwnershipControls:BucketOwnershipControls",

@@ -9,7 +9,8 @@ import { awsErrorName, isNotFound } from "../../runtime/aws/errors";
 import { tokenSecretName } from "../tokens/contract";
 import { deleteEnvFile, deleteTokenSecret } from "../tokens/aws";
 import { ExecutionRuns, executionRuns } from "../../runtime/aws/history";
-import { FinalizeEvent, FinalizeResult } from "./contract";
+import { FinalizeEvent, FinalizeResult, StopResult } from "./contract";
+import { createStopHandler, isStopEvent } from "./stopped";
 import { systemClock } from "../../clock";
 import { CostRecord, LlmTotals, LogTally, finalizeCostReport } from "./cost";
 import { readExecutionLlmTotals } from "../llm/lambda";
@@ -191,7 +192,11 @@ function safeSegment(value: string): string {
   return value.replace(/[/\\]/g, "_").replace(/\.\./g, "__") || "unknown";
 }
 
-export const handler = createFinalizeHandler();
+const finalizeHandler = createFinalizeHandler();
+const stopHandler = createStopHandler({ finalize: finalizeHandler });
+
+/** The function's entry: the machine's Finalize payload, or the node's stop rule's EventBridge event (stopped.ts). */
+export const handler = (event: unknown): Promise<FinalizeResult | StopResult> => (isStopEvent(event) ? stopHandler(event) : finalizeHandler(event));
 
 export function parseFinalizeEvent(raw: unknown): FinalizeEvent {
   const e = (raw ?? {}) as Record<string, unknown>;
@@ -236,7 +241,8 @@ function required(env: NodeJS.ProcessEnv, key: string): string {
   return value;
 }
 
-export type { FinalizeEvent, FinalizeResult };
+export type { FinalizeEvent, FinalizeResult, StopResult };
+export { createStopHandler, isStopEvent, parseStopEvent } from "./stopped";
 export { finalizeCostReport, finalizeUsage } from "./cost";
 export type { CostRecord, FinalizeCostInput, LogTally } from "./cost";
 export { HistoryUsage } from "./history-usage";
