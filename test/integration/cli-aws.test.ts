@@ -63,6 +63,10 @@ describe("compute-node deploy / start / status / cleanup against moto", function
     expect(record!.processors).to.deep.equal({ a: record!.processors.a, b: record!.processors.b });
     expect([record!.processors.a.status, record!.processors.b.status]).to.deep.equal(["SUCCEEDED", "SUCCEEDED"]);
     expect(JSON.stringify(record)).to.not.include("CLI-TOKEN");
+    const listed = await cli("executions", "--node", "node.json", "--status", "SUCCEEDED", "--json");
+    expect(listed.code, listed.stderr).to.equal(0);
+    expect(listed.json().map((r: { executionId: string }) => r.executionId)).to.deep.equal([executionId]);
+    expect((await cli("executions", "--node", "node.json", "--status", "FAILED", "--json")).json()).to.deep.equal([]);
     const late = await cli("cancel", executionId, "--node", "node.json");
     expect(late.code, late.stderr).to.not.equal(0);
     expect(late.stderr).to.contain("SUCCEEDED");

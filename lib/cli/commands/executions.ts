@@ -13,21 +13,20 @@ export const executionsCommand: CliCommand = {
   register(program: Command, ctx) {
     program
       .command("executions")
-      .description("List the local execution records of a workdir, newest first.")
+      .description("List execution records newest first: a workdir's local runs, or with --node an AWS node's executions (as recorded; `status ID --node` refreshes one).")
       .option("--workdir <dir>", "workdir of the local runs", ".compute-node")
       .option("--status <status>", "only executions with this status (RUNNING, SUCCEEDED, FAILED, CANCELED, …)")
       .option("--workflow <name>", "only executions of this workflow")
       .option("--limit <n>", "at most this many", positiveInt)
-      .option("--node <file>", "AWS: the node's stack outputs (not available in this build)")
+      .option("--node <file>", "AWS: the node's stack outputs (region, record table)")
       .option("--json", "the records on stdout")
       .action((opts: { workdir: string; status?: string; workflow?: string; limit?: number; node?: string; json?: boolean }) =>
         runAction(ctx, opts, async () => {
-          const [{ UnavailableError, ValidationError }, { ExecutionStatusSchema }] = await Promise.all([import("../../errors"), import("../../model/execution-record")]);
-          if (opts.node !== undefined) throw new UnavailableError("executions --node (a node's AWS executions) is not available in this build: list local runs with --workdir");
+          const [{ ValidationError }, { ExecutionStatusSchema }] = await Promise.all([import("../../errors"), import("../../model/execution-record")]);
           if (opts.status !== undefined && !ExecutionStatusSchema.safeParse(opts.status).success)
             throw new ValidationError([{ code: "invalid_status", path: ["--status"], message: `--status "${opts.status}" is not an execution status (known: ${ExecutionStatusSchema.options.join(", ")})` }]);
-          const { listLocalExecutions } = await import("../../runtime/local");
-          const records = await listLocalExecutions({ workdir: resolve(ctx.io.cwd, opts.workdir), status: opts.status, workflow: opts.workflow, limit: opts.limit });
+          const filters = { workdir: resolve(ctx.io.cwd, opts.workdir), status: opts.status, workflow: opts.workflow, limit: opts.limit };
+          const records = opts.node !== undefined ? await awsExecutions(opts.node, filters) : await (await import("../../runtime/local")).listLocalExecutions(filters);
           if (opts.json) {
             writeJson(ctx, records);
             return EXIT.ok;
@@ -40,5 +39,10 @@ export const executionsCommand: CliCommand = {
           return EXIT.ok;
         }),
       );
+
+    async function awsExecutions(file: string, filters: { workdir: string; status?: string; workflow?: string; limit?: number }) {
+      const { listAwsExecutions, readNodeFile } = await import("../../runtime/aws");
+      return listAwsExecutions({ ...filters, node: readNodeFile(file, { cwd: ctx.io.cwd }), env: ctx.io.env });
+    }
   },
 };

@@ -7,7 +7,7 @@ export type { AwsErrorKind } from "./errors";
 export { parseNodeOutputs } from "./node";
 export { loadNode, readNodeFile } from "./node-file";
 export type { LoadNodeOptions } from "./node-file";
-export { isExecutionArn, loadAwsExecutionRecord, cancelAwsExecution, readAwsProcessorLogs } from "./status";
+export { isExecutionArn, loadAwsExecutionRecord, cancelAwsExecution, readAwsProcessorLogs, listAwsExecutions } from "./status";
 export type { LoadAwsExecutionOptions } from "./status";
 export { registerTaskDefinitions } from "./register-ecs";
 export { registerLambdaFunctions } from "./register-lambda";

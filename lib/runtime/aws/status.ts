@@ -46,6 +46,17 @@ export async function* readAwsProcessorLogs(options: LoadAwsExecutionOptions & {
   yield* readProcessorLogs({ executionId, processorId: options.processorId, store, clients, node, follow: options.follow, signal: options.signal });
 }
 
+/** A node's AWS execution records, newest first (the AWS branch of `compute-node executions`); records are as stored, not refreshed. */
+export async function listAwsExecutions(options: { node: NodeOutputs; workdir: string; env?: NodeJS.ProcessEnv; status?: string; workflow?: string; limit?: number }): Promise<ExecutionRecord[]> {
+  const clients = createAwsClients({ region: options.node.region, env: options.env ?? process.env });
+  const records = (await recordStoreFor(options.node, clients, options.workdir).list())
+    .filter((r) => r.computeNodeId === options.node.computeNodeId)
+    .filter((r) => options.status === undefined || r.status === options.status)
+    .filter((r) => options.workflow === undefined || r.snapshot.workflow.name === options.workflow)
+    .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.executionId.localeCompare(a.executionId));
+  return options.limit === undefined ? records : records.slice(0, options.limit);
+}
+
 async function awsExecution(options: LoadAwsExecutionOptions) {
   const env = options.env ?? process.env;
   const match = EXECUTION_ARN.exec(options.execution);
