@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FileProvisionStore } from "../../lib/provision/file-store";
 import { OperationRecord } from "../../lib/provision/records";
+import { describeStoreDefinitionsAndEvents } from "./store-contract";
 
 const op = (id: string, state: OperationRecord["state"], createdAt = "2026-01-01T00:00:00.000Z"): OperationRecord => ({ id, nodeId: "n-1", kind: "create", state, createdAt });
 
@@ -48,22 +49,5 @@ describe("FileProvisionStore", () => {
     expect(String(error)).to.include("unsafe");
   });
 
-  it("keeps workflow definitions per node, lists them by name, and deletes one", async () => {
-    const def = (nodeId: string, name: string) => ({ nodeId, name, workflow: { name, processors: [] }, contentHash: "h", createdAt: "t", updatedAt: "t" });
-    await store.putWorkflow(def("wf-node", "b"));
-    await store.putWorkflow(def("wf-node", "a"));
-    await store.putWorkflow(def("wf-other", "a"));
-    expect((await store.listWorkflows("wf-node")).map((w) => w.name)).to.deep.equal(["a", "b"]);
-    expect(await store.getWorkflow("wf-node", "b")).to.deep.equal(def("wf-node", "b"));
-    await store.deleteWorkflow("wf-node", "b");
-    expect(await store.getWorkflow("wf-node", "b")).to.equal(undefined);
-    expect((await store.listWorkflows("wf-other")).map((w) => w.name)).to.deep.equal(["a"]);
-  });
-
-  it("returns an execution's status events in sequence order", async () => {
-    const event = (sequence: number) => ({ sequence, timestamp: "t", executionId: "wi-ev", type: "execution-status" as const, status: "RUNNING" as const });
-    for (const sequence of [1, 2, 3]) await store.appendExecutionEvent(event(sequence));
-    expect((await store.readExecutionEvents("wi-ev")).map((e) => e.sequence)).to.deep.equal([1, 2, 3]);
-    expect(await store.readExecutionEvents("wi-none")).to.deep.equal([]);
-  });
+  describeStoreDefinitionsAndEvents(() => store);
 });
