@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { isTerminalExecutionStatus, ExecutionStatus } from "../../lib/model/execution-record";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -56,7 +57,7 @@ describe("compute-node deploy / start / status / cleanup against moto", function
     for (let i = 0; i < 80; i++) {
       const status = await cli("status", executionArn, "--node", "node.json", "--json");
       record = status.json();
-      if (record!.status !== "RUNNING" && record!.status !== "PENDING") break;
+      if (isTerminalExecutionStatus(record!.status as ExecutionStatus)) break;
       await new Promise((r) => setTimeout(r, 250));
     }
     expect(record!.status).to.equal("SUCCEEDED");

@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { isTerminalExecutionStatus, ExecutionStatus } from "../../lib/model/execution-record";
 import { createReadyNode, removeDir, startTestService, TestService, TOKEN, waitForOperation } from "./helpers";
 
 const node = (script: string) => [process.execPath, "-e", script];
@@ -35,7 +36,7 @@ describe("provisioner service: workflow executions", () => {
     const res = await svc.post("/v1/nodes/wf-1/workflows/align/executions", workflowBody({ a: writeOutput, b: writeOutput }, { b: ["a"] })).expect(202);
     expect(res.body).to.include({ nodeId: "wf-1", workflowName: "align" });
     expect(res.headers.location).to.equal(`/v1/executions/${res.body.executionId}`);
-    const record = await waitForExecution(svc, res.body.executionId, (s) => !["PENDING", "RUNNING"].includes(s));
+    const record = await waitForExecution(svc, res.body.executionId, (s) => isTerminalExecutionStatus(s as ExecutionStatus));
     expect(record.status).to.equal("SUCCEEDED");
     expect(record.computeNodeId).to.equal("wf-1");
     expect(record.snapshot.workflow.name).to.equal("align");
