@@ -74,6 +74,26 @@ describe("the built CLI (bin/compute-node.js → dist/)", function () {
     expect(loaded.every((m) => m.startsWith("commander/"))).to.equal(true);
   });
 
+  it("is the package entry, and finds what ships beside the code from dist/ as from lib/ (engine cache, LLM prices)", () => {
+    const { main, types } = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { main: string; types: string };
+    expect(existsSync(join(ROOT, types)), types).to.equal(true);
+    const probe = spawnSync(
+      process.execPath,
+      [
+        "-e",
+        `const root = ${JSON.stringify(ROOT)};
+         const entry = require(require("path").join(root, ${JSON.stringify(main)}));
+         const { engineCacheDir } = require(root + "/dist/lib/provision/engine-discovery.js");
+         const { loadPriceFiles } = require(root + "/dist/lib/integrations/llm/prices.js");
+         console.log(JSON.stringify({ resolvePlan: typeof entry.resolvePlan, engine: engineCacheDir({}), models: loadPriceFiles().length }));`,
+      ],
+      { cwd: tmpdir(), encoding: "utf8" },
+    );
+    expect(probe.status, probe.stderr).to.equal(0);
+    const source = require("../../lib/integrations/llm/prices") as typeof import("../../lib/integrations/llm/prices");
+    expect(JSON.parse(probe.stdout)).to.deep.equal({ resolvePlan: "function", engine: join(ROOT, ".engine"), models: source.loadPriceFiles().length });
+  });
+
   it("bundles the Lambda handlers from the TypeScript sources when running from dist/", () => {
     const probe = spawnSync(process.execPath, ["-e", `console.log(JSON.stringify(require(${JSON.stringify(join(ROOT, "dist", "lib", "node", "handler-archive.js"))}).handlerFiles("lib/integrations/finalize/lambda")))`], { encoding: "utf8" });
     expect(probe.status, probe.stderr).to.equal(0);
