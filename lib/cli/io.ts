@@ -4,6 +4,9 @@ import { CompileError, ErrorKind, errorKind, InternalError, isComputeNodeError, 
 /** Exit codes of every command: 0 ok, 1 the workflow (or the operation) failed, 2 invalid input. */
 export const EXIT = { ok: 0, failed: 1, invalid: 2 } as const;
 
+/** Execution ARNs, as lib/runtime/aws/status.ts reads them: recognised here so a local command never loads the AWS SDK. */
+export const LOOKS_LIKE_EXECUTION_ARN = /^arn:aws[a-z-]*:states:/;
+
 /** Where a command writes; injected so tests capture output without spawning a process. */
 export interface CliIo {
   stdout: (text: string) => void;

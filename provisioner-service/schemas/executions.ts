@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ExecutionRecordSchema, ExecutionStatusSchema, ProcessorStatusSchema } from "../../lib/model/execution-record";
 import { InvocationFileSchema, ProcessorsFileSchema, WorkflowFileSchema } from "../../lib/model/files";
-import { NODE_ID_PATTERN } from "../../lib/provision/records";
+import { NODE_ID_PATTERN, WorkflowDefinitionRecordSchema } from "../../lib/provision/records";
 import { MAX_PAGE_LIMIT } from "../../lib/provision/execution-service";
 
 export const WorkflowParamsSchema = z.object({
@@ -75,19 +75,7 @@ export const PutWorkflowBodySchema = z
   .strict()
   .meta({ id: "PutWorkflowRequest" });
 
-export const WorkflowDefinitionSchema = z
-  .object({
-    nodeId: z.string(),
-    name: z.string(),
-    workflow: z.record(z.string(), z.unknown()),
-    processors: z.array(z.record(z.string(), z.unknown())).optional(),
-    contentHash: z.string(),
-    definitionHash: z.string().optional(),
-    stateMachineArn: z.string().optional(),
-    createdAt: z.string(),
-    updatedAt: z.string(),
-  })
-  .meta({ id: "WorkflowDefinition" });
+export const WorkflowDefinitionSchema = WorkflowDefinitionRecordSchema.meta({ id: "WorkflowDefinition" });
 
 export const PutWorkflowResponseSchema = z
   .object({ definition: WorkflowDefinitionSchema, changed: z.boolean().describe("False when the definition and everything registered were already so (AWS: no mutating call).") })

@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { CliCommand, EXIT } from "../io";
+import { CliCommand, EXIT, LOOKS_LIKE_EXECUTION_ARN } from "../io";
 import { runAction, writeJson } from "../action";
 
 export const cancelCommand: CliCommand = {
@@ -14,7 +14,7 @@ export const cancelCommand: CliCommand = {
       .option("--json", "the record as it was when the cancel was sent, on stdout")
       .action((executionId: string, opts: { workdir: string; node?: string; json?: boolean }) =>
         runAction(ctx, opts, async () => {
-          if (opts.node !== undefined || /^arn:aws[a-z-]*:states:/.test(executionId)) {
+          if (opts.node !== undefined || LOOKS_LIKE_EXECUTION_ARN.test(executionId)) {
             const { cancelAwsExecution, readNodeFile } = await import("../../runtime/aws");
             const node = opts.node ? readNodeFile(opts.node, { cwd: ctx.io.cwd }) : undefined;
             const record = await cancelAwsExecution({ execution: executionId, node, workdir: resolve(ctx.io.cwd, opts.workdir), env: ctx.io.env });

@@ -1,11 +1,9 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { CliCommand, EXIT } from "../io";
+import { CliCommand, EXIT, LOOKS_LIKE_EXECUTION_ARN } from "../io";
 import { runAction, writeJson } from "../action";
 import { formatRecord } from "../format-record";
 
-// Execution ARNs, as lib/runtime/aws/status.ts reads them: recognised here so a local status never loads the AWS SDK.
-const LOOKS_LIKE_EXECUTION_ARN = /^arn:aws[a-z-]*:states:/;
 
 /** How often --watch rereads the record: a terminal's pace. */
 const WATCH_INTERVAL_MS = 500;
