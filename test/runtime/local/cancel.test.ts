@@ -13,6 +13,9 @@ async function until(condition: () => Promise<boolean>): Promise<void> {
   while (!(await condition())) await new Promise((r) => setImmediate(r));
 }
 
+/** The shell creates the file (`>`) before `echo` writes the pid into it: wait for the whole line. */
+const pidWritten = (file: string) => readFile(file, "utf8").then((text) => text.endsWith("\n"), () => false);
+
 /** Alive means signalable and not a zombie: a killed orphan may wait for a PID 1 that does not reap it. */
 function isAlive(pid: number): boolean {
   try {
@@ -53,7 +56,7 @@ describe("cancelling a local execution", () => {
       stopGraceMs: 200,
       onEvent: (e) => {
         if (e.type === "processor-started" && e.processorId === "sleepy")
-          void until(() => exists(pidFile)).then(() => controller.abort(cancelReason()));
+          void until(() => pidWritten(pidFile)).then(() => controller.abort(cancelReason()));
       },
     });
     const store = new FileRecordStore(join(workdir, "executions"));
@@ -87,7 +90,7 @@ describe("cancelling a local execution", () => {
       executionId: "wi-ctrlc",
       signal: controller.signal,
       stopGraceMs: 200,
-      onEvent: (e) => e.type === "processor-started" && void until(() => exists(pidFile)).then(() => controller.abort()),
+      onEvent: (e) => e.type === "processor-started" && void until(() => pidWritten(pidFile)).then(() => controller.abort()),
     }).done;
     expect(record.status).to.equal("ABORTED");
     expect(isAlive(Number((await readFile(pidFile, "utf8")).trim()))).to.equal(false);
