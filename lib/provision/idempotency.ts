@@ -27,6 +27,28 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value ?? null);
 }
 
+/** One call per key at a time in this process: a concurrent repeat waits for the call in flight, then runs (and so looks at the store) again. */
+class OnePerKey<T> {
+  private readonly inFlight = new Map<string, Promise<T>>();
+
+  async run(key: string, once: () => Promise<T>): Promise<T> {
+    const pending = this.inFlight.get(key);
+    if (pending) {
+      // Whatever the first request's outcome, look again: bound (replay or 422) or free (run).
+      await pending.catch(() => undefined);
+      return this.run(key, once);
+    }
+    // Registered before the first await, so a concurrent repeat always finds it.
+    const result = once();
+    this.inFlight.set(key, result);
+    try {
+      return await result;
+    } finally {
+      this.inFlight.delete(key);
+    }
+  }
+}
+
 /**
  * Makes a mutating request safe to retry: the first request with a key runs and binds the key to
  * its operation; a repeat with the same fingerprint gets that operation back without running
@@ -34,7 +56,7 @@ function canonicalJson(value: unknown): string {
  * can be retried with the same key. Concurrent repeats in this process wait for the first.
  */
 export class IdempotencyGuard {
-  private readonly inFlight = new Map<string, Promise<{ operation: OperationRecord; replayed: boolean }>>();
+  private readonly inFlight = new OnePerKey<{ operation: OperationRecord; replayed: boolean }>();
 
   constructor(
     private readonly store: ProvisionStore,
@@ -42,21 +64,8 @@ export class IdempotencyGuard {
     private readonly now: Clock = systemClock,
   ) {}
 
-  async run(key: string, fingerprint: string, action: () => Promise<OperationRecord>): Promise<{ operation: OperationRecord; replayed: boolean }> {
-    const pending = this.inFlight.get(key);
-    if (pending) {
-      // Whatever the first request's outcome, look again: bound (replay or 422) or free (run).
-      await pending.catch(() => undefined);
-      return this.run(key, fingerprint, action);
-    }
-    // Registered before the first await, so a concurrent repeat always finds it.
-    const result = this.runOnce(key, fingerprint, action);
-    this.inFlight.set(key, result);
-    try {
-      return await result;
-    } finally {
-      this.inFlight.delete(key);
-    }
+  run(key: string, fingerprint: string, action: () => Promise<OperationRecord>): Promise<{ operation: OperationRecord; replayed: boolean }> {
+    return this.inFlight.run(key, () => this.runOnce(key, fingerprint, action));
   }
 
   private async runOnce(key: string, fingerprint: string, action: () => Promise<OperationRecord>) {
@@ -78,26 +87,15 @@ export class IdempotencyGuard {
  * another request is refused (422). A start that fails binds nothing.
  */
 export class ExecutionIdempotencyGuard {
-  private readonly inFlight = new Map<string, Promise<{ executionId: string; replayed: boolean }>>();
+  private readonly inFlight = new OnePerKey<{ executionId: string; replayed: boolean }>();
 
   constructor(
     private readonly store: ProvisionStore,
     private readonly now: Clock = systemClock,
   ) {}
 
-  async run(key: string, fingerprint: string, start: () => Promise<string>): Promise<{ executionId: string; replayed: boolean }> {
-    const pending = this.inFlight.get(key);
-    if (pending) {
-      await pending.catch(() => undefined);
-      return this.run(key, fingerprint, start);
-    }
-    const result = this.runOnce(key, fingerprint, start);
-    this.inFlight.set(key, result);
-    try {
-      return await result;
-    } finally {
-      this.inFlight.delete(key);
-    }
+  run(key: string, fingerprint: string, start: () => Promise<string>): Promise<{ executionId: string; replayed: boolean }> {
+    return this.inFlight.run(key, () => this.runOnce(key, fingerprint, start));
   }
 
   private async runOnce(key: string, fingerprint: string, start: () => Promise<string>) {
