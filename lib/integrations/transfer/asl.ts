@@ -2,6 +2,7 @@ import { AslObject } from "../../compile/asl/types";
 import { TaskState } from "../../compile/asl/task";
 import { RESOURCE } from "../../compile/asl/resources";
 import { LAMBDA_TRANSIENT } from "../../compile/asl/retry";
+import type { UploadResult } from "./upload";
 
 /** Lambda's maximum: downloads and merges of many files may take long. */
 const TRANSFER_TIMEOUT_SECONDS = 900;
@@ -46,5 +47,37 @@ export function cleanupTask(functionArn: string, computeNodeId: string): TaskSta
     "workflowInstanceId.$": "$.ctx.workflowInstanceId",
     "workdir.$": "$.ctx.workdir",
     "inputDir.$": "$.ctx.inputDir",
+  });
+}
+
+/** UploadResult's fields: each one is copied into the state, `action` is not. */
+const UPLOAD_RESULT_FIELDS = ["destination", "files", "bytes", "skipped", "processorCount", "processors", "sample"] as const satisfies readonly (keyof UploadResult)[];
+// A field added to UploadResult must be listed above, or it would never reach the execution output.
+const uploadFieldsListed: Exclude<keyof UploadResult, (typeof UPLOAD_RESULT_FIELDS)[number]> extends never ? true : never = true;
+void uploadFieldsListed;
+
+/**
+ * Copies every sink processor's OUTPUT_DIR to the execution input's `outputs` destination (as
+ * `<destination><processorId>/…`) once the DAG has succeeded. Its result, the upload summary
+ * without `action`, goes to `$.ctx.outputs`, so the execution output (`$.ctx`) carries it.
+ */
+export function uploadTask(functionArn: string, computeNodeId: string, sinks: { processorId: string; hash: string }[]): TaskState {
+  return new TaskState({
+    resource: RESOURCE.lambdaInvoke,
+    parameters: {
+      FunctionName: functionArn,
+      Payload: {
+        action: "upload",
+        computeNodeId,
+        "workflowInstanceId.$": "$.ctx.workflowInstanceId",
+        "workdir.$": "$.ctx.workdir",
+        "destination.$": "$.outputs",
+        sources: sinks.map((s) => ({ processorId: s.processorId, hash: s.hash })),
+      },
+    },
+    resultSelector: Object.fromEntries(UPLOAD_RESULT_FIELDS.map((f) => [`${f}.$`, `$.Payload.${f}`])),
+    resultPath: "$.ctx.outputs",
+    timeoutSeconds: TRANSFER_TIMEOUT_SECONDS,
+    retry: [LAMBDA_TRANSIENT],
   });
 }

@@ -1,7 +1,7 @@
 import { TransferInputError } from "../../errors";
 
 /** The data-transfer actions the compiled machine invokes the function with. */
-export const TRANSFER_ACTIONS = { download: "download", merge: "merge", cleanup: "cleanup" } as const;
+export const TRANSFER_ACTIONS = { download: "download", merge: "merge", cleanup: "cleanup", upload: "upload" } as const;
 
 /** Where the function finds EFS when neither its options nor `EFS_MOUNT_PATH` say otherwise. */
 export const DEFAULT_EFS_MOUNT_PATH = "/mnt/efs";
@@ -22,7 +22,21 @@ export interface ExecutionIds {
 export type TransferPayload =
   | ({ action: "download"; targetDir: string; inputs: string[] } & ExecutionIds)
   | ({ action: "merge"; processorId: string; targetDir: string; sources: { processorId: string; dir: string }[] } & ExecutionIds)
-  | ({ action: "cleanup"; workdir: string; inputDir: string } & ExecutionIds);
+  | ({ action: "cleanup"; workdir: string; inputDir: string } & ExecutionIds)
+  | UploadPayload;
+
+/**
+ * Copies every sink processor's OUTPUT_DIR (`workdir/<hash>`) to `destination/<processorId>/…`
+ * once the DAG has succeeded. `destination` is `s3://bucket/prefix/`, an absolute path or a
+ * `file://` URL; the guard decides which of them this runtime may write.
+ */
+export type UploadPayload = { action: "upload"; workdir: string; destination: string; sources: UploadSource[] } & ExecutionIds;
+
+/** A sink processor: its id names its part of the destination, its hash its OUTPUT_DIR. */
+export interface UploadSource {
+  processorId: string;
+  hash: string;
+}
 
 /** Checks a payload's shape by hand: this module ships without npm dependencies. Paths are checked by the guard. */
 export function parseTransferPayload(payload: unknown): TransferPayload {
@@ -50,8 +64,17 @@ export function parseTransferPayload(payload: unknown): TransferPayload {
     }
     case "cleanup":
       return { action: "cleanup", ...ids(), workdir: str("workdir"), inputDir: str("inputDir") };
+    case "upload": {
+      if (!Array.isArray(p.sources)) throw new TransferInputError(`upload payload: "sources" must be an array`, { field: "sources" });
+      const sources = p.sources.map((s, i) => {
+        const o = asObject(s, `sources[${i}]`);
+        if (typeof o.processorId !== "string" || typeof o.hash !== "string") throw new TransferInputError(`upload payload: sources[${i}] needs string "processorId" and "hash"`, { field: `sources[${i}]` });
+        return { processorId: o.processorId, hash: o.hash };
+      });
+      return { action: "upload", ...ids(), workdir: str("workdir"), destination: str("destination"), sources };
+    }
     default:
-      throw new TransferInputError(`unknown data-transfer action ${JSON.stringify(p.action)} (expected download, merge or cleanup)`, { field: "action" });
+      throw new TransferInputError(`unknown data-transfer action ${JSON.stringify(p.action)} (expected download, merge, cleanup or upload)`, { field: "action" });
   }
 }
 

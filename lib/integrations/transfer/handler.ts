@@ -1,16 +1,19 @@
 import { cleanupExecution, CleanupResult } from "./cleanup";
 import { downloadInputs, DownloadInputsResult, localInputPath, RemoteFetcher } from "./download";
 import { mergeInputs, MergeInputsResult } from "./merge";
+import { uploadOutputs, UploadResult, UploadTuning } from "./upload";
+import { S3Sender } from "./s3-fetch";
 import { parseTransferPayload, TransferPayload } from "./contract";
 import { guardTransfer, GuardOptions, isInside } from "./guard";
 import { realpath } from "node:fs/promises";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { UnsafePathError } from "../../errors";
 
 export type TransferResult =
   | ({ action: "download" } & DownloadInputsResult)
   | ({ action: "merge" } & MergeInputsResult)
-  | ({ action: "cleanup" } & CleanupResult);
+  | ({ action: "cleanup" } & CleanupResult)
+  | ({ action: "upload" } & UploadResult);
 
 export interface TransferHandlerOptions extends GuardOptions {
   /** Copies remote inputs (S3 on AWS); local runs leave it out. */
@@ -22,6 +25,16 @@ export interface TransferHandlerOptions extends GuardOptions {
    * processors read). @default none
    */
   localInputRoots?: string[];
+  /**
+   * Directories a local upload destination (a path or `file://` URL) may be in, compared as real
+   * paths. The local runner names its outputs directory; the Lambda names none, so on AWS results
+   * go to `s3://` destinations only. @default none
+   */
+  localOutputRoots?: string[];
+  /** Writes `s3://` upload destinations; without it they are refused. */
+  outputS3?: S3Sender;
+  /** Multipart threshold, part size and concurrency of uploads (tests force multipart with small files). */
+  uploadTuning?: UploadTuning;
 }
 
 /**
@@ -29,7 +42,12 @@ export interface TransferHandlerOptions extends GuardOptions {
  * Every payload passes {@link guardTransfer} first: nothing is touched for a payload it refuses.
  */
 export async function handleTransfer(payload: unknown, options: TransferHandlerOptions): Promise<TransferResult> {
-  const p = await guardTransfer(parseTransferPayload(payload), options);
+  const p = await guardTransfer(parseTransferPayload(payload), {
+    efsMountPath: options.efsMountPath,
+    computeNodeId: options.computeNodeId,
+    localOutputRoots: options.localOutputRoots,
+    s3Destinations: options.outputS3 !== undefined,
+  });
   switch (p.action) {
     case "download": {
       const roots = await Promise.all((options.localInputRoots ?? []).map((root) => realpath(root).catch(() => resolve(root))));
@@ -47,6 +65,18 @@ export async function handleTransfer(payload: unknown, options: TransferHandlerO
       return { action: "merge", ...(await mergeInputs({ processorId: p.processorId, targetDir: p.targetDir, sources: p.sources, execution: { workdir: p.dirs.realWorkdir, inputDir: p.dirs.realInputDir } })) };
     case "cleanup":
       return { action: "cleanup", ...(await cleanupExecution(p)) };
+    case "upload":
+      return {
+        action: "upload",
+        ...(await uploadOutputs({
+          target: p.target,
+          // The guard checked that no link leads to these below the mount: the real mount plus the hash is each OUTPUT_DIR's real path.
+          sources: p.sources.map((s) => ({ processorId: s.processorId, dir: join(p.dirs.realWorkdir, s.hash) })),
+          execution: { workdir: p.dirs.realWorkdir, inputDir: p.dirs.realInputDir },
+          s3: options.outputS3,
+          tuning: options.uploadTuning,
+        })),
+      };
   }
 }
 

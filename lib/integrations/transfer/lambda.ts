@@ -17,7 +17,8 @@ export interface DataTransferHandlerOptions {
 /**
  * The data-transfer Lambda (docs/asl-contract.md "Data-transfer payloads"): download S3 inputs to
  * EFS, merge upstream outputs into one INPUT_DIR by symlinks (failing with `MergeCollision` on a
- * shared file name, `UnsafeSymlink` on a link leaving the execution), and remove an execution's
+ * shared file name, `UnsafeSymlink` on a link leaving the execution), upload the sink processors'
+ * outputs to an `s3://` destination (`UploadFailed` when S3 refuses), and remove an execution's
  * temporary directories. Every payload is checked against the execution it names before anything
  * is touched (docs/security.md). Errors keep their `name`, which Lambda reports as the error type
  * the state machine sees.
@@ -29,7 +30,8 @@ export function createDataTransferHandler(options: DataTransferHandlerOptions = 
   let s3 = options.s3;
   return async (event) => {
     s3 ??= new S3Client({});
-    return handleTransfer(event, { efsMountPath, computeNodeId, fetchRemote: s3Fetcher(s3) });
+    // The same client downloads inputs and uploads results; no local directory is an upload destination here.
+    return handleTransfer(event, { efsMountPath, computeNodeId, fetchRemote: s3Fetcher(s3), outputS3: s3 });
   };
 }
 

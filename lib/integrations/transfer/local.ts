@@ -23,7 +23,9 @@ export async function localTransfer(ctx: RunContext, rawPayload: unknown): Promi
           ? `merged ${result.entries} entries from ${payload.action === "merge" ? payload.sources.map((s) => s.processorId).join(", ") : ""}`
           : result.action === "download"
             ? `copied ${result.copied} input entries`
-            : `removed ${result.removed} temporary directories`,
+            : result.action === "upload"
+              ? `uploaded ${result.files} files (${result.bytes} bytes) to ${result.destination}${result.skipped ? `, skipped ${result.skipped} entries that are not files` : ""}`
+              : `removed ${result.removed} temporary directories`,
     });
     return { ExecutedVersion: "$LATEST", StatusCode: 200, Payload: result };
   } catch (err) {
