@@ -110,7 +110,7 @@ export async function createDefaultService(options: ServeOptions, deps: { env: N
       auth: deps.auth,
       logger,
       engine: new LocalNodeEngine({ root: runtimeRoot }),
-      runtime: lazyLocalRuntime({ root: runtimeRoot, inputRoot: join(dataDir, "inputs") }),
+      runtime: lazyLocalRuntime({ root: runtimeRoot, inputRoot: join(dataDir, "inputs"), outputRoot: join(dataDir, "outputs") }),
       maxConcurrentOperations: options.maxConcurrentOperations,
       engineInfo: { nodeEngine: "local", stateBackend: "local directories" },
       // The same options as a real node, so what works locally is accepted on AWS.
@@ -130,7 +130,7 @@ export async function createDefaultService(options: ServeOptions, deps: { env: N
     plugins: found.awsPluginInstalled ? [] : awsPlugin(),
   });
   const runtime: WorkflowRuntime = options.local
-    ? lazyLocalRuntime({ root: runtimeRoot, inputRoot: join(dataDir, "inputs") })
+    ? lazyLocalRuntime({ root: runtimeRoot, inputRoot: join(dataDir, "inputs"), outputRoot: join(dataDir, "outputs") })
     : new AwsWorkflowRuntime({ executionTable: options.executionsTable ?? env.COMPUTE_NODE_EXECUTIONS_TABLE, recordsDir: join(dataDir, "records") });
   return buildService({
     dataDir,

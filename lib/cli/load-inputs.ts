@@ -1,6 +1,7 @@
 import { ValidationError, ValidationIssue } from "../errors";
 import { ResolvedPlan, resolvePlan } from "../plan/resolve";
 import { readJsonFile } from "../json-file";
+import { dirname, resolve } from "node:path";
 
 export { readJsonFile };
 
@@ -8,6 +9,8 @@ export interface PlanFileOptions {
   processors?: string;
   invocation?: string;
   mode?: string;
+  /** `--outputs DEST`: replaces the invocation's `outputs`; a directory is relative to the current directory. */
+  outputs?: string;
 }
 
 /**
@@ -20,7 +23,7 @@ export function loadPlan(workflowPath: string, options: PlanFileOptions, cwd: st
   try {
     return resolvePlan(readJsonFile(workflowPath, "WORKFLOW", cwd), {
       processors: options.processors ? readJsonFile(options.processors, "--processors", cwd) : undefined,
-      invocation: options.invocation ? readJsonFile(options.invocation, "--invocation", cwd) : undefined,
+      invocation: withOutputs(options.invocation ? readJsonFile(options.invocation, "--invocation", cwd) : undefined, options, cwd),
       mode: options.mode,
     });
   } catch (err) {
@@ -31,4 +34,18 @@ export function loadPlan(workflowPath: string, options: PlanFileOptions, cwd: st
     };
     throw new ValidationError(err.issues.map(withFile), { cause: err.cause ?? err });
   }
+}
+
+/**
+ * The invocation with `outputs` as the run should use it: `--outputs` wins over the file's, and a
+ * directory (not an s3:// or file:// URL) is made absolute, relative to the current directory for
+ * `--outputs` and to the invocation file's directory for the file's own, as localCommand paths are.
+ */
+function withOutputs(invocation: unknown, options: PlanFileOptions, cwd: string): unknown {
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+  const absolute = (dest: string, base: string) => (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(dest) ? dest : resolve(base, dest));
+  if (options.outputs !== undefined) return { ...(isObject(invocation) ? invocation : {}), outputs: absolute(options.outputs, cwd) };
+  if (isObject(invocation) && typeof invocation.outputs === "string" && invocation.outputs !== "" && options.invocation)
+    return { ...invocation, outputs: absolute(invocation.outputs, dirname(resolve(cwd, options.invocation))) };
+  return invocation;
 }

@@ -108,7 +108,7 @@ export function analyzeMachines(machines: MachineSet, options: AnalyzeOptions = 
         }
         case "Choice":
           // An exact iteration selects its unit by `$.u`; every other Choice's success path is its Default.
-          next = (unit !== undefined ? state.Choices.find((c) => c.Variable === "$.u" && c.StringEquals === unit)?.Next : undefined) ?? state.Default;
+          next = (unit !== undefined ? state.Choices.find((c) => "Variable" in c && c.Variable === "$.u" && c.StringEquals === unit)?.Next : undefined) ?? state.Default;
           break;
         case "Pass":
           next = state.Next;

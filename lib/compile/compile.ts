@@ -129,12 +129,13 @@ export function compileWorkflow(plan: ResolvedPlan, options: CompileOptions = {}
       // Hints are seconds: then each join's round trip counts, and short tasks may run sooner nested.
       (options.hints === undefined || exactEstimate(dag, joinOverhead) < schedule.makespan));
 
+  const sinks = plan.processors.filter((p) => p.dependants.length === 0).map((p) => ({ processorId: p.id, hash: p.hash }));
   const names = new StateNames();
   for (const name of Object.values(ENVELOPE)) names.reserve(name);
   const fragments = units.map((unit) => renderUnit({ target, names, byId, ...(useExact ? { abort: processorAbort(target) } : {}) }, unit));
   if (useExact) {
     const exact = exactBody({ workflowName: plan.workflow.name, units, dag, fragments, target, names, limits });
-    const definition = envelopeMachine(target, exact.body, `${plan.workflow.name}: ${plan.processors.length} processors (exact)`);
+    const definition = envelopeMachine(target, exact.body, `${plan.workflow.name}: ${plan.processors.length} processors (exact)`, sinks);
     return finish(plan, definition, exact.children, ENVELOPE_EVENTS + exact.bodyEvents, exact.childEvents, {
       strategy: "exact",
       exact: true,
@@ -149,7 +150,9 @@ export function compileWorkflow(plan: ResolvedPlan, options: CompileOptions = {}
   const unitCost = fragments.map((f, i) => ({ events: f.events, bytes: sizes[i] }));
 
   const costOf = memoCost(unitCost);
-  const placeBudget = (extraEvents: number): Cost => ({ events: limits.historyEvents - extraEvents, bytes: limits.definitionBytes - 4000 });
+  // The envelope: about 4 KB of states plus the upload step's list of sinks.
+  const envelopeBytes = 4000 + JSON.stringify(sinks).length;
+  const placeBudget = (extraEvents: number): Cost => ({ events: limits.historyEvents - extraEvents, bytes: limits.definitionBytes - envelopeBytes });
   const body = fit(structure, placeBudget(ENVELOPE_EVENTS), costOf, placeBudget(EVENTS.execution), units);
 
   const children: Record<string, AslStateMachine> = {};
@@ -191,7 +194,7 @@ export function compileWorkflow(plan: ResolvedPlan, options: CompileOptions = {}
     return graph.toGraphJson(first);
   };
 
-  const definition = envelopeMachine(target, renderScope(body, "the workflow body"), `${plan.workflow.name}: ${plan.processors.length} processors`);
+  const definition = envelopeMachine(target, renderScope(body, "the workflow body"), `${plan.workflow.name}: ${plan.processors.length} processors`, sinks);
   return finish(plan, definition, children, ENVELOPE_EVENTS + costOf(body).events, childEventCounts, {
     strategy: schedule.strategy,
     exact: schedule.exact,

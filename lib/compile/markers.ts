@@ -1,7 +1,7 @@
 import { AslGraph, AslState, AslStateMachine, AslTaskState } from "./asl/types";
 import { RESOURCE } from "./asl/resources";
 
-export type MarkerKind = "processor" | "map" | "child" | "resolve-token" | "merge" | "download" | "cleanup" | "finalize" | "exact" | "join-wait" | "join-release" | "join-abort";
+export type MarkerKind = "processor" | "map" | "child" | "resolve-token" | "merge" | "download" | "upload" | "cleanup" | "finalize" | "exact" | "join-wait" | "join-release" | "join-abort";
 
 export interface StateMarker {
   kind: MarkerKind;
@@ -88,6 +88,8 @@ function taskMarker(graph: AslGraph, name: string, state: AslTaskState, mapIds: 
         return { kind: "merge", processorIds: typeof payload.processorId === "string" ? [payload.processorId] : servedBy(graph, name, mapIds) };
       case "download":
         return { kind: "download", processorIds: [] };
+      case "upload":
+        return { kind: "upload", processorIds: [] };
       case "cleanup":
         return { kind: "cleanup", processorIds: [] };
       case "finalize":

@@ -1,4 +1,4 @@
-import type { AslGraph, AslJson, AslState, AslStateMachine } from "../compile/asl/types";
+import type { AslChoiceRule, AslGraph, AslJson, AslState, AslStateMachine } from "../compile/asl/types";
 import { MarkerKind, readMarkers } from "../compile/markers";
 import { RESOURCE } from "../compile/asl/resources";
 import type { CompiledWorkflow } from "../compile/compile";
@@ -70,8 +70,11 @@ export function walkMachine(definition: AslStateMachine, children: Record<string
 }
 
 // The compiled machines' Choice rules: `$.u` names a Map iteration's unit (exact mode), `$.inputs`
-// is present when the execution has inputs, `$.error` only after a failure.
-function ruleHolds(rule: { Variable: string; IsPresent?: boolean; StringEquals?: string }, item: AslJson | undefined): boolean {
+// is present when the execution has inputs, `$.error` only after a failure. `$.outputs` is taken
+// as absent: how long an upload takes depends on bytes no estimate knows (docs/cost.md).
+function ruleHolds(rule: AslChoiceRule, item: AslJson | undefined): boolean {
+  if ("And" in rule) return rule.And.every((condition) => ruleHolds({ ...condition, Next: "" }, item));
+  if (rule.Variable === "$.outputs") return false;
   if (rule.StringEquals !== undefined) return rule.Variable === "$.u" && item === rule.StringEquals;
   if (rule.IsPresent !== undefined) return /^\$\.err(or)?\b/.test(rule.Variable) ? !rule.IsPresent : rule.IsPresent;
   return false;

@@ -53,6 +53,22 @@ export const ProcessorRunStateSchema = z.object({
 });
 export type ProcessorRunState = z.infer<typeof ProcessorRunStateSchema>;
 
+/** What the run's upload step sent to the invocation's `outputs` destination (bounded: at most 50 processors and 50 file names are listed). */
+export const ExecutionOutputsSchema = z.object({
+  /** The destination as the run resolved it: `s3://bucket/prefix/` or a directory. */
+  destination: z.string(),
+  files: z.number().int().min(0),
+  bytes: z.number().int().min(0),
+  /** Entries that are neither files, directories nor links inside the execution (FIFOs, sockets, devices): not uploaded. */
+  skipped: z.number().int().min(0),
+  /** How many sink processors were uploaded; `processors` lists the first 50. */
+  processorCount: z.number().int().min(0),
+  processors: z.array(z.object({ processorId: z.string(), destination: z.string(), files: z.number().int().min(0), bytes: z.number().int().min(0) })),
+  /** The first uploaded objects (s3:// URIs or paths). */
+  sample: z.array(z.string()),
+});
+export type ExecutionOutputs = z.infer<typeof ExecutionOutputsSchema>;
+
 /** The immutable execution record (snapshot) plus its mutable progress. */
 export const ExecutionRecordSchema = z.object({
   executionId: z.string(),
@@ -70,6 +86,8 @@ export const ExecutionRecordSchema = z.object({
   processors: z.record(z.string(), ProcessorRunStateSchema),
   /** The local runner running it (process id and host name), so another process can cancel it; absent on AWS. */
   runner: z.object({ pid: z.number().int(), host: z.string() }).optional(),
+  /** What was uploaded to the invocation's `outputs` destination, once the upload step has run. */
+  outputs: ExecutionOutputsSchema.optional(),
   /** Where the execution's logs and cost report went (local path or s3:// URI). */
   artifacts: z.record(z.string(), z.string()).optional(),
 });

@@ -22,6 +22,50 @@ const paramsShape = {
   computeTypeOverrides: z.record(z.string(), ComputeTypeSchema).default({}).describe("Processor uuid → runtime; wins over processorConfigs and the computeTypes order."),
 };
 
+/** Placeholders a destination may hold, filled in when the execution starts. */
+export const OUTPUT_DESTINATION_PLACEHOLDERS = ["workflowInstanceId"] as const;
+
+const S3_BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+/**
+ * Where the sink processors' outputs go after the DAG succeeds: `s3://bucket/prefix/` (AWS, or a
+ * local run given an S3 client) or a directory (local runs). `{workflowInstanceId}` is replaced by
+ * the run's id, so one invocation can serve many runs without their results mixing.
+ */
+export const OutputDestinationSchema = z
+  .string()
+  .min(1)
+  .superRefine((value, ctx) => {
+    const problem = outputDestinationProblem(value);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  })
+  .describe("Where every sink processor's OUTPUT_DIR is uploaded after the DAG succeeds, as <destination>/<processorId>/…: s3://bucket/prefix/ or a directory path (local runs). {workflowInstanceId} is replaced by the run's id.");
+
+function outputDestinationProblem(value: string): string | undefined {
+  for (const match of value.matchAll(/\{([^}]*)\}/g))
+    if (!(OUTPUT_DESTINATION_PLACEHOLDERS as readonly string[]).includes(match[1])) return `unknown placeholder {${match[1]}} (the only one is {workflowInstanceId})`;
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(value)?.[1];
+  if (scheme === undefined) return value.includes("\0") ? "a path may not contain NUL" : undefined;
+  if (scheme === "file") return value.startsWith("file:///") ? undefined : "a file:// destination must be an absolute file:///path";
+  if (scheme !== "s3") return `${scheme}:// destinations are not supported: use s3://bucket/prefix/ or a directory path`;
+  const [bucket, ...rest] = value.slice("s3://".length).split("/");
+  if (!S3_BUCKET.test(bucket) || bucket.includes("..")) return `"${bucket}" is not an S3 bucket name (3–63 lowercase letters, digits, '.' or '-', starting and ending with a letter or digit)`;
+  const segments = rest.join("/").replace(/\/$/, "");
+  if (segments !== "" && segments.split("/").some((s) => s === "" || s === "." || s === ".."))
+    return `the key prefix "${rest.join("/")}" has an empty, '.' or '..' segment`;
+  return undefined;
+}
+
+/** The destination for one run: placeholders filled in. */
+export function resolveOutputDestination(destination: string, ids: { workflowInstanceId: string }): string {
+  return destination.replaceAll("{workflowInstanceId}", ids.workflowInstanceId);
+}
+
+/** Whether a destination names S3 (otherwise it is a directory). */
+export function isS3Destination(destination: string): boolean {
+  return destination.startsWith("s3://");
+}
+
 // Unknown keys pass (the platform sends fields this library does not read), but near misses of known ones are refused: they are typos whose values would be ignored.
 export const invocationShape = {
   workflowInstanceConfiguration: z
@@ -38,6 +82,7 @@ export const invocationShape = {
     .superRefine(refuseNearMissKeys(Object.keys(paramsShape)))
     .default({ computeTypeOverrides: {} })
     .describe("Run parameters."),
+  outputs: OutputDestinationSchema.optional(),
 };
 
 /** How a workflow is run: processor-guide "Running a Workflow". */

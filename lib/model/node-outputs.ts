@@ -35,6 +35,8 @@ export const NodeOutputsSchema = z
     /** The Cognito app client the node refreshes session tokens with (region and id; not secret). */
     cognitoRegion: z.string().min(1).optional(),
     cognitoClientId: z.string().min(1).optional(),
+    /** Where runs may upload results (bucket ARNs, optionally with a key prefix); absent on nodes provisioned before uploads: s3:// outputs are refused there. */
+    outputBucketArns: z.array(z.string()).optional(),
     /** Whether processors get a public IP (basic mode's public subnets). @default false */
     assignPublicIp: z.boolean().optional(),
     environment: z.string().optional(),

@@ -12,6 +12,6 @@ export interface ExecutionRecordStore {
   updateProcessor(executionId: string, processorId: string, state: ProcessorRunState): Promise<ExecutionRecord>;
   updateExecution(
     executionId: string,
-    patch: { status?: ExecutionStatus; startedAt?: string; finishedAt?: string; error?: ExecutionRecord["error"]; executionArn?: string; artifacts?: Record<string, string> },
+    patch: { status?: ExecutionStatus; startedAt?: string; finishedAt?: string; error?: ExecutionRecord["error"]; executionArn?: string; artifacts?: Record<string, string>; outputs?: ExecutionRecord["outputs"] },
   ): Promise<ExecutionRecord>;
 }

@@ -40,6 +40,8 @@ export class ComputeNode extends pulumi.ComponentResource {
   readonly joinTableName: pulumi.Output<string>;
   readonly tokensFunctionArn: pulumi.Output<string>;
   readonly envFileBucket: pulumi.Output<string>;
+  /** Where runs may upload their results (NodeConfig.outputBucketArns): the runtime refuses other destinations before a run starts. */
+  readonly outputBucketArns: string[];
   readonly cognitoRegion?: string;
   readonly cognitoClientId?: string;
   readonly executionTableName: pulumi.Output<string>;
@@ -103,6 +105,7 @@ export class ComputeNode extends pulumi.ComponentResource {
         lambdaProcessors: config.mode !== "compliant",
         privateNetwork: config.mode !== "basic",
         inputBucketArns: config.inputBucketArns,
+        outputBucketArns: config.outputBucketArns,
         keys: keys ? { s3: keys.s3.arn, secrets: keys.secrets.arn } : undefined,
         llmGovernorFunctionArn: llmGovernorArn,
         llmUsageTableName: config.enableLLMAccess ? llmUsageTableName(config.computeNodeId) : undefined,
@@ -194,6 +197,7 @@ export class ComputeNode extends pulumi.ComponentResource {
     this.joinTableName = joinTable.name;
     this.tokensFunctionArn = functions.tokens.arn;
     this.envFileBucket = envFileBucket.bucket;
+    this.outputBucketArns = config.outputBucketArns;
     this.cognitoRegion = config.cognito?.region;
     this.cognitoClientId = config.cognito?.clientId;
     this.executionTableName = executionTable.name;
@@ -241,6 +245,7 @@ export class ComputeNode extends pulumi.ComponentResource {
       joinTableName: this.joinTableName,
       tokensFunctionArn: this.tokensFunctionArn,
       envFileBucket: this.envFileBucket,
+      outputBucketArns: this.outputBucketArns,
       executionTableName: this.executionTableName,
       ...Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined)),
     };

@@ -123,6 +123,14 @@ export const NodeConfigSchema = z
     /** S3 buckets DownloadInputs may read from (ARNs). @default none */
     inputBucketArns: z.array(z.string().regex(/^arn:aws[a-z-]*:s3:::[a-z0-9.-]{3,63}$/, "must be an S3 bucket ARN")).default([]),
     /**
+     * Where runs may upload their results (an invocation's `outputs`): bucket ARNs, or a bucket ARN
+     * and key prefix (`arn:aws:s3:::results/pennsieve`) to allow only that prefix. The data-transfer
+     * function may put objects there and nowhere else. @default none: runs with an s3:// `outputs` are refused
+     */
+    outputBucketArns: z
+      .array(z.string().regex(/^arn:aws[a-z-]*:s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[^*?\s]*)?$/, "must be an S3 bucket ARN, optionally followed by /key-prefix (no wildcards)"))
+      .default([]),
+    /**
      * The Cognito app client that issued the executions' tokens: with it, the node refreshes a
      * session token that expires within 15 minutes before each processor starts. A public client
      * (no client secret). @default none: processors refresh for themselves

@@ -42,6 +42,8 @@ export interface RoleScope {
   /** See FunctionArgs.privateNetwork. */
   privateNetwork: boolean;
   inputBucketArns: string[];
+  /** Buckets (or bucket/prefix) the upload step may put results in (NodeConfig.outputBucketArns). */
+  outputBucketArns: string[];
   /** Customer-managed keys (secure and compliant): each role gets only those it encrypts or decrypts with. */
   keys?: { s3: pulumi.Input<string>; secrets: pulumi.Input<string> };
   /** With LLM access: the governor processors may call (Function URL or InvokeWithResponseStream), and nothing of Bedrock itself. */
@@ -139,12 +141,16 @@ export function createRoles(name: string, scope: RoleScope, tags: Record<string,
   attach(
     "data-transfer-role",
     dataTransferRole,
-    pulumi.all([efsClient, kmsFor(["secrets"]), ownLogs(`cn-${node}-data-transfer`), s.inputBucketArns]).apply(([e, k, logs, buckets]): Statement[] => [
+    pulumi.all([efsClient, kmsFor(["secrets"]), ownLogs(`cn-${node}-data-transfer`), s.inputBucketArns, s.outputBucketArns]).apply(([e, k, logs, buckets, outputs]): Statement[] => [
       eni,
       { ...e, Action: [...e.Action, "elasticfilesystem:ClientRootAccess"] },
       logs,
       ...k,
       ...(buckets.length ? [{ Effect: "Allow" as const, Action: ["s3:GetObject", "s3:ListBucket"], Resource: buckets.flatMap((b) => [b, `${b}/*`]) }] : []),
+      // Objects only, below the allowed prefixes: no listing, reading or deleting of what is there.
+      ...(outputs.length
+        ? [{ Sid: "UploadOutputs", Effect: "Allow" as const, Action: ["s3:PutObject", "s3:AbortMultipartUpload"], Resource: outputs.map((b) => `${b.replace(/\/+$/, "")}/*`) }]
+        : []),
     ]),
   );
   attach(

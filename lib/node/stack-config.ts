@@ -19,7 +19,7 @@ export function readStackConfig(config: StackConfigSource, awsRegion?: string): 
   return parseNodeConfig(raw, ["compute-node"]);
 }
 
-const NON_STRING_KEYS = new Set(["availabilityZones", "gpu", "enableLLMAccess", "baaAcknowledged", "llm", "budget", "inputBucketArns", "forceDestroy", "tags"]);
+const NON_STRING_KEYS = new Set(["availabilityZones", "gpu", "enableLLMAccess", "baaAcknowledged", "llm", "budget", "inputBucketArns", "outputBucketArns", "forceDestroy", "tags"]);
 
 // `pulumi config set` stores text; objects (also from --path), lists, booleans and numbers arrive as JSON.
 // Only keys the schema types as non-strings are parsed, so an id such as "007" stays a string.

@@ -8,6 +8,8 @@ import type { startLocalExecution, LocalRunOptions } from "../runtime/local/runn
 import { localRecordStore } from "../runtime/local/records";
 import { assertSafeExecutionId } from "../runtime/file-record-store";
 import { systemClock } from "../clock";
+import { fileURLToPath } from "node:url";
+import { isS3Destination } from "../model/invocation";
 import { NodeRecord } from "./records";
 import { ProcessorLogOptions, RegisterWorkflowResult, RunningExecutionFilter, StartExecutionRequest, WorkflowRuntime } from "./workflow-runtime";
 
@@ -16,6 +18,8 @@ export interface LocalWorkflowRuntimeOptions {
   root: string;
   /** `inputDir` of a request is resolved inside this directory and may not leave it. @default `<root>/inputs` */
   inputRoot?: string;
+  /** A directory `outputs` of a request is resolved inside this directory and may not leave it (API clients must not write anywhere else on this machine). @default `<root>/outputs` */
+  outputRoot?: string;
   /** Passed to the runner (tests swap Docker detection, concurrency). */
   runnerOptions?: Partial<Pick<LocalRunOptions, "concurrency" | "dockerReachable" | "env" | "commandCwd" | "compile">>;
   start?: typeof startLocalExecution;
@@ -38,10 +42,12 @@ export class LocalWorkflowRuntime implements WorkflowRuntime {
   readonly backend = "local" as const;
   private readonly running = new Map<string, Map<string, RunningExecution>>();
   private readonly inputRoot: string;
+  private readonly outputRoot: string;
   private readonly now: () => Date;
 
   constructor(private readonly options: LocalWorkflowRuntimeOptions) {
     this.inputRoot = resolve(options.inputRoot ?? join(options.root, "inputs"));
+    this.outputRoot = resolve(options.outputRoot ?? join(options.root, "outputs"));
     this.now = options.now ?? systemClock;
   }
 
@@ -53,7 +59,9 @@ export class LocalWorkflowRuntime implements WorkflowRuntime {
     // restart recovery, lists and reads never need (`serve --local` answers sooner).
     const start = this.options.start ?? (require("../runtime/local/runner") as typeof import("../runtime/local/runner")).startLocalExecution;
     const controller = new AbortController();
-    const execution = start({ ...this.options.runnerOptions, plan, inputDir: input, workdir, signal: controller.signal });
+    const outputs = plan.invocation.outputs;
+    const confined = outputs === undefined || isS3Destination(outputs) ? plan : { ...plan, invocation: { ...plan.invocation, outputs: this.resolveOutputs(outputs) } };
+    const execution = start({ ...this.options.runnerOptions, plan: confined, inputDir: input, workdir, signal: controller.signal });
     const running = this.running.get(node.id) ?? new Map<string, RunningExecution>();
     this.running.set(node.id, running);
     const entry: RunningExecution = { controller, done: Promise.resolve(), workflowName: plan.workflow.name };
@@ -185,7 +193,14 @@ export class LocalWorkflowRuntime implements WorkflowRuntime {
       ...(entry?.cancel && !isTerminalExecutionStatus(record.status) ? { status: "CANCELING" as const } : {}),
       processors: Object.fromEntries(Object.entries(record.processors).map(([id, { logFile: _logFile, ...p }]) => [id, p])),
       ...(record.artifacts ? { artifacts: Object.fromEntries(Object.entries(record.artifacts).map(([k, v]) => [k, rel(v)])) } : {}),
+      ...(record.outputs ? { outputs: this.presentOutputs(record.outputs) } : {}),
     };
+  }
+
+  /** Directory destinations as the client gave them: relative to the output root, never this machine's absolute paths. */
+  private presentOutputs(outputs: NonNullable<ExecutionRecord["outputs"]>): NonNullable<ExecutionRecord["outputs"]> {
+    const rel = (path: string) => (isS3Destination(path) || !isAbsolute(path) ? path : relative(this.outputRoot, path) || ".");
+    return { ...outputs, destination: rel(outputs.destination), processors: outputs.processors.map((p) => ({ ...p, destination: rel(p.destination) })), sample: outputs.sample.map(rel) };
   }
 
   private async markCanceled(workdir: string, record: ExecutionRecord, cancel: { at: string; started: Set<string> }): Promise<ExecutionRecord> {
@@ -222,6 +237,14 @@ export class LocalWorkflowRuntime implements WorkflowRuntime {
     const rel = relative(this.inputRoot, full);
     if (rel.startsWith("..") || isAbsolute(rel))
       throw new ValidationError([{ code: "input_dir_outside_root", path: ["inputDir"], message: `inputDir must be inside the service's input root (got ${inputDir})` }]);
+    return full;
+  }
+
+  private resolveOutputs(outputs: string) {
+    const full = resolve(this.outputRoot, outputs.startsWith("file://") ? fileURLToPath(outputs) : outputs);
+    const rel = relative(this.outputRoot, full);
+    if (rel.startsWith("..") || isAbsolute(rel))
+      throw new ValidationError([{ code: "outputs_outside_root", path: ["invocation", "outputs"], message: `a directory outputs must be inside the service's output root (got ${outputs}); give a path relative to it` }]);
     return full;
   }
 

@@ -20,6 +20,28 @@ describe("compileWorkflow", () => {
     expect(body && body.Type === "Parallel" && body.Catch?.[0].ErrorEquals).to.deep.equal(["States.ALL"]);
   });
 
+  it("uploads the sink processors' outputs after a successful body, only when the execution input names outputs, and before Cleanup", () => {
+    // b and d are sinks: nothing depends on them.
+    const { definition } = compileWorkflow(planOf({ a: [], b: ["a"], c: ["a"], d: ["c"] }));
+    const upload = Object.entries(definition.States).find(([name]) => readMarkers(definition).get(name)?.kind === "upload");
+    expect(upload, "an upload state").to.not.equal(undefined);
+    const [uploadName, uploadState] = upload!;
+    const payload = (uploadState as unknown as { Parameters: { Payload: Record<string, unknown> } }).Parameters.Payload;
+    expect((payload.sources as { processorId: string }[]).map((s) => s.processorId)).to.deep.equal(["b", "d"]);
+    expect(payload["destination.$"]).to.equal("$.outputs");
+    const body = Object.entries(definition.States).find(([, s]) => s.Type === "Parallel")!;
+    const check = definition.States[(body[1] as { Next: string }).Next] as { Type: string; Choices: { Variable: string; IsPresent: boolean; Next: string }[]; Default: string };
+    expect(check.Type).to.equal("Choice");
+    expect(check.Choices).to.deep.equal([{ Variable: "$.outputs", IsPresent: true, Next: uploadName }]);
+    const cleanupName = Object.keys(definition.States).find((name) => readMarkers(definition).get(name)?.kind === "cleanup");
+    expect(check.Default).to.equal(cleanupName);
+    expect((uploadState as { Next: string }).Next).to.equal(cleanupName);
+    // A failed upload fails the run: it is caught into $.error, which leads to "Finalize failed".
+    expect((uploadState as { Catch: { ResultPath: string; Next: string }[] }).Catch[0]).to.include({ ResultPath: "$.error", Next: cleanupName });
+    // The body's Catch skips the upload.
+    expect((body[1] as { Catch: { Next: string }[] }).Catch[0].Next).to.equal(cleanupName);
+  });
+
   it("marks every processor's run state with processor:<id> and no other state", () => {
     const compiled = compileWorkflow(planOf(diamond));
     const comments = allStates(compiled.definition)

@@ -49,8 +49,8 @@ describe("estimateExecutionCost", function () {
   it("counts each state of a chain's success path once, from Check inputs to Succeeded", () => {
     const plan = planOf("chain", [{ id: "a" }, { id: "b", dependsOn: ["a"] }]);
     const walk = walkMachine(compileWorkflow(plan).definition);
-    // Check inputs, Initialize, DownloadInputs, Body, Env file a, Run a, Env file b, Run b, Cleanup, Check outcome, Finalize succeeded, Succeeded.
-    expect(walk.stateTransitions).to.equal(12);
+    // Check inputs, Initialize, DownloadInputs, Body, Env file a, Run a, Env file b, Run b, Check outputs (none: no upload), Cleanup, Check outcome, Finalize succeeded, Succeeded.
+    expect(walk.stateTransitions).to.equal(13);
     // ECS processors get their tokens from the node's tokens function (an environment file), not ResolveToken.
     expect(walk.invocations).to.deep.include({ download: 1, tokens: 2, processor: 2, cleanup: 1, finalize: 1 });
   });

@@ -244,6 +244,22 @@ describe("ComputeNode", function () {
     }
   });
 
+  it("lets only the data-transfer function put objects in the configured output buckets and prefixes, and exports them", async () => {
+    expect(actions(policyOf(secure, "data-transfer-role"))).to.not.include("s3:PutObject");
+    const withOutputs = await synth({ mode: "secure", outputBucketArns: ["arn:aws:s3:::results", "arn:aws:s3:::shared/pennsieve/"] });
+    const upload = policyOf(withOutputs, "data-transfer-role").Statement.filter((st) => st.Action.includes("s3:PutObject"));
+    expect(upload).to.have.length(1);
+    expect(upload[0].Action).to.deep.equal(["s3:PutObject", "s3:AbortMultipartUpload"]);
+    expect(upload[0].Resource).to.deep.equal(["arn:aws:s3:::results/*", "arn:aws:s3:::shared/pennsieve/*"]);
+    expect(withOutputs.outputs.outputBucketArns).to.deep.equal(["arn:aws:s3:::results", "arn:aws:s3:::shared/pennsieve/"]);
+    for (const role of ["task-role", "finalize-role", "tokens-role"])
+      expect(JSON.stringify(policyOf(withOutputs, role)), role).to.not.include("arn:aws:s3:::results");
+  });
+
+  it("refuses an output bucket ARN with a wildcard", () => {
+    expect(() => parseNodeConfig({ computeNodeId: "n1", region: "us-east-1", mode: "secure", outputBucketArns: ["arn:aws:s3:::results/*"] })).to.throw(/outputBucketArns/);
+  });
+
   it("gives each role only the customer-managed keys it encrypts or decrypts with", () => {
     const keysOf = (role: string) =>
       (policyOf(secure, role).Statement as { Action: string[]; Resource: string | string[] }[])

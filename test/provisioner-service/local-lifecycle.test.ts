@@ -206,6 +206,26 @@ describe("serve --local without a Pulumi CLI: the local node engine", function (
     expect((await svc.get("/v1/nodes/lab/executions").expect(200)).body.executions).to.deep.equal([]);
   });
 
+  it("delivers a run's results to a directory below the data dir's outputs/, shows it relative to there, and refuses one outside", async () => {
+    const created = await svc.post("/v1/nodes", { id: "out", region: "us-east-1" }).expect(202);
+    await waitForOperation(svc, created.body.operation.id);
+    const started = await svc.post("/v1/nodes/out/workflows/quick/executions", { ...quick, invocation: { outputs: "runs/{workflowInstanceId}" } }).expect(202);
+    const { executionId } = started.body;
+    const record = await waitForStatus(svc, executionId, ["SUCCEEDED", "FAILED"]);
+    expect(record.status).to.equal("SUCCEEDED");
+    expect(await readFile(join(svc.dataDir, "outputs", "runs", executionId, "w", "out.txt"), "utf8")).to.equal("done\n");
+    expect(record.outputs).to.deep.include({ destination: `runs/${executionId}`, files: 1, bytes: 5, processorCount: 1 });
+    expect(record.outputs.sample).to.deep.equal([`runs/${executionId}/w/out.txt`]);
+    expect(JSON.stringify(record)).to.not.include(svc.dataDir);
+
+    for (const outputs of ["../escape", "/tmp/anywhere", "file:///tmp/anywhere"]) {
+      const refused = await svc.post("/v1/nodes/out/workflows/quick/executions", { ...quick, invocation: { outputs } }).expect(400);
+      expect(refused.body.error.issues[0], outputs).to.include({ code: "outputs_outside_root" });
+    }
+    expect(existsSync(join(dir, "escape"))).to.equal(false);
+    expect((await svc.get("/v1/nodes/out/executions").expect(200)).body.executions).to.have.length(1);
+  });
+
   it("previews a change without making it: counts and the per-resource step with the properties that change", async () => {
     const created = await svc.post("/v1/nodes", { id: "plan", region: "us-east-1" }).expect(202);
     await waitForOperation(svc, created.body.operation.id);

@@ -16,6 +16,7 @@ interface RunOptions {
   structure: StructureMode;
   llmConfig?: string;
   pricingRegion: string;
+  outputs?: string;
   json?: boolean;
 }
 
@@ -43,6 +44,10 @@ export const runCommand: CliCommand = {
       .addOption(new Option("--structure <structure>", "how the DAG is compiled, as `compile --structure` (exact: joins in memory, as the node's join function does on AWS)").choices(STRUCTURE_MODES).default("auto"))
       .option("--llm-config <file>", "give processors governed LLM access: a local governor (docs/llm.md) with this LLM configuration; each processor gets ANTHROPIC_BASE_URL and its own key, usage goes to <workdir>/llm")
       .option("--pricing-region <region>", "AWS region whose prices the run's cost report uses (lib/cost/prices)", "us-east-1")
+      .option(
+        "--outputs <dest>",
+        "after the DAG succeeds, copy every sink processor's outputs to <dest>/<processorId>/: a directory, or s3://bucket/prefix/ (uploaded with the AWS environment's credentials; AWS_ENDPOINT_URL honoured); {workflowInstanceId} is replaced by the run's id; overrides the invocation's outputs",
+      )
       .option("--json", "final execution record on stdout; progress events as JSON lines on stderr")
       .action((workflow: string, opts: RunOptions) =>
         runAction(ctx, opts, async () => {
@@ -68,6 +73,7 @@ export const runCommand: CliCommand = {
             workdir,
             llm,
             pricingRegion: opts.pricingRegion,
+            ...(plan.invocation.outputs?.startsWith("s3://") ? { s3: await s3FromEnvironment(ctx.io.env) } : {}),
             concurrency: opts.concurrency,
             compile: localCompiler({ structure: opts.structure }),
             commandCwd: opts.processors ? dirname(resolve(ctx.io.cwd, opts.processors)) : ctx.io.cwd,
@@ -84,12 +90,22 @@ export const runCommand: CliCommand = {
             const outputs = record.artifacts?.outputs;
             const done = record.snapshot.resolved.filter((p) => record.processors[p.id]?.status === "SUCCEEDED");
             if (outputs && done.length) ctx.io.stdout(`output directories:\n${done.map((p) => `  ${p.id}: ${join(outputs, p.hash)}`).join("\n")}\n`);
+            if (record.outputs) ctx.io.stdout(`uploaded ${record.outputs.files} files (${record.outputs.bytes} bytes) of ${record.outputs.processorCount} sink processors to ${record.outputs.destination}\n`);
           }
           return record.status === "SUCCEEDED" ? EXIT.ok : EXIT.failed;
         }),
       );
   },
 };
+
+/** An S3 client for an s3:// `--outputs` of a local run, configured from the environment as the AWS commands' clients are. */
+async function s3FromEnvironment(env: NodeJS.ProcessEnv) {
+  const { createAwsClients } = await import("../../runtime/aws/clients");
+  const region = env.AWS_REGION || env.AWS_DEFAULT_REGION || "us-east-1";
+  // The command's environment, not necessarily the process's: the SDK's own chain would read process.env.
+  const credentials = env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) } : undefined;
+  return createAwsClients({ region, env, ...(credentials ? { credentials } : {}) }).s3;
+}
 
 /** The run's in-process governor: only the keys it grants the run's processors are accepted. */
 async function startRunGovernor(configFile: string, workdir: string, ctx: CliContext) {

@@ -16,9 +16,10 @@ export const startCommand: CliCommand = {
       .requiredOption("--processors <file>", "processors file (a JSON array of registrations, or {\"processors\": [...]}; schemas/processors.schema.json)")
       .requiredOption("--invocation <file>", "workflow invocation JSON")
       .option("--input <uri...>", "s3:// inputs DownloadInputs copies into the input dir")
+      .option("--outputs <s3-uri>", "after the DAG succeeds, upload every sink processor's outputs to <s3-uri><processorId>/ (a bucket the node's outputBucketArns allow); {workflowInstanceId} is replaced by the run's id; overrides the invocation's outputs")
       .option("--workdir <dir>", "where records go when the node has no executionTableName", ".compute-node")
       .option("--json", "machine-readable output on stdout")
-      .action((workflow: string, opts: { node: string; processors: string; invocation: string; input?: string[]; workdir: string; json?: boolean }) =>
+      .action((workflow: string, opts: { node: string; processors: string; invocation: string; input?: string[]; outputs?: string; workdir: string; json?: boolean }) =>
         runAction(ctx, opts, async () => {
           const [{ loadNode, recordStoreFor, startWorkflowExecution }, { loadPlan }] = await Promise.all([import("../../runtime/aws"), import("../load-inputs")]);
           const { node, clients } = loadNode(opts.node, { cwd: ctx.io.cwd, env: ctx.io.env });

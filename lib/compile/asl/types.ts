@@ -65,12 +65,14 @@ export interface AslMapState extends AslStateBase {
   Catch?: AslCatcher[];
 }
 
-export interface AslChoiceRule {
+export interface AslChoiceCondition {
   Variable: string;
   IsPresent?: boolean;
   StringEquals?: string;
-  Next: string;
 }
+
+/** A Choice rule: one condition, or all of `And`. */
+export type AslChoiceRule = (AslChoiceCondition | { And: AslChoiceCondition[] }) & { Next: string };
 
 export interface AslChoiceState {
   Type: "Choice";

@@ -13,7 +13,13 @@ export async function localTransfer(ctx: RunContext, rawPayload: unknown): Promi
   try {
     const payload = parseTransferPayload(rawPayload);
     if (payload.action === "cleanup") await stopOutstandingProcessors(ctx);
-    const result = await handleTransfer(payload, { efsMountPath: ctx.layout.efsRoot, computeNodeId: ctx.layout.computeNodeId, localInputRoots: ctx.localInputRoots });
+    const result = await handleTransfer(payload, {
+      efsMountPath: ctx.layout.efsRoot,
+      computeNodeId: ctx.layout.computeNodeId,
+      localInputRoots: ctx.localInputRoots,
+      localOutputRoots: ctx.localOutputRoots,
+      ...(ctx.outputS3 ? { outputS3: ctx.outputS3 } : {}),
+    });
     ctx.emit({
       type: "step",
       step: payload.action,

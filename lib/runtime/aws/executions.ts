@@ -23,6 +23,7 @@ import { registerLambdaFunctions } from "./register-lambda";
 import { deployStateMachines, workflowMachineArns } from "./state-machines";
 import { systemClock } from "../../clock";
 import { changeRecorder, PlannedChange } from "./changes";
+import { isS3Destination, resolveOutputDestination } from "../../model/invocation";
 
 export interface DeployWorkflowOptions {
   node: NodeOutputs;
@@ -178,6 +179,8 @@ export async function startWorkflowExecution(options: StartWorkflowExecutionOpti
   const env = options.env ?? process.env;
   const tokens = options.tokens ?? { sessionToken: env.PENNSIEVE_SESSION_TOKEN ?? "", refreshToken: env.PENNSIEVE_REFRESH_TOKEN ?? "" };
   const plan = planForNode(node, options.plan);
+  // Checked before anything is deployed or written: a run whose results could not be delivered must not start.
+  const outputs = plan.invocation.outputs === undefined ? undefined : awsOutputDestination(node, resolveOutputDestination(plan.invocation.outputs, { workflowInstanceId }));
 
   const deploy = await deployWorkflow({ node, plan, clients, compile: options.compile });
   const record: ExecutionRecord = {
@@ -204,6 +207,7 @@ export async function startWorkflowExecution(options: StartWorkflowExecutionOpti
       ...(plan.invocation.datasetId ? { datasetId: plan.invocation.datasetId } : {}),
       packageIds: plan.invocation.packageIds,
       ...(options.inputs?.length ? { inputs: options.inputs } : {}),
+      ...(outputs ? { outputs } : {}),
     };
     started = await clients.limits.run("sfn:StartExecution", () =>
       clients.sfn.send(new StartExecutionCommand({ stateMachineArn: deploy.startArn, name: workflowInstanceId, input: JSON.stringify(input) })),
@@ -220,6 +224,36 @@ export async function startWorkflowExecution(options: StartWorkflowExecutionOpti
   return { executionId: workflowInstanceId, executionArn: started.executionArn!, stateMachineArn: deploy.stateMachineArn, record: updated, deploy };
 }
 
+/**
+ * An invocation's `outputs` on AWS: an s3:// destination inside one of the node's
+ * `outputBucketArns` (the data-transfer function may put objects there and nowhere else), so a
+ * run that could not deliver its results is refused before it starts rather than at its end.
+ */
+export function awsOutputDestination(node: Pick<NodeOutputs, "computeNodeId" | "outputBucketArns">, destination: string): string {
+  const field = ["invocation", "outputs"];
+  if (!isS3Destination(destination))
+    throw new ValidationError([{ code: "outputs_not_s3", path: field, message: `outputs "${destination}" is a directory: runs on AWS upload only to s3://bucket/prefix/ destinations` }]);
+  const [bucket, ...rest] = destination.slice("s3://".length).split("/");
+  const key = rest.join("/");
+  const allowed = node.outputBucketArns ?? [];
+  const covered = allowed.some((arn) => {
+    const [allowedBucket, ...prefix] = arn.replace(/^arn:[^:]+:s3:::/, "").replace(/\/+$/, "").split("/");
+    const allowedPrefix = prefix.length ? `${prefix.join("/")}/` : "";
+    return allowedBucket === bucket && (key + (key.endsWith("/") || key === "" ? "" : "/")).startsWith(allowedPrefix);
+  });
+  if (!covered)
+    throw new ValidationError([
+      {
+        code: "outputs_not_allowed",
+        path: field,
+        message:
+          `compute node "${node.computeNodeId}" may not upload to ${destination}: ` +
+          (allowed.length ? `its outputBucketArns allow only ${allowed.join(", ")}` : "its node config has no outputBucketArns") +
+          `; add arn:aws:s3:::${bucket}${key ? `/${key.replace(/\/$/, "")}` : ""} to outputBucketArns and run \`compute-node node up\``,
+      },
+    ]);
+  return key === "" || key.endsWith("/") ? destination : `${destination}/`;
+}
 
 async function writeTokenSecret(clients: AwsClients, node: NodeOutputs, workflowName: string, workflowInstanceId: string, tokens: ExecutionTokens): Promise<string> {
   const name = tokenSecretName(node.computeNodeId, workflowInstanceId);

@@ -1,6 +1,6 @@
 import { DescribeExecutionCommand, DescribeStateMachineForExecutionCommand, DescribeStateMachineCommand, HistoryEvent, SFNClient } from "@aws-sdk/client-sfn";
 import { NotFoundError } from "../../errors";
-import { ExecutionRecord, ExecutionStatus, ProcessorRunState, advanceProcessorState, isTerminalExecutionStatus } from "../../model/execution-record";
+import { ExecutionOutputs, ExecutionOutputsSchema, ExecutionRecord, ExecutionStatus, ProcessorRunState, advanceProcessorState, isTerminalExecutionStatus } from "../../model/execution-record";
 import { ExecutionRecordStore } from "../../model/record-store";
 import { readMarkers, StateMarker } from "../../compile/markers";
 import { AslStateMachine } from "../../compile/asl/types";
@@ -80,7 +80,7 @@ export async function refreshExecutionStatus(options: RefreshExecutionOptions): 
           ? { error: { error: described.error ?? "Canceled", cause: described.cause ? scrubTokens(described.cause).slice(0, MAX_CAUSE) : CANCEL_CAUSE } }
           : status !== "SUCCEEDED"
             ? { error: { error: described.error ?? status, ...(described.cause ? { cause: scrubTokens(described.cause).slice(0, MAX_CAUSE) } : {}) } }
-            : {}),
+            : uploadedOutputs(described.output)),
       }
     : record.status !== status
       ? { status }
@@ -312,6 +312,17 @@ const TOKEN_FIELDS = [
 
 export function scrubTokens(text: string): string {
   return TOKEN_FIELDS.reduce((out, re) => out.replace(re, (_m, a: string, b?: string) => (typeof b === "string" ? `${a}***${b}` : `${a}***`)), text);
+}
+
+/** The upload step's summary, which the envelope's Succeeded state outputs as `outputs` of `$.ctx`; nothing when the run had no destination. */
+function uploadedOutputs(output: string | undefined): { outputs?: ExecutionOutputs } {
+  if (!output) return {};
+  try {
+    const parsed = ExecutionOutputsSchema.safeParse((JSON.parse(output) as { outputs?: unknown }).outputs);
+    return parsed.success ? { outputs: parsed.data } : {};
+  } catch {
+    return {};
+  }
 }
 
 function childExecutionArn(output: string | undefined): string | undefined {

@@ -11,6 +11,7 @@ import type { RefreshSessionToken } from "../../integrations/tokens/local";
 import type { MachineEvent } from "./runner";
 import type { Clock } from "../../clock";
 import { LocalUsageMeter } from "./usage-meter";
+import type { S3Sender } from "../../integrations/transfer/s3-fetch";
 
 /** Shared state of one local execution, handed to every Task handler. */
 export interface RunContext {
@@ -30,6 +31,10 @@ export interface RunContext {
   dockerReachable: () => Promise<boolean>;
   /** Where DownloadInputs may copy local inputs from: the run's input directory. */
   localInputRoots: string[];
+  /** Where the upload step may write: the run's outputs directory, when it has one. */
+  localOutputRoots: string[];
+  /** Uploads to an s3:// outputs destination (LocalRunOptions.s3). */
+  outputS3?: S3Sender;
   /** The per-execution token file ResolveToken may read; nothing else. */
   secretFile: string;
   /** The execution's environment file (ECS processors' tokens), the stand-in of its S3 object. */

@@ -3,7 +3,7 @@ import { ExecutionStatus, ProcessorStatus } from "../../model/execution-record";
 /** What the local runner reports while it runs, through `LocalRunOptions.onEvent`. */
 export type LocalRunEventBody =
   | { type: "execution-started"; workflowName: string; processorCount: number; workdir: string; recordFile: string }
-  | { type: "step"; step: "download" | "merge" | "cleanup" | "finalize"; processorId?: string; detail: string }
+  | { type: "step"; step: "download" | "merge" | "upload" | "cleanup" | "finalize"; processorId?: string; detail: string }
   | { type: "processor-started"; processorId: string; attempt: number; logFile: string; command: string }
   | { type: "processor-retrying"; processorId: string; attempt: number; cause: string }
   | { type: "processor-finished"; processorId: string; status: Extract<ProcessorStatus, "SUCCEEDED" | "FAILED" | "CANCELED">; exitCode?: number; durationMs: number; cause?: string; done: number; total: number }

@@ -2,7 +2,8 @@ import "./polyfill";
 import { createHash, randomBytes } from "node:crypto";
 import { chmod, mkdir, rm, stat, writeFile } from "node:fs/promises";
 import { cpus, hostname } from "node:os";
-import { join, resolve } from "node:path";
+import { join, resolve, sep } from "node:path";
+import { fileURLToPath } from "node:url";
 import Bottleneck from "bottleneck";
 import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, RunOptions, StateMachine } from "aws-local-stepfunctions";
 import { cleanupAbortedExecution } from "../../integrations/transfer/local";
@@ -21,6 +22,9 @@ import { dockerCliValues, ecsProcessorHandler, lambdaProcessorHandler, localNode
 import { localTokensFunction, resolveTokenHandler, RefreshSessionToken } from "../../integrations/tokens/local";
 import { TaskError } from "./task-error";
 import { localTransfer } from "../../integrations/transfer/local";
+import type { UploadResult } from "../../integrations/transfer/upload";
+import type { S3Sender } from "../../integrations/transfer/s3-fetch";
+import { isS3Destination, resolveOutputDestination } from "../../model/invocation";
 import { LocalLayout } from "./layout";
 import { FileRecordStore } from "../file-record-store";
 import { assertExecutionIds } from "../../model/ids";
@@ -79,6 +83,11 @@ export interface LocalRunOptions {
    * never written anywhere by the runner.
    */
   onMachineEvent?: (event: MachineEvent) => void;
+  /**
+   * Uploads the invocation's `outputs` when it is an `s3://` destination (an S3Client from the
+   * environment, as the CLI builds one). @default none: an s3:// destination is refused before the run starts
+   */
+  s3?: S3Sender;
   /** Region whose list prices the cost report applies (lib/cost/prices). @default "us-east-1" */
   pricingRegion?: string;
   /** Where the local governor of `llm` keeps its usage, whose execution totals the cost report reads. @default `<workdir>/llm` */
@@ -126,7 +135,7 @@ async function runExecution(executionId: string, options: LocalRunOptions): Prom
   const layout = new LocalLayout(options.workdir, plan.computeNodeId ?? "local");
   const dockerReachable = memo(options.dockerReachable ?? (() => isDockerReachable()));
 
-  const { inputDir, bundle } = await preflight(options, layout, dockerReachable);
+  const { inputDir, bundle, outputs } = await preflight(options, layout, dockerReachable, executionId);
   const now = options.now ?? systemClock;
   const store = new FileRecordStore(layout.executionsDir, { minWriteIntervalMs: 50, now });
   const createdAt = now().toISOString();
@@ -174,6 +183,9 @@ async function runExecution(executionId: string, options: LocalRunOptions): Prom
     ...(options.refreshTokens ? { refreshTokens: options.refreshTokens } : {}),
     onMachineEvent: options.onMachineEvent,
     localInputRoots: [inputDir],
+    // A directory destination is the one place the upload may write; an s3:// one goes through the S3 client.
+    localOutputRoots: outputs && !isS3Destination(outputs) ? [outputs] : [],
+    ...(options.s3 ? { outputS3: options.s3 } : {}),
     running: new Map(),
     stopping: false,
     finishedCount: 0,
@@ -220,6 +232,7 @@ async function runExecution(executionId: string, options: LocalRunOptions): Prom
       ...(plan.invocation.datasetId ? { datasetId: plan.invocation.datasetId } : {}),
       packageIds: plan.invocation.packageIds,
       inputs: [inputDir],
+      ...(outputs ? { outputs } : {}),
     };
     options.signal?.throwIfAborted();
     options.signal?.addEventListener("abort", onAbort, { once: true });
@@ -260,11 +273,12 @@ async function markCanceled(ctx: RunContext): Promise<void> {
 }
 
 /** Everything that can be refused is checked here, before anything is written. */
-async function preflight(options: LocalRunOptions, layout: LocalLayout, dockerReachable: () => Promise<boolean>): Promise<{ inputDir: string; bundle: CompiledBundle }> {
+async function preflight(options: LocalRunOptions, layout: LocalLayout, dockerReachable: () => Promise<boolean>, executionId: string): Promise<{ inputDir: string; bundle: CompiledBundle; outputs?: string }> {
   const { plan } = options;
   const inputDir = resolve(options.inputDir);
   const inputStat = await stat(inputDir).catch(() => undefined);
   if (!inputStat?.isDirectory()) throw new ValidationError([{ code: "input_not_found", path: ["inputDir"], message: `input directory ${inputDir} does not exist or is not a directory` }]);
+  const outputs = await localOutputDestination(plan.invocation.outputs, { executionId, workdir: layout.workdir, s3: !!options.s3 });
   const needDocker = plan.processors.filter((p) => !p.localCommand);
   if (needDocker.length && !(await dockerReachable()))
     throw new UnavailableError(
@@ -280,7 +294,34 @@ async function preflight(options: LocalRunOptions, layout: LocalLayout, dockerRe
       throw new CompileError("invalid_definition", `the compiled ${name === "main" ? "main machine" : `child machine "${name}"`} is not valid ASL: ${(err as Error).message}`, [], { cause: err });
     }
   }
-  return { inputDir, bundle };
+  return { inputDir, bundle, ...(outputs ? { outputs } : {}) };
+}
+
+/**
+ * The invocation's `outputs` for this run, checked before anything is written: an s3:// URI needs an
+ * S3 client; a directory (relative to the current directory, or file://) is created and may not be
+ * inside the runner's workdir, where the upload would copy processors' outputs into themselves.
+ */
+async function localOutputDestination(raw: string | undefined, options: { executionId: string; workdir: string; s3: boolean }): Promise<string | undefined> {
+  if (raw === undefined) return undefined;
+  const field = ["invocation", "outputs"];
+  const destination = resolveOutputDestination(raw, { workflowInstanceId: options.executionId });
+  if (isS3Destination(destination)) {
+    if (!options.s3)
+      throw new ValidationError([{ code: "outputs_need_s3", path: field, message: `outputs ${destination} is an S3 destination, but this local run has no S3 client: pass one (LocalRunOptions.s3; the CLI builds it from the AWS environment) or give a directory` }]);
+    return destination;
+  }
+  const dir = resolve(destination.startsWith("file://") ? fileURLToPath(destination) : destination);
+  const workdir = resolve(options.workdir);
+  if (dir === workdir || dir.startsWith(workdir + sep) || workdir.startsWith(dir + sep))
+    throw new ValidationError([{ code: "outputs_in_workdir", path: field, message: `outputs directory ${dir} overlaps the runner's workdir ${workdir} (where the processors' outputs are): choose a directory outside it` }]);
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (err) {
+    throw new ValidationError([{ code: "outputs_not_writable", path: field, message: `cannot create the outputs directory ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` }]);
+  }
+  if (!(await stat(dir)).isDirectory()) throw new ValidationError([{ code: "outputs_not_directory", path: field, message: `outputs ${dir} exists and is not a directory` }]);
+  return dir;
 }
 
 function snapshotOf(plan: ResolvedPlan, bundle: CompiledBundle): ExecutionSnapshot {
@@ -361,6 +402,14 @@ function taskHandler(ctx: RunContext, bundle: CompiledBundle, stateName: string,
     case "merge":
     case "cleanup":
       return async (input: unknown) => ctx.usage.invoke("data-transfer", true, () => localTransfer(ctx, payloadOf(input)));
+    case "upload":
+      return async (input: unknown) => {
+        const result = (await ctx.usage.invoke("data-transfer", true, () => localTransfer(ctx, payloadOf(input)))) as { Payload: UploadResult & { action?: string } };
+        const { action: _action, ...outputs } = result.Payload;
+        // In the record as soon as it is known: a Finalize that fails afterwards does not hide what was uploaded.
+        await ctx.store.updateExecution(ctx.executionId, { outputs });
+        return result;
+      };
     case "finalize":
       // Finalize measures its own invocation: the report it writes includes it, as the AWS one does.
       return async (input: unknown) => localFinalize(ctx, payloadOf(input));

@@ -30,7 +30,7 @@ const ARN = "arn:aws:states:us-east-1:123456789012:execution:m:wi-1";
 const t = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s));
 
 /** A fake Step Functions that serves a fixed history three events per page, and records what else is sent. */
-function fakeClients(definition: string, events: HistoryEvent[], execution: { status: string; error?: string; cause?: string }) {
+function fakeClients(definition: string, events: HistoryEvent[], execution: { status: string; error?: string; cause?: string; output?: string }) {
   const sent: string[] = [];
   const sfn = {
     send: async (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
@@ -140,6 +140,15 @@ describe("refreshExecutionStatus", () => {
     expect(after.processors.b.status).to.equal("FAILED");
     expect(after.processors.b.cause).to.include("rejected");
     expect(JSON.stringify(after)).to.not.include("SECRET");
+  });
+
+  it("records what a succeeded execution uploaded, from the summary its output carries", async () => {
+    const outputs = { destination: "s3://results/wi-1/", files: 3, bytes: 42, skipped: 0, processorCount: 1, processors: [{ processorId: "d", destination: "s3://results/wi-1/d/", files: 3, bytes: 42 }], sample: ["s3://results/wi-1/d/x.txt"] };
+    const output = JSON.stringify({ workflowInstanceId: "wi-1", computeNodeId: "n1", workdir: "/mnt/efs/n1/workdir/wi-1", outputs });
+    const { clients } = fakeClients(definition, history().slice(0, 1), { status: "SUCCEEDED", output });
+    const record = await refreshExecutionStatus({ executionId: "wi-1", store, clients });
+    expect(record.status).to.equal("SUCCEEDED");
+    expect(record.outputs).to.deep.equal(outputs);
   });
 
   it("keeps a processor STARTED while its failure may still be retried", async () => {
