@@ -194,6 +194,10 @@ export class LocalWorkflowRuntime implements WorkflowRuntime {
       processors: Object.fromEntries(Object.entries(record.processors).map(([id, { logFile: _logFile, ...p }]) => [id, p])),
       ...(record.artifacts ? { artifacts: Object.fromEntries(Object.entries(record.artifacts).map(([k, v]) => [k, rel(v)])) } : {}),
       ...(record.outputs ? { outputs: this.presentOutputs(record.outputs) } : {}),
+      // The runner was given the destination resolved inside the output root; the client gave it relative to there.
+      ...(record.snapshot.invocation.outputs && isAbsolute(record.snapshot.invocation.outputs)
+        ? { snapshot: { ...record.snapshot, invocation: { ...record.snapshot.invocation, outputs: relative(this.outputRoot, record.snapshot.invocation.outputs) || "." } } }
+        : {}),
     };
   }
 
