@@ -51,6 +51,32 @@ describe("compute-node run", function () {
     expect(await bundleOf(exact)).to.equal(await bundleOf(nested));
   });
 
+  it("delivers the sink's outputs to --outputs, relative to the current directory, and says what it uploaded", async () => {
+    const cwd = await mkdtemp(join(tmpdir(), "cn-cli-run-"));
+    const r = await cli(args(join(cwd, "work"), "--outputs", "results"), { cwd });
+    expect(r.code, r.stderr).to.equal(0);
+    const delivered = await readFile(join(cwd, "results", "bundle", "bundle.txt"), "utf8");
+    expect(delivered).to.contain("===== report.md =====");
+    expect(r.stdout).to.match(/uploaded \d+ files \(\d+ bytes\) of 1 sink processors to .*results/);
+  });
+
+  it("reads a relative outputs of the invocation file from the file's own directory", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "cn-cli-run-"));
+    await writeFile(join(dir, "invocation.json"), JSON.stringify({ outputs: "delivered/{workflowInstanceId}" }));
+    const r = await cli(args(join(dir, "work"), "--invocation", join(dir, "invocation.json"), "--json"), { cwd: tmpdir() });
+    expect(r.code, r.stderr).to.equal(0);
+    const record = JSON.parse(r.stdout);
+    expect(record.outputs.destination).to.equal(join(dir, "delivered", record.executionId));
+    expect(await readFile(join(dir, "delivered", record.executionId, "bundle", "bundle.txt"), "utf8")).to.contain("report.md");
+  });
+
+  it("exits 2 on an --outputs scheme it cannot deliver to, before anything runs", async () => {
+    const workdir = await mkdtemp(join(tmpdir(), "cn-cli-run-"));
+    const r = await cli(args(workdir, "--outputs", "https://example.org/upload"));
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.contain("invocation.outputs").and.contain("https:// destinations are not supported");
+  });
+
   it("exits 1 when a processor fails, and the record names it", async () => {
     const dir = await mkdtemp(join(tmpdir(), "cn-cli-run-"));
     const registrations = JSON.parse(await readFile(join(example, "processors.json"), "utf8")).processors;
