@@ -7,16 +7,18 @@ import { DescribeContinuousBackupsCommand, DescribeTableCommand, ListTagsOfResou
 import { DescribeFlowLogsCommand, DescribeInternetGatewaysCommand, DescribeNatGatewaysCommand, DescribeRouteTablesCommand, DescribeSecurityGroupsCommand, DescribeSubnetsCommand, DescribeVpcEndpointsCommand, DescribeVpcsCommand, Filter } from "@aws-sdk/client-ec2";
 import { DescribeClustersCommand, DescribeTaskDefinitionCommand, ListTaskDefinitionsCommand } from "@aws-sdk/client-ecs";
 import { DescribeFileSystemsCommand, DescribeMountTargetsCommand } from "@aws-sdk/client-efs";
-import { GetRoleCommand, ListRoleTagsCommand } from "@aws-sdk/client-iam";
+import { GetRoleCommand, GetRolePolicyCommand, ListRolePoliciesCommand, ListRolesCommand, ListRoleTagsCommand } from "@aws-sdk/client-iam";
 import { DescribeKeyCommand, GetKeyRotationStatusCommand, ListResourceTagsCommand } from "@aws-sdk/client-kms";
 import { CreateFunctionCommand, GetFunctionCommand, ListFunctionsCommand } from "@aws-sdk/client-lambda";
 import { GetBucketEncryptionCommand, GetBucketLifecycleConfigurationCommand, GetBucketPolicyCommand, GetBucketTaggingCommand, GetBucketVersioningCommand, GetPublicAccessBlockCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
-import { DescribeExecutionCommand, DescribeStateMachineCommand } from "@aws-sdk/client-sfn";
+import { DescribeExecutionCommand, DescribeStateMachineCommand, ListExecutionsCommand } from "@aws-sdk/client-sfn";
 import { NodeOutputsSchema } from "../../lib/model/node-outputs";
 import { DeploymentMode } from "../../lib/model/mode";
 import { startMoto, Moto } from "./moto";
 import { cli, motoEnv, ok } from "./harness";
 import { compare, inventory, sdk, Sdk } from "./inventory";
+
+const OUTPUT_BUCKETS = ["arn:aws:s3:::e2e-results/runs"];
 
 const NODE_TAGS = (id: string, mode: string) => ({ "compute-node:node": id, "compute-node:environment": "e2e", "compute-node:mode": mode, team: "engine-e2e" });
 
@@ -43,7 +45,7 @@ for (const mode of ["basic", "secure", "compliant"] as DeploymentMode[]) {
       dir = await mkdtemp(join(tmpdir(), `cn-e2e-${mode}-`));
       log = join(dir, "engine.log");
       env = motoEnv(moto.endpoint);
-      await writeFile(join(dir, "config.json"), JSON.stringify({ computeNodeId: nodeId, region: "us-east-1", environment: "e2e", tags: { team: "engine-e2e" } }));
+      await writeFile(join(dir, "config.json"), JSON.stringify({ computeNodeId: nodeId, region: "us-east-1", environment: "e2e", tags: { team: "engine-e2e" }, outputBucketArns: OUTPUT_BUCKETS }));
       baseline = await inventory(c);
       console.log(`      (engine output of this suite: ${log})`);
     });
@@ -216,6 +218,23 @@ for (const mode of ["basic", "secure", "compliant"] as DeploymentMode[]) {
       expect(record!.status, "moto echoes Lambda payloads: the orchestration completes").to.equal("SUCCEEDED");
     });
 
+    it("lets the data-transfer function put objects only below outputBucketArns, and refuses a run naming another destination before it starts", async () => {
+      expect(outputs.outputBucketArns).to.deep.equal(OUTPUT_BUCKETS);
+      const role = ((await c.iam.send(new ListRolesCommand({ MaxItems: 1000 }))).Roles ?? []).find((r) => r.RoleName!.startsWith(`cn-${nodeId}-data-transfer-role`))!;
+      const [policyName] = (await c.iam.send(new ListRolePoliciesCommand({ RoleName: role.RoleName }))).PolicyNames!;
+      const document = (await c.iam.send(new GetRolePolicyCommand({ RoleName: role.RoleName, PolicyName: policyName }))).PolicyDocument!;
+      const statements = (JSON.parse(decodeURIComponent(document)) as { Statement: { Sid?: string; Action: string[]; Resource: string | string[] }[] }).Statement;
+      const puts = statements.filter((st) => [st.Action].flat().includes("s3:PutObject"));
+      expect(puts.map((st) => [st.Sid, st.Resource])).to.deep.equal([["UploadOutputs", ["arn:aws:s3:::e2e-results/runs/*"]]]);
+
+      const before = (await c.sfn.send(new ListExecutionsCommand({ stateMachineArn: (await run("deploy", "workflow.json", "--node", "node.json", "--processors", "processors.json", "--json")).json().stateMachineArn }))).executions ?? [];
+      const refused = await run("start", "workflow.json", "--node", "node.json", "--processors", "processors.json", "--invocation", "invocation.json", "--outputs", "s3://e2e-results/elsewhere/", "--json");
+      expect(refused.code, "refused start").to.equal(2);
+      expect(refused.stderr).to.contain("outputBucketArns");
+      const deployed = (await run("deploy", "workflow.json", "--node", "node.json", "--processors", "processors.json", "--json")).json();
+      expect((await c.sfn.send(new ListExecutionsCommand({ stateMachineArn: deployed.stateMachineArn }))).executions ?? []).to.have.length(before.length);
+    });
+
     it("registers an ECS workflow: task definitions on the node's roles, for its cluster", async () => {
       await writeFile(join(dir, "ecs-workflow.json"), JSON.stringify({ name: "e2e-ecs", processors: [{ id: "x", sourceUrl: "img-x:1" }] }));
       await writeFile(join(dir, "ecs-processors.json"), JSON.stringify([{ sourceUrl: "img-x:1", computeTypes: ["ecs"], cpu: 1, memory: 2048 }]));
@@ -232,7 +251,7 @@ for (const mode of ["basic", "secure", "compliant"] as DeploymentMode[]) {
 
     it("a config change applies as an update, not a replacement of the VPC or EFS", async () => {
       const change = mode === "basic" ? { enableLLMAccess: true } : { availabilityZones: 3, enableLLMAccess: true, baaAcknowledged: true };
-      await writeFile(join(dir, "config.json"), JSON.stringify({ computeNodeId: nodeId, region: "us-east-1", environment: "e2e", tags: { team: "engine-e2e" }, ...change }));
+      await writeFile(join(dir, "config.json"), JSON.stringify({ computeNodeId: nodeId, region: "us-east-1", environment: "e2e", tags: { team: "engine-e2e" }, outputBucketArns: OUTPUT_BUCKETS, ...change }));
       const preview = ok(await run("node", "preview", ...stackArgs("--json")), "preview of the change").json();
       const replaced = preview.steps.filter((s: { op: string }) => s.op === "replace" || s.op === "create-replacement" || s.op === "delete-replaced");
       expect(replaced.map((s: { type: string }) => s.type), "replacements").to.not.include.members(["aws:ec2/vpc:Vpc", "aws:efs/fileSystem:FileSystem"]);

@@ -14,7 +14,7 @@ describe("compute-node run --outputs s3:// (moto)", function () {
   const moto = useMoto();
 
   it("uploads the sink's outputs under <prefix><workflowInstanceId>/<processorId>/ and records them", async () => {
-    await moto.clients.s3.send(new CreateBucketCommand({ Bucket: "lab-results" }));
+    await moto.clients.s3!.send(new CreateBucketCommand({ Bucket: "lab-results" }));
     const dir = await mkdtemp(join(tmpdir(), "cn-run-s3-"));
     const env = { PATH: process.env.PATH, AWS_ENDPOINT_URL: moto.endpoint, AWS_REGION: "us-east-1", AWS_ACCESS_KEY_ID: "test", AWS_SECRET_ACCESS_KEY: "test" };
     const r = await cli(
@@ -25,10 +25,10 @@ describe("compute-node run --outputs s3:// (moto)", function () {
     const record = JSON.parse(r.stdout);
     const prefix = `runs/${record.executionId}/`;
     expect(record.outputs).to.deep.include({ destination: `s3://lab-results/${prefix}`, processorCount: 1 });
-    const listed = await moto.clients.s3.send(new ListObjectsV2Command({ Bucket: "lab-results", Prefix: prefix }));
+    const listed = await moto.clients.s3!.send(new ListObjectsV2Command({ Bucket: "lab-results", Prefix: prefix }));
     expect((listed.Contents ?? []).map((o) => o.Key)).to.include(`${prefix}bundle/bundle.txt`);
     expect(listed.KeyCount).to.equal(record.outputs.files);
-    const body = await (await moto.clients.s3.send(new GetObjectCommand({ Bucket: "lab-results", Key: `${prefix}bundle/bundle.txt` }))).Body!.transformToString();
+    const body = await (await moto.clients.s3!.send(new GetObjectCommand({ Bucket: "lab-results", Key: `${prefix}bundle/bundle.txt` }))).Body!.transformToString();
     expect(body).to.contain("===== report.md =====");
   });
 
