@@ -162,6 +162,26 @@ export class UnsafeSymlinkError extends TransferError {
 }
 
 /**
+ * Writing a result failed: S3 refused an object (the S3 error's name is in `s3Error` and the
+ * message), or a local file could not be written. `destination` is the object URI or the file.
+ * The message never holds file contents or credentials. Named `UploadFailed`, the error type Step
+ * Functions sees.
+ */
+export class UploadFailedError extends TransferError {
+  override name = "UploadFailed";
+  /** The sink whose output was being written; absent when the destination itself could not be created. */
+  readonly processorId?: string;
+  readonly destination: string;
+  readonly s3Error?: string;
+  constructor(message: string, details: { processorId?: string; destination: string; s3Error?: string; cause?: unknown }) {
+    super("upload_failed", message, { cause: details.cause });
+    if (details.processorId !== undefined) this.processorId = details.processorId;
+    this.destination = details.destination;
+    if (details.s3Error !== undefined) this.s3Error = details.s3Error;
+  }
+}
+
+/**
  * A Lambda handler's payload does not match its contract (docs/asl-contract.md): the machine that
  * sent it was not compiled by this code, or was edited by hand. `name` is the error type Step
  * Functions sees and a Retry/Catch may match.

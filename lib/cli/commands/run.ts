@@ -100,7 +100,7 @@ export const runCommand: CliCommand = {
 
 /** An S3 client for an s3:// `--outputs` of a local run, configured from the environment as the AWS commands' clients are. */
 async function s3FromEnvironment(env: NodeJS.ProcessEnv) {
-  const { createAwsClients } = await import("../../runtime/aws/clients");
+  const { createAwsClients } = await import("../../runtime/aws");
   const region = env.AWS_REGION || env.AWS_DEFAULT_REGION || "us-east-1";
   // The command's environment, not necessarily the process's: the SDK's own chain would read process.env.
   const credentials = env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) } : undefined;

@@ -50,3 +50,6 @@ export async function cleanupAbortedExecution(ctx: Pick<RunContext, "layout" | "
     { efsMountPath: layout.efsRoot, computeNodeId: layout.computeNodeId },
   );
 }
+
+export type { UploadResult } from "./upload";
+export type { S3Sender } from "./s3-fetch";

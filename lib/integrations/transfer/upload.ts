@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
 import { AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CompletedPart, CreateMultipartUploadCommand, PutObjectCommand, UploadPartCommand } from "@aws-sdk/client-s3";
-import { TransferError, TransferInputError, UnsafePathError, UnsafeSymlinkError } from "../../errors";
+import { TransferError, TransferInputError, UnsafePathError, UnsafeSymlinkError, UploadFailedError } from "../../errors";
 import { RESULT_SAMPLE_SIZE } from "./contract";
 import { isInside, UploadTarget } from "./guard";
 import { S3Sender } from "./s3-fetch";
@@ -15,6 +15,8 @@ const MIB = 1024 * 1024;
 const MAX_PARTS = 10_000;
 /** The sample of uploaded names stops here too, however long the names (a task result must stay under 256 KiB). */
 const SAMPLE_MAX_BYTES = 48 * 1024;
+
+export { UploadFailedError };
 
 export interface UploadTuning {
   /** Files larger than this go by multipart upload. @default 64 MiB */
@@ -58,26 +60,6 @@ export interface UploadResult {
   processors: UploadedProcessor[];
   /** The first uploaded objects in walk order (sources in order, names sorted), as s3:// URIs or local paths: at most RESULT_SAMPLE_SIZE. */
   sample: string[];
-}
-
-/**
- * Writing a result failed: S3 refused an object (the S3 error's name is in `s3Error` and the
- * message), or a local file could not be written. `destination` is the object URI or the file.
- * The message never holds file contents or credentials. Named `UploadFailed`, the error type Step
- * Functions sees.
- */
-export class UploadFailedError extends TransferError {
-  override name = "UploadFailed";
-  /** The sink whose output was being written; absent when the destination itself could not be created. */
-  readonly processorId?: string;
-  readonly destination: string;
-  readonly s3Error?: string;
-  constructor(message: string, details: { processorId?: string; destination: string; s3Error?: string; cause?: unknown }) {
-    super("upload_failed", message, { cause: details.cause });
-    if (details.processorId !== undefined) this.processorId = details.processorId;
-    this.destination = details.destination;
-    if (details.s3Error !== undefined) this.s3Error = details.s3Error;
-  }
 }
 
 /** One regular file to upload: `rel` is its posix path below the processor's part of the destination, `path` a path with no link in it. */

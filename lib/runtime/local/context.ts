@@ -11,7 +11,7 @@ import type { RefreshSessionToken } from "../../integrations/tokens/local";
 import type { MachineEvent } from "./runner";
 import type { Clock } from "../../clock";
 import { LocalUsageMeter } from "./usage-meter";
-import type { S3Sender } from "../../integrations/transfer/s3-fetch";
+import type { S3Sender } from "../../integrations/transfer/local";
 
 /** Shared state of one local execution, handed to every Task handler. */
 export interface RunContext {

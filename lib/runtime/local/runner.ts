@@ -22,8 +22,8 @@ import { dockerCliValues, ecsProcessorHandler, lambdaProcessorHandler, localNode
 import { localTokensFunction, resolveTokenHandler, RefreshSessionToken } from "../../integrations/tokens/local";
 import { TaskError } from "./task-error";
 import { localTransfer } from "../../integrations/transfer/local";
-import type { UploadResult } from "../../integrations/transfer/upload";
-import type { S3Sender } from "../../integrations/transfer/s3-fetch";
+import type { UploadResult } from "../../integrations/transfer/local";
+import type { S3Sender } from "../../integrations/transfer/local";
 import { isS3Destination, resolveOutputDestination } from "../../model/invocation";
 import { LocalLayout } from "./layout";
 import { FileRecordStore } from "../file-record-store";
