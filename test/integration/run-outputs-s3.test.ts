@@ -12,11 +12,13 @@ const example = resolve(__dirname, "../../examples/text-pipeline");
 describe("compute-node run --outputs s3:// (moto)", function () {
   this.timeout(60000);
   const moto = useMoto();
+  // The command's environment only: `run` must take the endpoint and credentials from it, not from process.env.
+  const motoEnvironment = () => ({ PATH: process.env.PATH, AWS_ENDPOINT_URL: moto.endpoint, AWS_REGION: "us-east-1", AWS_ACCESS_KEY_ID: "test", AWS_SECRET_ACCESS_KEY: "test" });
 
   it("uploads the sink's outputs under <prefix><workflowInstanceId>/<processorId>/ and records them", async () => {
     await moto.clients.s3!.send(new CreateBucketCommand({ Bucket: "lab-results" }));
     const dir = await mkdtemp(join(tmpdir(), "cn-run-s3-"));
-    const env = { PATH: process.env.PATH, AWS_ENDPOINT_URL: moto.endpoint, AWS_REGION: "us-east-1", AWS_ACCESS_KEY_ID: "test", AWS_SECRET_ACCESS_KEY: "test" };
+    const env = motoEnvironment();
     const r = await cli(
       ["run", join(example, "workflow.json"), "--processors", join(example, "processors.json"), "--input", join(example, "input"), "--workdir", join(dir, "work"), "--outputs", "s3://lab-results/runs/{workflowInstanceId}/", "--json"],
       { env },
@@ -34,7 +36,7 @@ describe("compute-node run --outputs s3:// (moto)", function () {
 
   it("fails the run, keeping its outputs in the workdir, when the bucket does not exist", async () => {
     const dir = await mkdtemp(join(tmpdir(), "cn-run-s3-"));
-    const env = { PATH: process.env.PATH, AWS_ENDPOINT_URL: moto.endpoint, AWS_REGION: "us-east-1", AWS_ACCESS_KEY_ID: "test", AWS_SECRET_ACCESS_KEY: "test" };
+    const env = motoEnvironment();
     const r = await cli(
       ["run", join(example, "workflow.json"), "--processors", join(example, "processors.json"), "--input", join(example, "input"), "--workdir", join(dir, "work"), "--outputs", "s3://no-such-bucket/x/", "--json"],
       { env },
