@@ -79,6 +79,21 @@ describe("compute-node deploy / start / status / cleanup against moto", function
     expect((await cli("cleanup", "--node", "node.json", "--json")).json().mutatingCalls).to.equal(0);
   });
 
+  it("status --watch follows an AWS execution until it ends: one JSON record per change, exit code from the final status", async () => {
+    await files();
+    const started = await cli("start", "workflow.json", "--node", "node.json", "--processors", "processors.json", "--invocation", "invocation.json", "--json");
+    expect(started.code, started.stdout + started.stderr).to.equal(0);
+    const watched = await cli("status", started.json().executionArn, "--node", "node.json", "--watch", "--interval", "0.05", "--json");
+    expect(watched.code, watched.stderr).to.equal(0);
+    const records = watched.stdout.trim().split("\n").map((line) => JSON.parse(line) as { status: string });
+    expect(records[records.length - 1].status).to.equal("SUCCEEDED");
+    // Only changes are printed: no two consecutive lines are the same record.
+    for (let i = 1; i < records.length; i++) expect(JSON.stringify(records[i])).to.not.equal(JSON.stringify(records[i - 1]));
+    const bad = await cli("status", started.json().executionArn, "--node", "node.json", "--watch", "--interval", "0");
+    expect(bad.code).to.equal(2);
+    expect(bad.stderr).to.contain("--interval");
+  });
+
   it("refuses an invocation that targets another node before calling AWS", async () => {
     await files();
     await writeFile(join(dir, "invocation.json"), JSON.stringify({ workflowInstanceConfiguration: { computeNodeId: "some-other-node" } }));

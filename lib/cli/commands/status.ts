@@ -1,12 +1,21 @@
 import { resolve } from "node:path";
-import type { Command } from "commander";
+import { InvalidArgumentError, type Command } from "commander";
 import { CliCommand, EXIT, LOOKS_LIKE_EXECUTION_ARN } from "../io";
 import { runAction, writeJson } from "../action";
 import { formatRecord } from "../format-record";
+import type { ExecutionRecord } from "../../model/execution-record";
 
 
-/** How often --watch rereads the record: a terminal's pace. */
-const WATCH_INTERVAL_MS = 500;
+/** How often --watch rereads a local record (a file the runner rewrites): a terminal's pace. */
+const LOCAL_WATCH_INTERVAL_S = 0.5;
+/** How often --watch refreshes an AWS execution: each read is a DescribeExecution and a history read, under Step Functions' API budgets. */
+const AWS_WATCH_INTERVAL_S = 5;
+
+const seconds = (value: string) => {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0.05 || n > 3600) throw new InvalidArgumentError("must be a number of seconds between 0.05 and 3600");
+  return n;
+};
 
 export const statusCommand: CliCommand = {
   register(program: Command, ctx) {
@@ -16,14 +25,16 @@ export const statusCommand: CliCommand = {
       .argument("<execution-id>", "execution id printed by `run` (the workflow instance id)")
       .option("--workdir <dir>", "workdir of the local run", ".compute-node")
       .option("--json", "the full execution record on stdout")
-      .option("--watch", "local runs: keep showing the record until the execution ends (redrawn on a terminal, one summary per change otherwise)")
+      .option("--watch", "keep showing the record until the execution ends (redrawn on a terminal, one summary per change otherwise; with --json, one record per line per change)")
+      .option("--interval <seconds>", `how often --watch reads the record again (default ${LOCAL_WATCH_INTERVAL_S} s for a local run, ${AWS_WATCH_INTERVAL_S} s on AWS)`, seconds)
       .option("--node <file>", "AWS: the node's stack outputs (region, record table); needed for an execution id, optional for an execution ARN")
-      .action((executionId: string, opts: { workdir: string; json?: boolean; node?: string; watch?: boolean }) =>
+      .action((executionId: string, opts: { workdir: string; json?: boolean; node?: string; watch?: boolean; interval?: number }) =>
         runAction(ctx, opts, async () => {
-          if (opts.watch) return watchLocal(executionId, opts);
           // AWS branch: an execution ARN, or any id with --node, is read from the node and refreshed from Step Functions.
-          const record =
-            LOOKS_LIKE_EXECUTION_ARN.test(executionId) || opts.node !== undefined ? await awsRecord(executionId, opts) : await localRecord(executionId, opts);
+          const onAws = LOOKS_LIKE_EXECUTION_ARN.test(executionId) || opts.node !== undefined;
+          const read = () => (onAws ? awsRecord(executionId, opts) : localRecord(executionId, opts));
+          if (opts.watch) return watch(read, opts.interval ?? (onAws ? AWS_WATCH_INTERVAL_S : LOCAL_WATCH_INTERVAL_S), opts);
+          const record = await read();
           if (opts.json) writeJson(ctx, record);
           else ctx.io.stdout(formatRecord(record));
           const { isTerminalExecutionStatus } = await import("../../model/execution-record");
@@ -38,22 +49,18 @@ export const statusCommand: CliCommand = {
       return loadAwsExecutionRecord({ execution: executionId, node, workdir: resolve(ctx.io.cwd, opts.workdir), env: ctx.io.env });
     }
 
-    /** Polls the record (the runner rewrites it as it goes) and shows each change until a terminal status. */
-    async function watchLocal(executionId: string, opts: { workdir: string; json?: boolean; node?: string }) {
+    /** Reads the record again every `intervalS` seconds and shows each change, until a terminal status. */
+    async function watch(read: () => Promise<ExecutionRecord>, intervalS: number, opts: { json?: boolean }) {
       const { isTerminalExecutionStatus } = await import("../../model/execution-record");
-      if (opts.node !== undefined || LOOKS_LIKE_EXECUTION_ARN.test(executionId)) {
-        const { UnavailableError } = await import("../../errors");
-        throw new UnavailableError("status --watch of an AWS execution is not available in this build: run `status` again, or watch a local run");
-      }
       const tty = !opts.json && !!(process.stdout as { isTTY?: boolean }).isTTY;
       let last = "";
       for (;;) {
-        const record = await localRecord(executionId, opts);
+        const record = await read();
         const shown = opts.json ? JSON.stringify(record) + "\n" : formatRecord(record);
         if (shown !== last) ctx.io.stdout(tty ? `\x1b[H\x1b[2J${shown}` : shown);
         last = shown;
         if (isTerminalExecutionStatus(record.status)) return record.status === "SUCCEEDED" ? EXIT.ok : EXIT.failed;
-        await new Promise((r) => setTimeout(r, WATCH_INTERVAL_MS));
+        await new Promise((r) => setTimeout(r, intervalS * 1000));
       }
     }
 
