@@ -7,6 +7,7 @@ import { killProcessGroup, runLogged } from "./processes";
 import { INVOCATION_ENV, NODE_ENV } from "./contract";
 import { processorEnvironment } from "./environment";
 import { TaskError } from "../../runtime/local/task-error";
+import { removeContainer } from "../../runtime/local/docker";
 import { readLocalEnvFiles } from "../tokens/local";
 
 /** The per-invocation values of processor-guide section 3, however the machine delivered them. */
@@ -116,6 +117,8 @@ async function runProcessor(ctx: RunContext, stateName: string, invocation: Invo
       ...(processor.computeType === "lambda" ? { timeoutMs: processor.timeout * 1000 } : {}),
       onSpawn: (child) => ctx.running.set(processor.id, child),
     }).finally(() => llm?.revoke());
+    // A killed `docker run` (cancel, timeout, Ctrl-C, a sibling's failure) leaves its container running: remove it too.
+    if (processorUsesDocker(processor) && outcome.signal !== null) await removeContainer(containerName(ctx, processor), { ...ctx.processorHost.dockerCli, ...(ctx.processorHost.path ? { PATH: ctx.processorHost.path } : {}) });
     const stoppedAt = ctx.now();
     const ok = outcome.exitCode === 0;
     const stoppedByRunner = !ok && ctx.stopping && outcome.signal !== null;
@@ -178,7 +181,7 @@ async function commandFor(ctx: RunContext, processor: ResolvedProcessor): Promis
   // Same path inside and outside the container, so the absolute symlinks of merge dirs resolve.
   return [
     "docker", "run", "--rm",
-    "--name", `cn-${ctx.workflowInstanceId}-${processor.hash}`.slice(0, 120),
+    "--name", containerName(ctx, processor),
     "-v", `${root}:${root}`,
     "--cpus", String(processor.cpu),
     "--memory", `${processor.memory}m`,
@@ -187,6 +190,11 @@ async function commandFor(ctx: RunContext, processor: ResolvedProcessor): Promis
     processor.image,
     ...processor.commandArguments,
   ];
+}
+
+/** The container of a Docker processor: one per execution and processor, so a stop can name it. */
+function containerName(ctx: Pick<RunContext, "workflowInstanceId">, processor: Pick<ResolvedProcessor, "hash">): string {
+  return `cn-${ctx.workflowInstanceId}-${processor.hash}`.slice(0, 120);
 }
 
 /** The user an invocation charges LLM calls to (its top-level `userId`), if any. */
