@@ -7,11 +7,8 @@ type Body = () => Promise<number> | number;
  * (stderr, or JSON on stdout with `--json`) with the exit code reportError picks. Pass the command's
  * options (only `json` is read).
  */
-export async function runAction(ctx: CliContext, options: { json?: boolean }, body: Body): Promise<void>;
-/** @deprecated pass the command's options object (`runAction(ctx, opts, body)`), not a bare boolean */
-export async function runAction(ctx: CliContext, json: boolean, body: Body): Promise<void>;
-export async function runAction(ctx: CliContext, options: { json?: boolean } | boolean, body: Body): Promise<void> {
-  const json = typeof options === "boolean" ? options : !!options.json;
+export async function runAction(ctx: CliContext, options: { json?: boolean }, body: Body): Promise<void> {
+  const json = !!options.json;
   try {
     ctx.exitCode = await body();
   } catch (err) {

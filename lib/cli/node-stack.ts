@@ -59,7 +59,7 @@ export function registerNodeStackCommands(node: Command, ctx: CliContext, deps: 
       .option("--json", "machine-readable result on stdout (engine progress still goes to stderr)");
     return cmd;
   };
-  const action = (verb: NodeStackVerb) => (opts: NodeStackOptions) => runAction(ctx, !!opts.json, () => runNodeStack(verb, opts, ctx, deps));
+  const action = (verb: NodeStackVerb) => (opts: NodeStackOptions) => runAction(ctx, opts, () => runNodeStack(verb, opts, ctx, deps));
   common(node.command("up").description("Create or update the node's stack with the real Pulumi engine (the inline program the provisioning service runs), streaming progress."), true)
     .option("--yes", "apply without asking (required without a terminal)")
     .option("--outputs-file <file>", "also write the stack outputs (node.json for deploy/start) to this file")

@@ -52,7 +52,7 @@ export const costCommand: CliCommand = {
       .option("--json", 'print {"totalUsd", "lines", "pricingVersion", "region", "missing"} on stdout')
       .option("--report", "print the whole cost report (schemas/cost-report.schema.json) on stdout, per processor included")
       .action((workflow: string, opts: EstimateOptions) =>
-        runAction(ctx, !!(opts.json || opts.report), async () => {
+        runAction(ctx, { json: !!(opts.json || opts.report) }, async () => {
           // Loaded here, not when the command table is built: the model, the compiler and the cost model.
           const { loadPlan } = await import("../load-inputs");
           const { parseHints } = await import("../../compile");
@@ -82,7 +82,7 @@ export const costCommand: CliCommand = {
       .option("--efs-gb <gb>", "GB resident on EFS between executions", gigabytes)
       .option("--json", 'print {"totalUsd", "lines", "pricingVersion", "region", "missing", "period": "month"} on stdout')
       .action((opts: NodeCostOptions) =>
-        runAction(ctx, !!opts.json, async () => {
+        runAction(ctx, opts, async () => {
           const file = opts.config ? (readJsonFile(opts.config, "--config", ctx.io.cwd) as Record<string, unknown>) : {};
           // Loaded here: the node program pulls in @pulumi/aws, which takes seconds to import.
           const { parseNodeConfig } = await import("../../node/config");

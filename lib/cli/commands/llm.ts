@@ -176,7 +176,7 @@ export const llmCommand: CliCommand = {
       .option("--usage-dir <dir>", "file store for budgets and usage", DEFAULT_LLM_USAGE_DIR)
       .option("--region <region>", "Bedrock region and price table (default: AWS_REGION, else us-east-1)")
       .option("--node-id <id>", "node id the budgets and usage are kept under", "local")
-      .action((opts: LlmServeOptions) => runAction(ctx, false, () => runLlmServe(opts, ctx.io)));
+      .action((opts: LlmServeOptions) => runAction(ctx, {}, () => runLlmServe(opts, ctx.io)));
     llm
       .command("usage")
       .description("List LLM calls (one line each: execution, processor, model, outcome, tokens, cost) and their totals.")
@@ -185,6 +185,6 @@ export const llmCommand: CliCommand = {
       .option("--execution <id>", "only this execution's calls, with its running totals")
       .option("--since <date>", "only calls started at or after this date or time (UTC)", date)
       .option("--json", 'print {"records", "summary", "execution"} on stdout')
-      .action((opts: UsageOptions) => runAction(ctx, !!opts.json, () => usageAction(ctx, opts)));
+      .action((opts: UsageOptions) => runAction(ctx, opts, () => usageAction(ctx, opts)));
   },
 };
