@@ -2,6 +2,7 @@ import { ValidationError, ValidationIssue } from "../errors";
 import { ResolvedPlan, resolvePlan } from "../plan/resolve";
 import { readJsonFile } from "../json-file";
 import { dirname, resolve } from "node:path";
+import { URL_SCHEME } from "../model/destination-patterns";
 
 export { readJsonFile };
 
@@ -43,7 +44,7 @@ export function loadPlan(workflowPath: string, options: PlanFileOptions, cwd: st
  */
 function withOutputs(invocation: unknown, options: PlanFileOptions, cwd: string): unknown {
   const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-  const absolute = (dest: string, base: string) => (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(dest) ? dest : resolve(base, dest));
+  const absolute = (dest: string, base: string) => (URL_SCHEME.test(dest) ? dest : resolve(base, dest));
   if (options.outputs !== undefined) return { ...(isObject(invocation) ? invocation : {}), outputs: absolute(options.outputs, cwd) };
   if (isObject(invocation) && typeof invocation.outputs === "string" && invocation.outputs !== "" && options.invocation)
     return { ...invocation, outputs: absolute(invocation.outputs, dirname(resolve(cwd, options.invocation))) };

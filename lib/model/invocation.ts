@@ -2,6 +2,7 @@ import { z } from "zod";
 import { ComputeTypeSchema } from "./mode";
 import { ComputeNodeIdSchema } from "./ids";
 import { refuseNearMissKeys } from "./suggest";
+import { hasBadKeySegment, isS3BucketName, isS3Destination, S3_BUCKET_RULE, URL_SCHEME } from "./destination-patterns";
 
 export const ProcessorConfigSchema = z
   .object({
@@ -25,8 +26,6 @@ const paramsShape = {
 /** Placeholders a destination may hold, filled in when the execution starts. */
 export const OUTPUT_DESTINATION_PLACEHOLDERS = ["workflowInstanceId"] as const;
 
-const S3_BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
-
 /**
  * Where the sink processors' outputs go after the DAG succeeds: `s3://bucket/prefix/` (AWS, or a
  * local run given an S3 client) or a directory (local runs). `{workflowInstanceId}` is replaced by
@@ -44,15 +43,13 @@ export const OutputDestinationSchema = z
 function outputDestinationProblem(value: string): string | undefined {
   for (const match of value.matchAll(/\{([^}]*)\}/g))
     if (!(OUTPUT_DESTINATION_PLACEHOLDERS as readonly string[]).includes(match[1])) return `unknown placeholder {${match[1]}} (the only one is {workflowInstanceId})`;
-  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(value)?.[1];
+  const scheme = URL_SCHEME.exec(value)?.[1];
   if (scheme === undefined) return value.includes("\0") ? "a path may not contain NUL" : undefined;
   if (scheme === "file") return value.startsWith("file:///") ? undefined : "a file:// destination must be an absolute file:///path";
   if (scheme !== "s3") return `${scheme}:// destinations are not supported: use s3://bucket/prefix/ or a directory path`;
   const [bucket, ...rest] = value.slice("s3://".length).split("/");
-  if (!S3_BUCKET.test(bucket) || bucket.includes("..")) return `"${bucket}" is not an S3 bucket name (3–63 lowercase letters, digits, '.' or '-', starting and ending with a letter or digit)`;
-  const segments = rest.join("/").replace(/\/$/, "");
-  if (segments !== "" && segments.split("/").some((s) => s === "" || s === "." || s === ".."))
-    return `the key prefix "${rest.join("/")}" has an empty, '.' or '..' segment`;
+  if (!isS3BucketName(bucket)) return `"${bucket}" is not an S3 bucket name (${S3_BUCKET_RULE})`;
+  if (hasBadKeySegment(rest.join("/"))) return `the key prefix "${rest.join("/")}" has an empty, '.' or '..' segment`;
   return undefined;
 }
 
@@ -61,10 +58,7 @@ export function resolveOutputDestination(destination: string, ids: { workflowIns
   return destination.replaceAll("{workflowInstanceId}", ids.workflowInstanceId);
 }
 
-/** Whether a destination names S3 (otherwise it is a directory). */
-export function isS3Destination(destination: string): boolean {
-  return destination.startsWith("s3://");
-}
+export { isS3Destination };
 
 // Unknown keys pass (the platform sends fields this library does not read), but near misses of known ones are refused: they are typos whose values would be ignored.
 export const invocationShape = {

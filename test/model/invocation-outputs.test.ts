@@ -22,7 +22,7 @@ describe("invocation outputs destination", () => {
   });
 
   it("refuses key prefixes with empty, '.' or '..' segments", () => {
-    for (const bad of ["s3://results/a//b/", "s3://results/../other/", "s3://results/./x"]) expect(outputsIssue(bad), bad).to.contain("segment");
+    for (const bad of ["s3://results/a//b/", "s3://results//", "s3://results/../other/", "s3://results/./x"]) expect(outputsIssue(bad), bad).to.contain("segment");
   });
 
   it("refuses unknown placeholders, naming the one there is", () => {

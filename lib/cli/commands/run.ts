@@ -5,6 +5,7 @@ import { STRUCTURE_MODES, StructureMode } from "../../compile/structure-modes";
 import { CliCommand, CliContext, EXIT } from "../io";
 import { runAction, writeJson } from "../action";
 import { formatRecord } from "../format-record";
+import { isS3Destination } from "../../model/destination-patterns";
 
 interface RunOptions {
   processors?: string;
@@ -73,7 +74,7 @@ export const runCommand: CliCommand = {
             workdir,
             llm,
             pricingRegion: opts.pricingRegion,
-            ...(plan.invocation.outputs?.startsWith("s3://") ? { s3: await s3FromEnvironment(ctx.io.env) } : {}),
+            ...(plan.invocation.outputs !== undefined && isS3Destination(plan.invocation.outputs) ? { s3: await s3FromEnvironment(ctx.io.env) } : {}),
             concurrency: opts.concurrency,
             compile: localCompiler({ structure: opts.structure }),
             commandCwd: opts.processors ? dirname(resolve(ctx.io.cwd, opts.processors)) : ctx.io.cwd,

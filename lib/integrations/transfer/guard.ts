@@ -2,6 +2,7 @@ import { lstat, realpath } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { TransferInputError, UnsafePathError } from "../../errors";
+import { hasBadKeySegment, isS3BucketName, isS3Destination, S3_BUCKET_RULE, URL_SCHEME } from "../../model/destination-patterns";
 import { COMPUTE_NODE_ID_PATTERN, COMPUTE_NODE_ID_RULE, WORKFLOW_INSTANCE_ID_PATTERN, WORKFLOW_INSTANCE_ID_RULE } from "../../model/id-patterns";
 import { ExecutionIds, TransferPayload, UploadPayload } from "./contract";
 
@@ -35,9 +36,6 @@ export interface UploadGuardOptions {
 export type UploadTarget = { kind: "s3"; bucket: string; prefix: string; uri: string } | { kind: "local"; dir: string };
 
 export type GuardedTransfer = (Exclude<TransferPayload, UploadPayload> | (UploadPayload & { target: UploadTarget })) & { dirs: ExecutionDirs };
-
-/** S3's rule for bucket names (virtual-hosted style), as lib/model/invocation.ts checks an invocation's `outputs`. */
-const S3_BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 /** An S3 key is at most 1,024 bytes; a destination longer than that could not name a single object, and would swell the result. */
 const MAX_DESTINATION_BYTES = 1024;
@@ -136,18 +134,14 @@ async function guardDestination(raw: string, options: UploadGuardOptions, mount:
   const field = "destination";
   if (Buffer.byteLength(raw) > MAX_DESTINATION_BYTES) throw new TransferInputError(`destination is longer than ${MAX_DESTINATION_BYTES} bytes`, { field });
   if (raw.includes("\0")) throw new TransferInputError(`destination ${JSON.stringify(raw)} contains NUL`, { field });
-  if (raw.startsWith("s3://")) {
+  if (isS3Destination(raw)) {
     const rest = raw.slice("s3://".length);
     const slash = rest.indexOf("/");
     const bucket = slash < 0 ? rest : rest.slice(0, slash);
     let prefix = slash < 0 ? "" : rest.slice(slash + 1);
-    if (!S3_BUCKET.test(bucket) || bucket.includes(".."))
-      throw new TransferInputError(`destination ${raw}: ${JSON.stringify(bucket)} is not an S3 bucket name (3–63 lowercase letters, digits, '.' or '-', starting and ending with a letter or digit)`, { field });
-    if (prefix !== "") {
-      if ((prefix.endsWith("/") ? prefix.slice(0, -1) : prefix).split("/").some((s) => s === "" || s === "." || s === ".."))
-        throw new UnsafePathError(field, `${raw}: the key prefix ${JSON.stringify(prefix)} has an empty ('//'), '.' or '..' segment`);
-      if (!prefix.endsWith("/")) prefix += "/";
-    }
+    if (!isS3BucketName(bucket)) throw new TransferInputError(`destination ${raw}: ${JSON.stringify(bucket)} is not an S3 bucket name (${S3_BUCKET_RULE})`, { field });
+    if (hasBadKeySegment(prefix)) throw new UnsafePathError(field, `${raw}: the key prefix ${JSON.stringify(prefix)} has an empty ('//'), '.' or '..' segment`);
+    if (prefix !== "" && !prefix.endsWith("/")) prefix += "/";
     if (!options.s3Destinations)
       throw new TransferInputError(`destination ${raw}: this runtime has no S3 client: give the local run an S3 client (LocalRunOptions.s3), or a directory destination`, { field });
     return { kind: "s3", bucket, prefix, uri: `s3://${bucket}/${prefix}` };
@@ -159,7 +153,7 @@ async function guardDestination(raw: string, options: UploadGuardOptions, mount:
     } catch (err) {
       throw new TransferInputError(`destination ${raw} is not a local file:///absolute/path URL (${(err as NodeJS.ErrnoException).code ?? err})`, { field, cause: err });
     }
-  } else if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(raw)) {
+  } else if (URL_SCHEME.test(raw)) {
     throw new TransferInputError(`destination ${raw}: only s3://bucket/prefix/, file:// URLs and absolute paths are supported`, { field });
   } else if (isAbsolute(raw)) local = raw;
   else throw new UnsafePathError(field, `${JSON.stringify(raw)} is a relative path: give an absolute directory, a file:// URL or s3://bucket/prefix/`);
