@@ -1,28 +1,36 @@
 import { spawn } from "node:child_process";
 
-/** Whether a Docker engine answers (`docker info`), within a few seconds. */
-export function isDockerReachable(timeoutMs = 5000): Promise<boolean> {
+/**
+ * Runs one Docker CLI command with no output and resolves with its exit code, or null when it
+ * could not be started or did not answer within `timeoutMs` (then it is killed). Never rejects.
+ */
+function dockerCli(args: string[], timeoutMs: number, env?: NodeJS.ProcessEnv): Promise<number | null> {
   return new Promise((resolve) => {
     let child;
     try {
-      child = spawn("docker", ["info", "--format", "{{.ServerVersion}}"], { stdio: "ignore" });
+      child = spawn("docker", args, { stdio: "ignore", ...(env ? { env } : {}) });
     } catch {
-      resolve(false);
+      resolve(null);
       return;
     }
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      resolve(false);
+      resolve(null);
     }, timeoutMs);
     child.on("error", () => {
       clearTimeout(timer);
-      resolve(false);
+      resolve(null);
     });
     child.on("exit", (code) => {
       clearTimeout(timer);
-      resolve(code === 0);
+      resolve(code);
     });
   });
+}
+
+/** Whether a Docker engine answers (`docker info`), within a few seconds. */
+export async function isDockerReachable(timeoutMs = 5000): Promise<boolean> {
+  return (await dockerCli(["info", "--format", "{{.ServerVersion}}"], timeoutMs)) === 0;
 }
 
 /**
@@ -31,24 +39,6 @@ export function isDockerReachable(timeoutMs = 5000): Promise<boolean> {
  * told otherwise. Never fails: a container that is already gone (`--rm` after a clean exit) is the
  * usual case. Resolves once the CLI has answered, or after `timeoutMs`.
  */
-export function removeContainer(name: string, env: NodeJS.ProcessEnv, timeoutMs = 10_000): Promise<void> {
-  return new Promise((resolve) => {
-    let child;
-    try {
-      child = spawn("docker", ["rm", "-f", name], { stdio: "ignore", env });
-    } catch {
-      resolve();
-      return;
-    }
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      resolve();
-    }, timeoutMs);
-    const done = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-    child.on("error", done);
-    child.on("exit", done);
-  });
+export async function removeContainer(name: string, env: NodeJS.ProcessEnv, timeoutMs = 10_000): Promise<void> {
+  await dockerCli(["rm", "-f", name], timeoutMs, env);
 }
