@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, open, rename, writeFile } from "node:fs/promises";
 import { basename, isAbsolute, join, relative, resolve } from "node:path";
-import { ConflictError, NotFoundError, ValidationError } from "../errors";
+import { ConflictError, NotFoundError, ValidationError, ValidationIssue } from "../errors";
 import { ExecutionRecord, ExecutionRecordSchema, isTerminalExecutionStatus } from "../model/execution-record";
 import { ResolvedPlan } from "../plan/resolve";
 import type { startLocalExecution, LocalRunOptions } from "../runtime/local/runner";
@@ -237,19 +237,15 @@ export class LocalWorkflowRuntime implements WorkflowRuntime {
   }
 
   private resolveInput(inputDir: string) {
-    const full = resolve(this.inputRoot, inputDir);
-    const rel = relative(this.inputRoot, full);
-    if (rel.startsWith("..") || isAbsolute(rel))
-      throw new ValidationError([{ code: "input_dir_outside_root", path: ["inputDir"], message: `inputDir must be inside the service's input root (got ${inputDir})` }]);
-    return full;
+    return insideRoot(this.inputRoot, inputDir, { code: "input_dir_outside_root", path: ["inputDir"], message: `inputDir must be inside the service's input root (got ${inputDir})` });
   }
 
   private resolveOutputs(outputs: string) {
-    const full = resolve(this.outputRoot, outputs.startsWith("file://") ? fileURLToPath(outputs) : outputs);
-    const rel = relative(this.outputRoot, full);
-    if (rel.startsWith("..") || isAbsolute(rel))
-      throw new ValidationError([{ code: "outputs_outside_root", path: ["invocation", "outputs"], message: `a directory outputs must be inside the service's output root (got ${outputs}); give a path relative to it` }]);
-    return full;
+    return insideRoot(this.outputRoot, outputs.startsWith("file://") ? fileURLToPath(outputs) : outputs, {
+      code: "outputs_outside_root",
+      path: ["invocation", "outputs"],
+      message: `a directory outputs must be inside the service's output root (got ${outputs}); give a path relative to it`,
+    });
   }
 
   private async waitForRecord(workdir: string, executionId: string, finished: Promise<unknown>) {
@@ -283,3 +279,11 @@ async function readFrom(file: string, offset: number): Promise<Buffer> {
   }
 }
 
+
+/** `path` resolved against `root`, which it may not leave (API clients name paths on this machine); otherwise `refusal`. */
+function insideRoot(root: string, path: string, refusal: ValidationIssue): string {
+  const full = resolve(root, path);
+  const rel = relative(root, full);
+  if (rel.startsWith("..") || isAbsolute(rel)) throw new ValidationError([refusal]);
+  return full;
+}
