@@ -23,3 +23,10 @@ export function hasBadKeySegment(prefix: string): boolean {
 export function isS3Destination(destination: string): boolean {
   return destination.startsWith("s3://");
 }
+
+/** `s3://bucket/key-or-prefix` split at the first `/` after the bucket; `key` is empty for a whole bucket. Checks nothing. */
+export function splitS3Uri(uri: string): { bucket: string; key: string } {
+  const rest = uri.slice("s3://".length);
+  const slash = rest.indexOf("/");
+  return slash < 0 ? { bucket: rest, key: "" } : { bucket: rest.slice(0, slash), key: rest.slice(slash + 1) };
+}

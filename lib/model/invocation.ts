@@ -2,7 +2,7 @@ import { z } from "zod";
 import { ComputeTypeSchema } from "./mode";
 import { ComputeNodeIdSchema } from "./ids";
 import { refuseNearMissKeys } from "./suggest";
-import { hasBadKeySegment, isS3BucketName, isS3Destination, S3_BUCKET_RULE, URL_SCHEME } from "./destination-patterns";
+import { hasBadKeySegment, isS3BucketName, isS3Destination, S3_BUCKET_RULE, splitS3Uri, URL_SCHEME } from "./destination-patterns";
 
 export const ProcessorConfigSchema = z
   .object({
@@ -47,9 +47,9 @@ function outputDestinationProblem(value: string): string | undefined {
   if (scheme === undefined) return value.includes("\0") ? "a path may not contain NUL" : undefined;
   if (scheme === "file") return value.startsWith("file:///") ? undefined : "a file:// destination must be an absolute file:///path";
   if (scheme !== "s3") return `${scheme}:// destinations are not supported: use s3://bucket/prefix/ or a directory path`;
-  const [bucket, ...rest] = value.slice("s3://".length).split("/");
+  const { bucket, key } = splitS3Uri(value);
   if (!isS3BucketName(bucket)) return `"${bucket}" is not an S3 bucket name (${S3_BUCKET_RULE})`;
-  if (hasBadKeySegment(rest.join("/"))) return `the key prefix "${rest.join("/")}" has an empty, '.' or '..' segment`;
+  if (hasBadKeySegment(key)) return `the key prefix "${key}" has an empty, '.' or '..' segment`;
   return undefined;
 }
 

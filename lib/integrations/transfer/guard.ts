@@ -2,7 +2,7 @@ import { lstat, realpath } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { TransferInputError, UnsafePathError } from "../../errors";
-import { hasBadKeySegment, isS3BucketName, isS3Destination, S3_BUCKET_RULE, URL_SCHEME } from "../../model/destination-patterns";
+import { hasBadKeySegment, isS3BucketName, isS3Destination, S3_BUCKET_RULE, splitS3Uri, URL_SCHEME } from "../../model/destination-patterns";
 import { COMPUTE_NODE_ID_PATTERN, COMPUTE_NODE_ID_RULE, WORKFLOW_INSTANCE_ID_PATTERN, WORKFLOW_INSTANCE_ID_RULE } from "../../model/id-patterns";
 import { ExecutionIds, TransferPayload, UploadPayload } from "./contract";
 
@@ -135,10 +135,8 @@ async function guardDestination(raw: string, options: UploadGuardOptions, mount:
   if (Buffer.byteLength(raw) > MAX_DESTINATION_BYTES) throw new TransferInputError(`destination is longer than ${MAX_DESTINATION_BYTES} bytes`, { field });
   if (raw.includes("\0")) throw new TransferInputError(`destination ${JSON.stringify(raw)} contains NUL`, { field });
   if (isS3Destination(raw)) {
-    const rest = raw.slice("s3://".length);
-    const slash = rest.indexOf("/");
-    const bucket = slash < 0 ? rest : rest.slice(0, slash);
-    let prefix = slash < 0 ? "" : rest.slice(slash + 1);
+    const { bucket, key } = splitS3Uri(raw);
+    let prefix = key;
     if (!isS3BucketName(bucket)) throw new TransferInputError(`destination ${raw}: ${JSON.stringify(bucket)} is not an S3 bucket name (${S3_BUCKET_RULE})`, { field });
     if (hasBadKeySegment(prefix)) throw new UnsafePathError(field, `${raw}: the key prefix ${JSON.stringify(prefix)} has an empty ('//'), '.' or '..' segment`);
     if (prefix !== "" && !prefix.endsWith("/")) prefix += "/";

@@ -23,7 +23,8 @@ import { registerLambdaFunctions } from "./register-lambda";
 import { deployStateMachines, workflowMachineArns } from "./state-machines";
 import { systemClock } from "../../clock";
 import { changeRecorder, PlannedChange } from "./changes";
-import { isS3Destination, resolveOutputDestination } from "../../model/invocation";
+import { resolveOutputDestination } from "../../model/invocation";
+import { isS3Destination, splitS3Uri } from "../../model/destination-patterns";
 
 export interface DeployWorkflowOptions {
   node: NodeOutputs;
@@ -233,8 +234,7 @@ export function awsOutputDestination(node: Pick<NodeOutputs, "computeNodeId" | "
   const field = ["invocation", "outputs"];
   if (!isS3Destination(destination))
     throw new ValidationError([{ code: "outputs_not_s3", path: field, message: `outputs "${destination}" is a directory: runs on AWS upload only to s3://bucket/prefix/ destinations` }]);
-  const [bucket, ...rest] = destination.slice("s3://".length).split("/");
-  const key = rest.join("/");
+  const { bucket, key } = splitS3Uri(destination);
   const allowed = node.outputBucketArns ?? [];
   const covered = allowed.some((arn) => {
     const [allowedBucket, ...prefix] = arn.replace(/^arn:[^:]+:s3:::/, "").replace(/\/+$/, "").split("/");
